@@ -1,0 +1,62 @@
+//! Datasets and batching for seqlab, with no dependency on tch.
+//!
+//! Everything here works on plain `Vec<f32>` storage plus a shape, so the
+//! crate can feed any framework. Conversion to `tch::Tensor` lives in
+//! `seqlab-train` (`seqlab_train::tensors`).
+//!
+//! - [`Array`]: a dense row-major `f32` array with a shape.
+//! - [`Dataset`]: inputs plus targets (class labels or real values), with
+//!   subsetting and splitting.
+//! - [`batch`]: seeded per-epoch shuffling into mini-batches of indices.
+//! - [`ab_order`]: the A/B-order sequence-to-one toy task.
+//! - [`rng`]: the seeded random number generator every generator uses.
+//!
+//! ```
+//! use seqlab_data::ab_order;
+//! let train = ab_order::generate(1000, 12, 7).unwrap();
+//! assert_eq!(train.inputs().shape(), &[1000, 12, 5]);
+//! let first = ab_order::decode(train.inputs().row(0)).unwrap();
+//! let label = train.class_labels().unwrap()[0] as usize;
+//! assert_eq!(ab_order::label_of(&first).unwrap(), label);
+//! ```
+
+pub mod ab_order;
+pub mod batch;
+mod dataset;
+pub mod rng;
+
+pub use dataset::{Array, Dataset, Targets};
+
+/// Errors from building, generating or slicing data sets.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DataError {
+    /// The storage length does not match the product of the shape.
+    #[error("array of shape {shape:?} needs {expected} values, got {actual}")]
+    ShapeMismatch {
+        shape: Vec<usize>,
+        expected: usize,
+        actual: usize,
+    },
+    /// Inputs and targets disagree on the number of samples.
+    #[error("inputs hold {inputs} samples but targets hold {targets}")]
+    CountMismatch { inputs: usize, targets: usize },
+    /// An index outside the data set.
+    #[error("sample index {index} is out of range for a data set of {len} samples")]
+    IndexOutOfRange { index: usize, len: usize },
+    /// A parameter outside its allowed range (the message says which).
+    #[error("invalid {what}: {why}")]
+    InvalidParameter { what: &'static str, why: String },
+    /// A symbol that the task's alphabet does not contain.
+    #[error("unknown symbol {symbol:?} at position {position} (alphabet: {alphabet})")]
+    UnknownSymbol {
+        symbol: char,
+        position: usize,
+        alphabet: &'static str,
+    },
+    /// A one-hot row that is not one-hot.
+    #[error("row {position} is not a one-hot vector")]
+    NotOneHot { position: usize },
+    /// The operation needs class labels but the targets are real values (or the reverse).
+    #[error("expected {expected} targets")]
+    WrongTargets { expected: &'static str },
+}

@@ -1,0 +1,361 @@
+//! Integration tests for seqlab-models: layers checked against known numbers
+//! (a hand calculation and an independent step-by-step reference written
+//! here), not only shapes.
+
+use seqlab_models::classifier::{seq_classifier, LayerSpec, SeqClassifierConfig};
+use seqlab_models::feedforward::{feed_forward, FeedForwardConfig};
+use seqlab_models::recurrent::{
+    recurrent, RecurrentConfig, RecurrentInit, RecurrentKind, RecurrentState,
+};
+use seqlab_models::{Model, ModelError};
+use tch::nn::ModuleT;
+use tch::{nn, Device, Kind, Tensor};
+
+fn to_vec(t: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap()
+}
+
+/// Sets every weight of `vs` to a fixed pattern so the test does not depend on the initialiser.
+fn fix_weights(vs: &nn::VarStore) {
+    let mut names: Vec<_> = vs.variables().into_iter().collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| {
+        for (k, (_, t)) in names.iter().enumerate() {
+            let n = t.numel() as i64;
+            let vals = Tensor::arange(n, (Kind::Float, Device::Cpu))
+                .f_add_scalar(k as f64 * 7.0)
+                .unwrap();
+            let mut t = t.shallow_clone();
+            t.copy_(&((vals * 0.37).sin().reshape(t.size()) * 0.5));
+        }
+    });
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `W x` for a row-major `[rows, cols]` matrix.
+fn matvec(w: &[f64], x: &[f64], rows: usize) -> Vec<f64> {
+    let cols = x.len();
+    (0..rows)
+        .map(|r| (0..cols).map(|c| w[r * cols + c] * x[c]).sum())
+        .collect()
+}
+
+/// One direction of one layer, written out step by step from the equations.
+fn reference_layer(
+    kind: RecurrentKind,
+    p: &[Vec<f64>],
+    xs: &[Vec<f64>],
+    hidden: usize,
+) -> Vec<Vec<f64>> {
+    let (w_ih, w_hh, b_ih, b_hh) = (&p[0], &p[1], &p[2], &p[3]);
+    let g = kind.gates() as usize * hidden;
+    let mut h = vec![0.0; hidden];
+    let mut c = vec![0.0; hidden];
+    let mut outs = Vec::new();
+    for x in xs {
+        let gi: Vec<f64> = matvec(w_ih, x, g)
+            .iter()
+            .zip(b_ih)
+            .map(|(a, b)| a + b)
+            .collect();
+        let gh: Vec<f64> = matvec(w_hh, &h, g)
+            .iter()
+            .zip(b_hh)
+            .map(|(a, b)| a + b)
+            .collect();
+        h = match kind {
+            RecurrentKind::RnnRelu => (0..hidden).map(|j| (gi[j] + gh[j]).max(0.0)).collect(),
+            RecurrentKind::RnnTanh => (0..hidden).map(|j| (gi[j] + gh[j]).tanh()).collect(),
+            RecurrentKind::Lstm => {
+                let s = |k: usize, j: usize| gi[k * hidden + j] + gh[k * hidden + j];
+                let mut nh = vec![0.0; hidden];
+                for j in 0..hidden {
+                    let (i, f, gg, o) = (
+                        sigmoid(s(0, j)),
+                        sigmoid(s(1, j)),
+                        s(2, j).tanh(),
+                        sigmoid(s(3, j)),
+                    );
+                    c[j] = f * c[j] + i * gg;
+                    nh[j] = o * c[j].tanh();
+                }
+                nh
+            }
+            RecurrentKind::Gru => (0..hidden)
+                .map(|j| {
+                    let r = sigmoid(gi[j] + gh[j]);
+                    let z = sigmoid(gi[hidden + j] + gh[hidden + j]);
+                    let n = (gi[2 * hidden + j] + r * gh[2 * hidden + j]).tanh();
+                    (1.0 - z) * n + z * h[j]
+                })
+                .collect(),
+        };
+        outs.push(h.clone());
+    }
+    outs
+}
+
+fn input(batch: i64, steps: i64, features: i64) -> Tensor {
+    let n = batch * steps * features;
+    (Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.61)
+        .cos()
+        .reshape([batch, steps, features])
+}
+
+fn sequences(xs: &Tensor) -> Vec<Vec<Vec<f64>>> {
+    let s = xs.size();
+    let flat = to_vec(xs);
+    (0..s[0] as usize)
+        .map(|b| {
+            (0..s[1] as usize)
+                .map(|t| {
+                    let start = (b * s[1] as usize + t) * s[2] as usize;
+                    flat[start..start + s[2] as usize].to_vec()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_close(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() < 1e-5, "{what}: element {i}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn relu_rnn_matches_hand_calculation() {
+    // One unit, one feature: h_t = relu(0.5 x_t + 0.5 h_{t-1} + 0.1 + 0.0).
+    let vs = nn::VarStore::new(Device::Cpu);
+    let layer = recurrent(
+        vs.root(),
+        &RecurrentConfig::new(RecurrentKind::RnnRelu, 1, 1),
+    )
+    .unwrap();
+    tch::no_grad(|| {
+        for (t, v) in layer.weights().iter().zip([0.5, 0.5, 0.1, 0.0]) {
+            t.shallow_clone()
+                .copy_(&Tensor::from_slice(&[v as f32]).reshape(t.size()));
+        }
+    });
+    let xs = Tensor::from_slice(&[1.0f32, 2.0, 3.0, -9.0]).reshape([1, 4, 1]);
+    let (out, state) = layer.forward(&xs, None, false);
+    // 0.6; 1.0 + 0.3 + 0.1 = 1.4; 1.5 + 0.7 + 0.1 = 2.3; -4.5 + 1.15 + 0.1 < 0 -> 0.
+    assert_close(&to_vec(&out), &[0.6, 1.4, 2.3, 0.0], "relu rnn outputs");
+    assert_close(&to_vec(state.h()), &[0.0], "relu rnn final state");
+}
+
+#[test]
+fn every_kind_matches_the_reference_equations() {
+    for kind in [
+        RecurrentKind::RnnRelu,
+        RecurrentKind::RnnTanh,
+        RecurrentKind::Lstm,
+        RecurrentKind::Gru,
+    ] {
+        let (hidden, features) = (3usize, 2i64);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let layer = recurrent(
+            vs.root() / "l",
+            &RecurrentConfig::new(kind, features, hidden as i64),
+        )
+        .unwrap();
+        fix_weights(&vs);
+        let xs = input(2, 5, features);
+        let (out, state) = layer.forward(&xs, None, false);
+        assert_eq!(out.size(), [2, 5, 3]);
+        let p: Vec<Vec<f64>> = layer.weights().iter().map(to_vec).collect();
+        let mut expected = Vec::new();
+        let mut last = Vec::new();
+        for seq in sequences(&xs) {
+            let outs = reference_layer(kind, &p, &seq, hidden);
+            last.extend(outs.last().unwrap().clone());
+            expected.extend(outs.concat());
+        }
+        assert_close(&to_vec(&out), &expected, kind.name());
+        assert_close(&to_vec(state.h()), &last, kind.name());
+        assert_eq!(state.c().is_some(), kind == RecurrentKind::Lstm);
+    }
+}
+
+#[test]
+fn bidirectional_lstm_concatenates_forward_and_backward_final_states() {
+    let hidden = 2usize;
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = RecurrentConfig {
+        bidirectional: true,
+        ..RecurrentConfig::new(RecurrentKind::Lstm, 3, hidden as i64)
+    };
+    let layer = recurrent(vs.root() / "bi", &cfg).unwrap();
+    fix_weights(&vs);
+    let xs = input(1, 4, 3);
+    let (out, state) = layer.forward(&xs, None, false);
+    assert_eq!(out.size(), [1, 4, 4]);
+    let p: Vec<Vec<f64>> = layer.weights().iter().map(to_vec).collect();
+    let seq = &sequences(&xs)[0];
+    let fwd = reference_layer(RecurrentKind::Lstm, &p[0..4], seq, hidden);
+    let rev_in: Vec<Vec<f64>> = seq.iter().rev().cloned().collect();
+    let bwd = reference_layer(RecurrentKind::Lstm, &p[4..8], &rev_in, hidden);
+    // The backward state after reading the whole sequence (from the end back to step 0).
+    let expected_last: Vec<f64> = fwd
+        .last()
+        .unwrap()
+        .iter()
+        .chain(bwd.last().unwrap())
+        .copied()
+        .collect();
+    assert_close(
+        &to_vec(&layer.last_hidden(&state)),
+        &expected_last,
+        "bi last hidden",
+    );
+    // Output at step 0 holds the forward state at 0 and the backward state at 0 (its last step).
+    let out0: Vec<f64> = to_vec(&out.get(0).get(0));
+    let expected0: Vec<f64> = fwd[0].iter().chain(bwd.last().unwrap()).copied().collect();
+    assert_close(&out0, &expected0, "bi output step 0");
+}
+
+#[test]
+fn initial_state_is_used() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let layer = recurrent(vs.root(), &RecurrentConfig::new(RecurrentKind::Gru, 2, 3)).unwrap();
+    let xs = input(2, 3, 2);
+    let zero = layer.forward(&xs, None, false).0;
+    let h0 = RecurrentState::H(Tensor::ones([1, 2, 3], (Kind::Float, Device::Cpu)));
+    let from_ones = layer.forward(&xs, Some(&h0), false).0;
+    assert!(f64::try_from((zero - from_ones).abs().max()).unwrap() > 1e-3);
+}
+
+#[test]
+fn classifier_shapes_and_parameter_counts() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4);
+    let net = seq_classifier(vs.root() / "seq2one", &cfg).unwrap();
+    let y = net.forward_t(&input(7, 12, 5), true);
+    assert_eq!(y.size(), [7, 4]);
+    let s = net.summary(&[12, 5]);
+    // 128 (5 + 128 + 2) = 17,280; 128 (128 + 128 + 2) = 33,024; 128 * 4 + 4 = 516.
+    assert_eq!(
+        s.rows.iter().map(|r| r.params).collect::<Vec<_>>(),
+        vec![17_280, 33_024, 516]
+    );
+    assert_eq!(
+        s.rows.iter().map(|r| r.keras_params).collect::<Vec<_>>(),
+        vec![17_152, 32_896, 516]
+    );
+    assert_eq!(
+        s.total_params(),
+        vs.variables()
+            .values()
+            .map(|t| t.numel() as i64)
+            .sum::<i64>()
+    );
+    assert_eq!(s.rows[0].output_shape, "(None, 12, 128)");
+    assert_eq!(s.rows[1].output_shape, "(None, 128)");
+    let text = s.to_string();
+    assert!(
+        text.contains("rnn1 (RNN(relu))") && text.contains("Total params: 50,820"),
+        "{text}"
+    );
+
+    // The book's IMDb LSTM(32) over a 64-d embedding: Keras counts 12,416.
+    let vs = nn::VarStore::new(Device::Cpu);
+    let lstm = recurrent(
+        vs.root(),
+        &RecurrentConfig::new(RecurrentKind::Lstm, 64, 32),
+    )
+    .unwrap();
+    assert_eq!((lstm.num_params(), lstm.keras_params()), (12_544, 12_416));
+}
+
+#[test]
+fn bidirectional_classifier_reads_both_directions() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = SeqClassifierConfig {
+        input_size: 3,
+        layers: vec![LayerSpec {
+            kind: RecurrentKind::Gru,
+            hidden_size: 4,
+            bidirectional: true,
+        }],
+        num_classes: 2,
+        init: RecurrentInit::PyTorch,
+    };
+    let net = seq_classifier(vs.root(), &cfg).unwrap();
+    assert_eq!(net.forward_t(&input(5, 6, 3), false).size(), [5, 2]);
+    assert_eq!(net.summary(&[6, 3]).rows[1].params, 8 * 2 + 2);
+}
+
+#[test]
+fn keras_init_sets_forget_bias_and_zero_biases() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = RecurrentConfig {
+        init: RecurrentInit::Keras,
+        ..RecurrentConfig::new(RecurrentKind::Lstm, 3, 2)
+    };
+    let layer = recurrent(vs.root(), &cfg).unwrap();
+    assert_eq!(
+        to_vec(&layer.weights()[2]),
+        vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    );
+    assert_eq!(to_vec(&layer.weights()[3]), vec![0.0; 8]);
+}
+
+#[test]
+fn feed_forward_matches_manual_mlp() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = FeedForwardConfig {
+        input_size: 6,
+        hidden: vec![4],
+        output_size: 2,
+    };
+    let net = feed_forward(vs.root() / "ff", &cfg).unwrap();
+    fix_weights(&vs);
+    let xs = input(1, 3, 2); // flattened to 6 features
+    let y = to_vec(&net.forward_t(&xs, false));
+    let v = vs.variables();
+    let g = |n: &str| to_vec(&v[n]);
+    let x = to_vec(&xs);
+    let h: Vec<f64> = matvec(&g("ff.dense1.weight"), &x, 4)
+        .iter()
+        .zip(g("ff.dense1.bias"))
+        .map(|(a, b)| (a + b).max(0.0))
+        .collect();
+    let out: Vec<f64> = matvec(&g("ff.dense2.weight"), &h, 2)
+        .iter()
+        .zip(g("ff.dense2.bias"))
+        .map(|(a, b)| a + b)
+        .collect();
+    assert_close(&y, &out, "mlp");
+    assert_eq!(net.summary(&[3, 2]).total_params(), 6 * 4 + 4 + 4 * 2 + 2);
+}
+
+#[test]
+fn invalid_configs_are_errors_not_panics() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let err = recurrent(vs.root(), &RecurrentConfig::new(RecurrentKind::Lstm, 3, 0)).unwrap_err();
+    assert!(
+        matches!(err, ModelError::InvalidConfig(ref m) if m.contains("hidden size")),
+        "{err}"
+    );
+    let cfg = RecurrentConfig {
+        dropout: 1.5,
+        ..RecurrentConfig::new(RecurrentKind::Gru, 3, 2)
+    };
+    assert!(recurrent(vs.root() / "d", &cfg).is_err());
+    let empty = SeqClassifierConfig::stacked(3, RecurrentKind::Lstm, &[], 2);
+    assert!(seq_classifier(vs.root() / "c", &empty).is_err());
+    let ff = FeedForwardConfig {
+        input_size: 0,
+        hidden: vec![],
+        output_size: 2,
+    };
+    assert!(feed_forward(vs.root() / "f", &ff)
+        .unwrap_err()
+        .to_string()
+        .contains("at least 1"));
+}

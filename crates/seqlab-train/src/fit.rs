@@ -1,0 +1,422 @@
+//! The fit loop.
+
+use crate::callbacks::{EarlyStopping, ReduceLrOnPlateau};
+use crate::history::{EpochRecord, History};
+use crate::objective::{Loss, Metric};
+use crate::optim::OptimizerConfig;
+use crate::progress::{epoch_line, EpochProgress, Verbosity};
+use crate::tensors::TensorData;
+use crate::TrainError;
+use seqlab_data::batch::EpochBatches;
+use std::time::Instant;
+use tch::nn::{ModuleT, VarStore};
+use tch::Tensor;
+
+/// Everything the fit loop needs besides the model and the data.
+#[derive(Debug, Clone)]
+pub struct FitConfig {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Reshuffle the training samples every epoch (seeded).
+    pub shuffle: bool,
+    /// Seed of the per-epoch shuffling.
+    pub seed: u64,
+    /// Optimiser and initial learning rate.
+    pub optimizer: OptimizerConfig,
+    /// Training loss.
+    pub loss: Loss,
+    /// Metrics reported next to the loss (on training and validation data).
+    pub metrics: Vec<Metric>,
+    /// Keras `EarlyStopping`, if any.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Keras `ReduceLROnPlateau`, if any.
+    pub reduce_lr: Option<ReduceLrOnPlateau>,
+    /// Clip the global gradient norm to this value, if set.
+    pub clip_grad_norm: Option<f64>,
+    /// Batch size for validation passes (defaults to `batch_size` when 0).
+    pub eval_batch_size: usize,
+    /// Output.
+    pub verbosity: Verbosity,
+    /// Name shown in progress lines.
+    pub label: String,
+}
+
+impl FitConfig {
+    /// A configuration with no callbacks, shuffling on, and epoch lines printed.
+    pub fn new(epochs: usize, batch_size: usize, optimizer: OptimizerConfig, loss: Loss) -> Self {
+        Self {
+            epochs,
+            batch_size,
+            shuffle: true,
+            seed: 0,
+            optimizer,
+            loss,
+            metrics: Vec::new(),
+            early_stopping: None,
+            reduce_lr: None,
+            clip_grad_norm: None,
+            eval_batch_size: 0,
+            verbosity: Verbosity::Epochs,
+            label: "train".into(),
+        }
+    }
+}
+
+/// What [`fit`] returns.
+#[derive(Debug, Clone)]
+pub struct FitReport {
+    /// Per-epoch history.
+    pub history: History,
+    /// 1-based epoch whose weights the model holds at the end, when
+    /// early stopping restored the best weights.
+    pub restored_epoch: Option<usize>,
+    /// 1-based epoch at which early stopping stopped training.
+    pub stopped_epoch: Option<usize>,
+    /// Wall-clock seconds of the whole fit.
+    pub seconds: f64,
+}
+
+/// Loss and metrics of a model on a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// `(name, value)` per metric.
+    pub metrics: Vec<(String, f64)>,
+}
+
+impl Evaluation {
+    /// The value of a metric by name (`loss` included).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        if name == "loss" {
+            return Some(self.loss);
+        }
+        self.metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A copy of every variable, for restoring best (or last good) weights.
+struct Snapshot(Vec<(String, Tensor)>);
+
+impl Snapshot {
+    fn take(vs: &VarStore) -> Self {
+        tch::no_grad(|| {
+            Snapshot(
+                vs.variables()
+                    .into_iter()
+                    .map(|(n, t)| (n, t.detach().copy()))
+                    .collect(),
+            )
+        })
+    }
+
+    fn restore(&self, vs: &VarStore) -> Result<(), TrainError> {
+        let vars = vs.variables();
+        tch::no_grad(|| {
+            for (name, saved) in &self.0 {
+                if let Some(var) = vars.get(name) {
+                    var.shallow_clone().f_copy_(saved)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Accumulates a sample-weighted mean loss and metric hit counts.
+struct Accumulator {
+    loss_sum: f64,
+    hits: Vec<f64>,
+    n: f64,
+}
+
+impl Accumulator {
+    fn new(metrics: usize) -> Self {
+        Self {
+            loss_sum: 0.0,
+            hits: vec![0.0; metrics],
+            n: 0.0,
+        }
+    }
+
+    fn add(&mut self, loss: f64, output: &Tensor, target: &Tensor, metrics: &[Metric]) {
+        let n = output.size()[0] as f64;
+        self.loss_sum += loss * n;
+        self.n += n;
+        for (h, m) in self.hits.iter_mut().zip(metrics) {
+            *h += m.correct(output, target).0;
+        }
+    }
+
+    fn loss(&self) -> f64 {
+        self.loss_sum / self.n.max(1.0)
+    }
+
+    fn values(&self) -> Vec<f64> {
+        let mut v = vec![self.loss()];
+        v.extend(self.hits.iter().map(|h| h / self.n.max(1.0)));
+        v
+    }
+}
+
+/// Evaluates `model` on `data` in evaluation mode without gradients.
+pub fn evaluate(
+    model: &dyn ModuleT,
+    data: &TensorData,
+    loss: Loss,
+    metrics: &[Metric],
+    batch_size: usize,
+) -> Result<Evaluation, TrainError> {
+    if batch_size == 0 {
+        return Err(TrainError::InvalidConfig(
+            "evaluation batch size must be at least 1".into(),
+        ));
+    }
+    let acc = tch::no_grad(|| {
+        let mut acc = Accumulator::new(metrics.len());
+        let n = data.len();
+        let mut start = 0;
+        while start < n {
+            let len = (batch_size as i64).min(n - start);
+            let b = data.narrow(start, len);
+            let out = model.forward_t(&b.x, false);
+            let l = loss.compute(&out, &b.y).double_value(&[]);
+            acc.add(l, &out, &b.y, metrics);
+            start += len;
+        }
+        acc
+    });
+    Ok(Evaluation {
+        loss: acc.loss(),
+        metrics: metrics
+            .iter()
+            .zip(&acc.hits)
+            .map(|(m, h)| (m.name().to_string(), h / acc.n.max(1.0)))
+            .collect(),
+    })
+}
+
+/// Runs `model` on `x` in evaluation mode without gradients, in batches, and
+/// concatenates the outputs.
+pub fn predict(model: &dyn ModuleT, x: &Tensor, batch_size: usize) -> Result<Tensor, TrainError> {
+    if batch_size == 0 {
+        return Err(TrainError::InvalidConfig(
+            "prediction batch size must be at least 1".into(),
+        ));
+    }
+    tch::no_grad(|| {
+        let n = x.size()[0];
+        let mut outs = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let len = (batch_size as i64).min(n - start);
+            outs.push(model.forward_t(&x.narrow(0, start, len), false));
+            start += len;
+        }
+        Ok(Tensor::f_cat(&outs, 0)?)
+    })
+}
+
+fn column_names(metrics: &[Metric], with_val: bool) -> Vec<String> {
+    let mut cols = vec!["loss".to_string()];
+    cols.extend(metrics.iter().map(|m| m.name().to_string()));
+    if with_val {
+        let train = cols.clone();
+        cols.extend(train.iter().map(|c| format!("val_{c}")));
+    }
+    cols
+}
+
+/// Trains `model` (whose variables live in `vs`) on `train`, validating on
+/// `val` after every epoch.
+///
+/// The loop shuffles with `config.seed`, steps the optimiser per
+/// mini-batch, records loss, metrics and learning rate per epoch, and feeds
+/// the callbacks. With early stopping and restore-best, the weights of the
+/// best epoch are restored at the end (also when training ran to the last
+/// epoch). A non-finite loss stops training with
+/// [`TrainError::NonFiniteLoss`] after restoring the best weights so far
+/// (or those of the last completed epoch).
+pub fn fit(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    train: &TensorData,
+    val: Option<&TensorData>,
+    mut config: FitConfig,
+) -> Result<FitReport, TrainError> {
+    let started = Instant::now();
+    if config.epochs == 0 {
+        return Err(TrainError::InvalidConfig(
+            "epochs must be at least 1".into(),
+        ));
+    }
+    let batches = EpochBatches::new(
+        train.len() as usize,
+        config.batch_size,
+        config.shuffle,
+        config.seed,
+    )?;
+    let eval_batch = if config.eval_batch_size == 0 {
+        config.batch_size
+    } else {
+        config.eval_batch_size
+    };
+    let columns = column_names(&config.metrics, val.is_some());
+    for monitor in config
+        .early_stopping
+        .iter()
+        .map(|e| e.monitor())
+        .chain(config.reduce_lr.iter().map(|r| r.monitor()))
+    {
+        if !columns.iter().any(|c| c == monitor) {
+            return Err(TrainError::InvalidConfig(format!(
+                "callback monitors {monitor:?}, but the history only has {}",
+                columns.join(", ")
+            )));
+        }
+    }
+    let mut opt = config.optimizer.build(vs)?;
+    let mut lr = config.optimizer.lr;
+    let mut history = History::new(columns.clone());
+    let mut best: Option<(usize, Snapshot)> = None;
+    let mut last_good: Option<Snapshot> = None;
+    let restore_best = config
+        .early_stopping
+        .as_ref()
+        .is_some_and(|e| e.restore_best_weights());
+    let device = train.x.device();
+    let mut stopped_epoch = None;
+
+    for epoch in 0..config.epochs {
+        let epoch_start = Instant::now();
+        let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
+        let order = Tensor::f_from_slice(&order)?.f_to_device(device)?;
+        let progress = EpochProgress::start(
+            config.verbosity,
+            &config.label,
+            epoch + 1,
+            config.epochs,
+            batches.batches_per_epoch(),
+        );
+        let mut acc = Accumulator::new(config.metrics.len());
+        let n = train.len();
+        let mut start = 0;
+        let mut batch_no = 0;
+        while start < n {
+            batch_no += 1;
+            let len = (config.batch_size as i64).min(n - start);
+            let b = train.select(&order.narrow(0, start, len));
+            start += len;
+            let out = model.forward_t(&b.x, true);
+            let loss = config.loss.compute(&out, &b.y);
+            let value = loss.double_value(&[]);
+            if !value.is_finite() {
+                progress.finish();
+                let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
+                if let Some(s) = snapshot {
+                    s.restore(vs)?;
+                }
+                return Err(TrainError::NonFiniteLoss {
+                    epoch: epoch + 1,
+                    batch: batch_no,
+                    value,
+                });
+            }
+            opt.zero_grad();
+            loss.backward();
+            if let Some(max) = config.clip_grad_norm {
+                opt.clip_grad_norm(max);
+            }
+            opt.step();
+            tch::no_grad(|| acc.add(value, &out.detach(), &b.y, &config.metrics));
+            progress.batch_done(acc.loss());
+        }
+        progress.finish();
+        let mut values = acc.values();
+        if let Some(v) = val {
+            let e = evaluate(model, v, config.loss, &config.metrics, eval_batch)?;
+            values.push(e.loss);
+            values.extend(e.metrics.iter().map(|(_, m)| *m));
+        }
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        if config.verbosity != Verbosity::Silent {
+            println!(
+                "{}",
+                epoch_line(
+                    &config.label,
+                    epoch + 1,
+                    config.epochs,
+                    seconds,
+                    &columns,
+                    &values,
+                    lr
+                )
+            );
+        }
+        history.push(EpochRecord {
+            epoch: epoch + 1,
+            values: values.clone(),
+            lr,
+            seconds,
+        })?;
+        let value_of = |name: &str| {
+            columns
+                .iter()
+                .position(|c| c == name)
+                .map(|i| values[i])
+                .unwrap_or(f64::NAN)
+        };
+
+        let mut stop = false;
+        if let Some(es) = config.early_stopping.as_mut() {
+            let decision = es.on_epoch_end(epoch, value_of(es.monitor()));
+            if decision.improved && restore_best {
+                best = Some((epoch, Snapshot::take(vs)));
+            }
+            stop = decision.stop;
+        }
+        if !restore_best {
+            last_good = Some(Snapshot::take(vs));
+        }
+        if let Some(rlr) = config.reduce_lr.as_mut() {
+            if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), lr).new_lr {
+                opt.set_lr(new_lr);
+                if config.verbosity != Verbosity::Silent {
+                    println!(
+                        "{} epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr:.3e}",
+                        config.label,
+                        epoch + 1
+                    );
+                }
+                lr = new_lr;
+            }
+        }
+        if stop {
+            stopped_epoch = Some(epoch + 1);
+            break;
+        }
+    }
+    let mut restored_epoch = None;
+    if let Some((epoch, snapshot)) = &best {
+        snapshot.restore(vs)?;
+        restored_epoch = Some(epoch + 1);
+        if config.verbosity != Verbosity::Silent {
+            println!(
+                "{}: restored the weights of epoch {}",
+                config.label,
+                epoch + 1
+            );
+        }
+    }
+    Ok(FitReport {
+        history,
+        restored_epoch,
+        stopped_epoch,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

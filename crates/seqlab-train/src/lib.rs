@@ -1,0 +1,79 @@
+//! The seqlab training engine on tch (libtorch).
+//!
+//! - [`fit()`](fit::fit): epochs over seeded, shuffled mini-batches; loss and
+//!   metrics on training and validation data; a [`History`] per epoch;
+//!   [`callbacks`] with Keras' exact `EarlyStopping` and `ReduceLROnPlateau`
+//!   semantics; restore-best; a clear error on a NaN or infinite loss.
+//! - [`progress`]: an indicatif bar on a terminal plus one Keras-like line
+//!   per epoch.
+//! - [`checkpoint`]: `.safetensors` weights, written atomically.
+//! - [`tensors`]: `seqlab-data` data sets as tensors on a device.
+//! - [`device`]: `cpu`, `cuda` or `auto`, with an error when CUDA is missing.
+//!
+//! ```no_run
+//! use seqlab_train::{fit::{fit, FitConfig}, objective::{Loss, Metric}, optim::OptimizerConfig, tensors::to_tensors};
+//! use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
+//! use seqlab_models::recurrent::RecurrentKind;
+//!
+//! seqlab_train::seed_all(42);
+//! let (train, test) = seqlab_data::ab_order::generate_split(1000, 1000, 12, 42).unwrap();
+//! let mut vs = tch::nn::VarStore::new(tch::Device::Cpu);
+//! let net = seq_classifier(vs.root(), &SeqClassifierConfig::stacked(5, RecurrentKind::Lstm, &[32], 4)).unwrap();
+//! let mut cfg = FitConfig::new(10, 32, OptimizerConfig::adam(1e-3), Loss::CrossEntropy);
+//! cfg.metrics = vec![Metric::Accuracy];
+//! let train = to_tensors(&train, tch::Device::Cpu).unwrap();
+//! let test = to_tensors(&test, tch::Device::Cpu).unwrap();
+//! let report = fit(&mut vs, &net, &train, Some(&test), cfg).unwrap();
+//! println!("{}", report.history.to_csv());
+//! ```
+
+pub mod callbacks;
+pub mod checkpoint;
+pub mod device;
+pub mod fit;
+pub mod history;
+pub mod objective;
+pub mod optim;
+pub mod progress;
+pub mod tensors;
+
+pub use history::History;
+use std::path::PathBuf;
+
+/// Errors from training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A configuration value outside its allowed range.
+    #[error("invalid training configuration: {0}")]
+    InvalidConfig(String),
+    /// The loss became NaN or infinite; the best (or last good) weights were restored.
+    #[error("the loss became {value} at epoch {epoch}, batch {batch}; training stopped and the best weights so far were kept")]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        value: f64,
+    },
+    /// CUDA was requested but libtorch has no CUDA device.
+    #[error(
+        "CUDA was requested but libtorch reports no CUDA device: this machine has no usable GPU, or this binary \
+         was built without CUDA linking (build with `--features cuda` against a CUDA libtorch); use --device cpu or auto"
+    )]
+    NoCuda,
+    /// A checkpoint could not be loaded.
+    #[error("cannot load checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    /// libtorch refused an operation.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+    /// Writing a result file failed.
+    #[error(transparent)]
+    Io(#[from] seqlab_io::IoError),
+    /// The data could not be batched or converted.
+    #[error(transparent)]
+    Data(#[from] seqlab_data::DataError),
+}
+
+/// Seeds libtorch's random number generators (initialisation, dropout).
+pub fn seed_all(seed: u64) {
+    tch::manual_seed(seed as i64);
+}

@@ -1,0 +1,142 @@
+//! Losses and metrics computed on model outputs.
+
+use tch::{Kind, Reduction, Tensor};
+
+/// Keras' epsilon for clipping probabilities in binary cross-entropy.
+pub const BCE_EPSILON: f64 = 1e-7;
+
+/// A training loss (mean over the batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Softmax cross-entropy on logits `[batch, classes]` against `i64` labels `[batch]`.
+    CrossEntropy,
+    /// Binary cross-entropy on probabilities (after a sigmoid) against 0/1
+    /// targets of the same shape (labels are converted to float); the
+    /// probabilities are clipped to `[1e-7, 1 - 1e-7]` like Keras.
+    BinaryCrossEntropy,
+    /// Binary cross-entropy on logits (numerically stable).
+    BinaryCrossEntropyWithLogits,
+    /// Mean squared error.
+    Mse,
+}
+
+impl Loss {
+    /// The loss of `output` against `target`.
+    pub fn compute(self, output: &Tensor, target: &Tensor) -> Tensor {
+        match self {
+            Loss::CrossEntropy => output.cross_entropy_for_logits(target),
+            Loss::BinaryCrossEntropy => {
+                let t = float_like(target, output);
+                output
+                    .clamp(BCE_EPSILON, 1.0 - BCE_EPSILON)
+                    .binary_cross_entropy(&t, None::<Tensor>, Reduction::Mean)
+            }
+            Loss::BinaryCrossEntropyWithLogits => {
+                let t = float_like(target, output);
+                output.binary_cross_entropy_with_logits(
+                    &t,
+                    None::<Tensor>,
+                    None::<Tensor>,
+                    Reduction::Mean,
+                )
+            }
+            Loss::Mse => output.mse_loss(&float_like(target, output), Reduction::Mean),
+        }
+    }
+}
+
+fn float_like(target: &Tensor, output: &Tensor) -> Tensor {
+    target.to_kind(output.kind()).reshape(output.size())
+}
+
+/// A metric reported per epoch next to the loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Fraction of samples whose arg-max class equals the label.
+    Accuracy,
+    /// Fraction of samples with `(output >= threshold) == (target >= 0.5)`;
+    /// use 0.5 on probabilities, 0.0 on logits.
+    BinaryAccuracy {
+        /// Decision threshold on the model output.
+        threshold: f64,
+    },
+}
+
+impl Metric {
+    /// Column name (`accuracy`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy | Metric::BinaryAccuracy { .. } => "accuracy",
+        }
+    }
+
+    /// The number of correct samples in a batch and the batch size.
+    pub fn correct(self, output: &Tensor, target: &Tensor) -> (f64, f64) {
+        let n = output.size()[0] as f64;
+        let hits = match self {
+            Metric::Accuracy => output
+                .argmax(-1, false)
+                .eq_tensor(target)
+                .to_kind(Kind::Float)
+                .sum(Kind::Double),
+            Metric::BinaryAccuracy { threshold } => {
+                let t = target.to_kind(Kind::Float).reshape(output.size()).ge(0.5);
+                output
+                    .ge(threshold)
+                    .eq_tensor(&t)
+                    .to_kind(Kind::Float)
+                    .mean(Kind::Double)
+                    * n
+            }
+        };
+        (hits.double_value(&[]), n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_match_hand_values() {
+        let logits = Tensor::from_slice(&[0.0f32, 0.0, 2.0, 0.0]).reshape([2, 2]);
+        let labels = Tensor::from_slice(&[0i64, 0]);
+        // ln 2 and ln(1 + e^-2) averaged.
+        let ce = Loss::CrossEntropy
+            .compute(&logits, &labels)
+            .double_value(&[]);
+        let expected = (2f64.ln() + (1.0 + (-2f64).exp()).ln()) / 2.0;
+        assert!((ce - expected).abs() < 1e-6, "{ce} vs {expected}");
+
+        let p = Tensor::from_slice(&[0.8f32, 0.0]).reshape([2, 1]);
+        let t = Tensor::from_slice(&[1i64, 0]);
+        let bce = Loss::BinaryCrossEntropy.compute(&p, &t).double_value(&[]);
+        let expected = (-(0.8f64.ln()) - (1.0 - BCE_EPSILON).ln()) / 2.0;
+        assert!((bce - expected).abs() < 1e-6, "{bce} vs {expected}");
+
+        let z = Tensor::from_slice(&[0.0f32]);
+        let bcel = Loss::BinaryCrossEntropyWithLogits
+            .compute(&z, &Tensor::from_slice(&[1.0f32]))
+            .double_value(&[]);
+        assert!((bcel - 2f64.ln()).abs() < 1e-6);
+
+        let mse = Loss::Mse.compute(
+            &Tensor::from_slice(&[1.0f32, 3.0]),
+            &Tensor::from_slice(&[0.0f32, 1.0]),
+        );
+        assert!((mse.double_value(&[]) - 2.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn accuracies_count_hits() {
+        let logits = Tensor::from_slice(&[0.1f32, 0.9, 0.8, 0.2, 0.3, 0.7]).reshape([3, 2]);
+        let labels = Tensor::from_slice(&[1i64, 1, 1]);
+        assert_eq!(Metric::Accuracy.correct(&logits, &labels), (2.0, 3.0));
+        let p = Tensor::from_slice(&[0.9f32, 0.4, 0.5, 0.1]);
+        let t = Tensor::from_slice(&[1i64, 1, 0, 0]);
+        assert_eq!(
+            Metric::BinaryAccuracy { threshold: 0.5 }.correct(&p, &t),
+            (2.0, 4.0)
+        );
+    }
+}
