@@ -1,0 +1,3 @@
+fn main() {
+    seqlab_build::link_libtorch();
+}

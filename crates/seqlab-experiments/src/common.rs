@@ -1,0 +1,248 @@
+//! What every experiment shares: the results folder, JSON and text output,
+//! history plots, and targets compared with the published numbers.
+
+use crate::{ExperimentError, RunOptions, LIBTORCH_VERSION};
+use seqlab_plot::{Figure, LineChart, Series};
+use seqlab_train::device::device_name;
+use seqlab_train::History;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// The folder an experiment writes, with the list of files written so far.
+#[derive(Debug)]
+pub struct ResultsDir {
+    dir: PathBuf,
+    files: Vec<String>,
+}
+
+impl ResultsDir {
+    /// Creates `<results_dir>/<name>/` and removes leftovers of interrupted writes.
+    pub fn prepare(opts: &RunOptions, name: &str) -> Result<Self, ExperimentError> {
+        let dir = opts.results_dir.join(name);
+        std::fs::create_dir_all(&dir).map_err(|source| ExperimentError::ResultsDir {
+            path: dir.clone(),
+            source,
+        })?;
+        seqlab_io::remove_stale_temp_files(&dir).map_err(|source| ExperimentError::ResultsDir {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            files: Vec::new(),
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Files written so far, relative to the folder.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
+    /// The path of `file` in the folder, recorded as written.
+    pub fn path(&mut self, file: &str) -> PathBuf {
+        self.files.push(file.to_string());
+        self.dir.join(file)
+    }
+
+    /// Writes text atomically.
+    pub fn write_text(&mut self, file: &str, text: &str) -> Result<(), ExperimentError> {
+        let path = self.path(file);
+        Ok(seqlab_io::write_atomic(path, text.as_bytes())?)
+    }
+
+    /// Writes pretty-printed JSON atomically.
+    pub fn write_json<T: Serialize>(
+        &mut self,
+        file: &str,
+        value: &T,
+    ) -> Result<(), ExperimentError> {
+        let mut text = serde_json::to_string_pretty(value)
+            .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise {file}: {e}")))?;
+        text.push('\n');
+        self.write_text(file, &text)
+    }
+
+    /// Writes a history as `<stem>_history.csv` and its timings as `<stem>_timing.csv`.
+    pub fn write_history(&mut self, stem: &str, history: &History) -> Result<(), ExperimentError> {
+        self.write_text(&format!("{stem}_history.csv"), &history.to_csv())?;
+        self.write_text(&format!("{stem}_timing.csv"), &history.timing_csv())
+    }
+}
+
+/// Run facts recorded in every `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Experiment name.
+    pub experiment: String,
+    /// `full` or `quick`.
+    pub profile: &'static str,
+    /// The seed.
+    pub seed: u64,
+    /// Device actually used, e.g. `cpu`.
+    pub device: String,
+    /// libtorch version.
+    pub libtorch: &'static str,
+}
+
+impl RunInfo {
+    /// Facts of this run.
+    pub fn new(name: &str, opts: &RunOptions, device: Device) -> Self {
+        Self {
+            experiment: name.to_string(),
+            profile: if opts.quick { "quick" } else { "full" },
+            seed: opts.seed,
+            device: device_name(device),
+            libtorch: LIBTORCH_VERSION,
+        }
+    }
+}
+
+/// A published number, what we expect of our reproduction, and what we measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// What is measured.
+    pub what: String,
+    /// The source's number, as published.
+    pub published: String,
+    /// Accepted range for the measurement.
+    pub expected: String,
+    /// The measurement.
+    pub measured: f64,
+    /// Whether the measurement is in the accepted range.
+    pub pass: bool,
+}
+
+impl Target {
+    /// A target met when `lo <= measured <= hi`.
+    pub fn within(what: &str, published: &str, measured: f64, lo: f64, hi: f64) -> Self {
+        let expected = match (lo > f64::MIN, hi < f64::MAX) {
+            (true, true) => format!("{lo} to {hi}"),
+            (true, false) => format!(">= {lo}"),
+            (false, true) => format!("<= {hi}"),
+            (false, false) => "any".to_string(),
+        };
+        Self {
+            what: what.to_string(),
+            published: published.to_string(),
+            expected,
+            measured,
+            pass: (lo..=hi).contains(&measured),
+        }
+    }
+
+    /// A one-line report, e.g. `PASS RNN test accuracy: 1.0000 (expected >= 0.99; published 100%)`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {}: {:.4} (expected {}; published {})",
+            if self.pass { "PASS" } else { "MISS" },
+            self.what,
+            self.measured,
+            self.expected,
+            self.published
+        )
+    }
+}
+
+/// A two-panel PNG of a training history: loss, and accuracy if recorded;
+/// training curves solid, validation curves (labelled `val_name`) dashed.
+pub fn plot_history(
+    history: &History,
+    title: &str,
+    val_name: &str,
+    path: &Path,
+) -> Result<(), ExperimentError> {
+    let epochs: Vec<f64> = history.epochs().iter().map(|e| e.epoch as f64).collect();
+    let curve = |col: &str,
+                 name: &str,
+                 color: usize,
+                 dashed: bool|
+     -> Result<Option<Series>, ExperimentError> {
+        match history.column(col) {
+            Some(values) => {
+                let s = Series::from_xy(name, &epochs, &values)?.color(color);
+                Ok(Some(if dashed { s.dashed() } else { s }))
+            }
+            None => Ok(None),
+        }
+    };
+    let mut loss = LineChart::new("Loss").x_label("epoch").y_label("loss");
+    for s in [
+        curve("loss", "train", 0, false)?,
+        curve("val_loss", val_name, 1, true)?,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        loss = loss.series(s);
+    }
+    let mut fig = Figure::new(1100, 440).title(title);
+    if history.column("accuracy").is_some() {
+        let mut acc = LineChart::new("Accuracy")
+            .x_label("epoch")
+            .y_label("accuracy")
+            .y_range(0.0, 1.02);
+        for s in [
+            curve("accuracy", "train", 0, false)?,
+            curve("val_accuracy", val_name, 1, true)?,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            acc = acc.series(s);
+        }
+        fig = fig.grid(1, 2).panel(loss).panel(acc);
+    } else {
+        fig = fig.grid(1, 1).panel(loss);
+    }
+    Ok(fig.save_png(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_check_their_range_and_explain_themselves() {
+        let t = Target::within("RNN test accuracy", "100%", 0.995, 0.99, 1.0);
+        assert!(t.pass);
+        assert_eq!(t.expected, "0.99 to 1");
+        assert_eq!(
+            t.line(),
+            "PASS RNN test accuracy: 0.9950 (expected 0.99 to 1; published 100%)"
+        );
+        let t = Target::within("ff", "46%", 0.6, 0.40, 0.55);
+        assert!(!t.pass && t.line().starts_with("MISS"));
+        assert_eq!(Target::within("x", "", 5.0, 1.0, f64::MAX).expected, ">= 1");
+        assert!(!Target::within("x", "", f64::NAN, 0.0, 1.0).pass);
+    }
+
+    #[test]
+    fn results_dir_records_files_and_cleans_leftovers() {
+        let root = std::env::temp_dir().join(format!("seqlab-common-{}", std::process::id()));
+        let stale = root
+            .join("demo")
+            .join(format!("{}9-9-old.png", seqlab_io::TEMP_PREFIX));
+        std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+        std::fs::write(&stale, b"half").unwrap();
+        let opts = RunOptions {
+            results_dir: root.clone(),
+            ..RunOptions::default()
+        };
+        let mut dir = ResultsDir::prepare(&opts, "demo").unwrap();
+        assert!(!stale.exists(), "stale temporary file survived");
+        dir.write_json("m.json", &serde_json::json!({"a": 1}))
+            .unwrap();
+        assert_eq!(dir.files(), ["m.json"]);
+        assert_eq!(
+            std::fs::read_to_string(root.join("demo/m.json")).unwrap(),
+            "{\n  \"a\": 1\n}\n"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

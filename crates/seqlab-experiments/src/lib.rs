@@ -1,0 +1,132 @@
+//! The chapter's experiments, one module each, and what they share.
+//!
+//! Each experiment is a config (full and `--quick` profiles) plus a `run`
+//! that trains, evaluates and writes `results/<name>/`: history CSVs,
+//! `metrics.json` (a pure function of the seed on CPU), `timing.json` (wall
+//! times), model summaries and PNG plots. Every file is written atomically.
+//!
+//! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run` and
+//! `cargo xtask reproduce-all` iterate over.
+
+pub mod common;
+pub mod seq2one;
+
+use seqlab_train::device::DeviceChoice;
+use std::path::PathBuf;
+
+/// The libtorch version seqlab is built against (tch 0.24 requires exactly this one).
+pub const LIBTORCH_VERSION: &str = "2.11.0";
+
+/// Options shared by every experiment, parsed once from the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Device to train on.
+    pub device: DeviceChoice,
+    /// Seed for data, initialisation and shuffling.
+    pub seed: u64,
+    /// Overrides the number of epochs of every training run of the experiment.
+    pub epochs: Option<usize>,
+    /// Folder under which `<experiment>/` is written.
+    pub results_dir: PathBuf,
+    /// Small settings that finish in seconds (tests, CI).
+    pub quick: bool,
+    /// Print per-epoch progress.
+    pub verbose: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceChoice::Cpu,
+            seed: 42,
+            epochs: None,
+            results_dir: PathBuf::from("results"),
+            quick: false,
+            verbose: true,
+        }
+    }
+}
+
+/// Errors from running an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// No experiment has this name.
+    #[error("unknown experiment {name:?}; available: {available}")]
+    Unknown { name: String, available: String },
+    /// Invalid options.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] seqlab_train::TrainError),
+    /// Building a model failed.
+    #[error(transparent)]
+    Model(#[from] seqlab_models::ModelError),
+    /// Generating or loading data failed.
+    #[error(transparent)]
+    Data(#[from] seqlab_data::DataError),
+    /// Computing a metric failed.
+    #[error(transparent)]
+    Metrics(#[from] seqlab_metrics::MetricsError),
+    /// Drawing a plot failed.
+    #[error(transparent)]
+    Plot(#[from] seqlab_plot::PlotError),
+    /// Writing a result file failed.
+    #[error(transparent)]
+    Io(#[from] seqlab_io::IoError),
+    /// libtorch refused an operation.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+    /// Preparing the results folder failed.
+    #[error("cannot prepare results folder {path}")]
+    ResultsDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a finished experiment reports back.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Folder the experiment wrote.
+    pub dir: PathBuf,
+    /// Files written, relative to `dir`.
+    pub files: Vec<String>,
+    /// One line per headline number, for the terminal.
+    pub headline: Vec<String>,
+    /// Whether every target of the experiment was met.
+    pub targets_met: bool,
+}
+
+/// A registered experiment.
+pub struct Experiment {
+    /// Name used on the command line and as the results folder.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Runs it.
+    pub run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+}
+
+/// Every experiment, cheapest first (the order `reproduce-all` runs them in).
+pub const EXPERIMENTS: &[Experiment] = &[Experiment {
+    name: seq2one::NAME,
+    description: "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
+    run: seq2one::run,
+}];
+
+/// Looks an experiment up by name.
+pub fn find(name: &str) -> Result<&'static Experiment, ExperimentError> {
+    EXPERIMENTS
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| ExperimentError::Unknown {
+            name: name.to_string(),
+            available: EXPERIMENTS
+                .iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
