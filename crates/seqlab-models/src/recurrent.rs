@@ -330,75 +330,43 @@ impl Recurrent {
         let c = &self.config;
         let dropout = if c.num_layers > 1 { c.dropout } else { 0.0 };
         let w = &self.flat_weights;
-        match (c.kind, state) {
-            (RecurrentKind::Lstm, RecurrentState::HC(h, cell)) => {
-                let (out, h, cell) = xs.lstm(
-                    &[h.shallow_clone(), cell.shallow_clone()],
-                    w,
-                    true,
-                    c.num_layers,
-                    dropout,
-                    train,
-                    c.bidirectional,
-                    true,
-                );
-                (out, RecurrentState::HC(h, cell))
-            }
-            (RecurrentKind::Gru, s) => {
-                let (out, h) = xs.gru(
-                    s.h(),
-                    w,
-                    true,
-                    c.num_layers,
-                    dropout,
-                    train,
-                    c.bidirectional,
-                    true,
-                );
-                (out, RecurrentState::H(h))
-            }
-            (RecurrentKind::RnnRelu, s) => {
-                let (out, h) = xs.rnn_relu(
-                    s.h(),
-                    w,
-                    true,
-                    c.num_layers,
-                    dropout,
-                    train,
-                    c.bidirectional,
-                    true,
-                );
-                (out, RecurrentState::H(h))
-            }
-            (RecurrentKind::RnnTanh, s) => {
-                let (out, h) = xs.rnn_tanh(
-                    s.h(),
-                    w,
-                    true,
-                    c.num_layers,
-                    dropout,
-                    train,
-                    c.bidirectional,
-                    true,
-                );
-                (out, RecurrentState::H(h))
-            }
-            (RecurrentKind::Lstm, RecurrentState::H(h)) => {
-                // An LSTM given only h starts from a zero cell state.
-                let hx = [h.shallow_clone(), h.zeros_like()];
-                let (out, h, cell) = xs.lstm(
-                    &hx,
-                    w,
-                    true,
-                    c.num_layers,
-                    dropout,
-                    train,
-                    c.bidirectional,
-                    true,
-                );
-                (out, RecurrentState::HC(h, cell))
-            }
+        if c.kind == RecurrentKind::Lstm {
+            // An LSTM given only h starts from a zero cell state.
+            let hx = match state {
+                RecurrentState::HC(h, cell) => [h.shallow_clone(), cell.shallow_clone()],
+                RecurrentState::H(h) => [h.shallow_clone(), h.zeros_like()],
+            };
+            let (out, h, cell) = xs.lstm(
+                &hx,
+                w,
+                true,
+                c.num_layers,
+                dropout,
+                train,
+                c.bidirectional,
+                true,
+            );
+            return (out, RecurrentState::HC(h, cell));
         }
+        type SingleStateKernel =
+            fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);
+        let kernel: SingleStateKernel = match c.kind {
+            RecurrentKind::Gru => Tensor::gru::<Tensor>,
+            RecurrentKind::RnnRelu => Tensor::rnn_relu::<Tensor>,
+            _ => Tensor::rnn_tanh::<Tensor>,
+        };
+        let (out, h) = kernel(
+            xs,
+            state.h(),
+            w,
+            true,
+            c.num_layers,
+            dropout,
+            train,
+            c.bidirectional,
+            true,
+        );
+        (out, RecurrentState::H(h))
     }
 
     /// The final hidden state of the last layer, both directions concatenated:
