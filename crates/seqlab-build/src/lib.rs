@@ -12,7 +12,10 @@
 //! seqlab_build::link_libtorch();
 //! ```
 
+#![warn(missing_docs)]
+
 use std::env;
+use std::path::Path;
 
 /// Emits the linker arguments that let this crate's binaries and tests find
 /// libtorch at run time.
@@ -33,11 +36,38 @@ pub fn link_libtorch() {
         );
         return;
     };
-    let lib_dir = std::path::PathBuf::from(lib_dir);
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
-    if env::var_os("CARGO_FEATURE_CUDA").is_some() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-        println!("cargo:rustc-link-arg=-ltorch_cuda");
-        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    let cuda = env::var_os("CARGO_FEATURE_CUDA").is_some();
+    for arg in link_args(Path::new(&lib_dir), cuda) {
+        println!("cargo:rustc-link-arg={arg}");
+    }
+}
+
+/// The linker arguments for a libtorch library folder (see [`link_libtorch`]).
+pub fn link_args(lib_dir: &Path, cuda: bool) -> Vec<String> {
+    let mut args = vec![format!("-Wl,-rpath,{}", lib_dir.display())];
+    if cuda {
+        args.extend([
+            "-Wl,--no-as-needed".to_string(),
+            "-ltorch_cuda".to_string(),
+            "-Wl,--as-needed".to_string(),
+        ]);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpath_always_and_cuda_only_on_request() {
+        let dir = Path::new("/opt/libtorch/lib");
+        assert_eq!(link_args(dir, false), vec!["-Wl,-rpath,/opt/libtorch/lib"]);
+        let cuda = link_args(dir, true);
+        assert_eq!(cuda[0], "-Wl,-rpath,/opt/libtorch/lib");
+        assert_eq!(
+            &cuda[1..],
+            ["-Wl,--no-as-needed", "-ltorch_cuda", "-Wl,--as-needed"]
+        );
     }
 }

@@ -53,7 +53,7 @@ pub fn encode(sequence: &str) -> Result<Vec<f32>, DataError> {
 
 /// Decodes one-hot rows (`len * 5` values) back into letters.
 pub fn decode(onehot: &[f32]) -> Result<String, DataError> {
-    if onehot.len() % N_FEATURES != 0 {
+    if !onehot.len().is_multiple_of(N_FEATURES) {
         return Err(DataError::InvalidParameter {
             what: "one-hot input",
             why: format!("{} values is not a multiple of {N_FEATURES}", onehot.len()),

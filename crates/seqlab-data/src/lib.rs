@@ -20,6 +20,8 @@
 //! assert_eq!(ab_order::label_of(&first).unwrap(), label);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod ab_order;
 pub mod batch;
 mod dataset;
@@ -28,6 +30,7 @@ pub mod rng;
 pub use dataset::{Array, Dataset, Targets};
 
 /// Errors from building, generating or slicing data sets.
+#[allow(missing_docs)] // variant fields are named for what they hold; each message says how
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DataError {
     /// The storage length does not match the product of the shape.

@@ -172,10 +172,19 @@ pub fn plot_history(
         }
     };
     // Losses that fall over several decades are unreadable on a linear axis.
-    let losses: Vec<f64> = ["loss", "val_loss"].iter().filter_map(|c| history.column(c)).flatten().collect();
-    let (lo, hi) = losses.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let losses: Vec<f64> = ["loss", "val_loss"]
+        .iter()
+        .filter_map(|c| history.column(c))
+        .flatten()
+        .collect();
+    let (lo, hi) = losses.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
     let log = lo > 0.0 && hi / lo > 100.0;
-    let mut loss = LineChart::new(if log { "Loss (log scale)" } else { "Loss" }).x_label("epoch").y_label("loss").log_y(log);
+    let mut loss = LineChart::new(if log { "Loss (log scale)" } else { "Loss" })
+        .x_label("epoch")
+        .y_label("loss")
+        .log_y(log);
     for s in [
         curve("loss", "train", 0, false)?,
         curve("val_loss", val_name, 1, true)?,

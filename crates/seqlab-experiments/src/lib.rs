@@ -8,6 +8,8 @@
 //! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run` and
 //! `cargo xtask reproduce-all` iterate over.
 
+#![warn(missing_docs)]
+
 pub mod common;
 pub mod seq2one;
 
@@ -48,6 +50,7 @@ impl Default for RunOptions {
 }
 
 /// Errors from running an experiment.
+#[allow(missing_docs)] // variant fields are named for what they hold; each message says how
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
     /// No experiment has this name.

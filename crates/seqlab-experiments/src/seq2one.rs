@@ -134,6 +134,9 @@ struct Settings {
     published_samples: usize,
 }
 
+/// Builds a model in a fresh variable store.
+type Builder<'a> = &'a dyn Fn(&VarStore) -> Result<Box<dyn Model>, ExperimentError>;
+
 struct Trained {
     metrics: RunMetrics,
     summary: String,
@@ -186,7 +189,7 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
                      title: &str,
                      data: &TensorData,
                      epochs: usize,
-                     build: &dyn Fn(&VarStore) -> Result<Box<dyn Model>, ExperimentError>,
+                     build: Builder,
                      out: &mut ResultsDir|
      -> Result<Trained, ExperimentError> {
         seed_all(opts.seed);

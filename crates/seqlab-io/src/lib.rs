@@ -15,6 +15,8 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+#![warn(missing_docs)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const TEMP_PREFIX: &str = ".seqlab-tmp-";
 
 /// Errors from atomic writes.
+#[allow(missing_docs)] // variant fields are named for what they hold; each message says how
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// The destination path has no file name (for example `/` or `..`).

@@ -26,6 +26,8 @@
 //! println!("{}", net.summary(&[12, 5]));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod classifier;
 pub mod feedforward;
 pub mod recurrent;

@@ -27,6 +27,8 @@
 //! println!("{}", report.history.to_csv());
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod callbacks;
 pub mod checkpoint;
 pub mod device;
@@ -41,6 +43,7 @@ pub use history::History;
 use std::path::PathBuf;
 
 /// Errors from training.
+#[allow(missing_docs)] // variant fields are named for what they hold; each message says how
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// A configuration value outside its allowed range.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
-#[command(name = "seqlab", version, about, long_about = None)]
+#[command(name = "seqlab", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
