@@ -24,8 +24,20 @@
 
 pub mod ab_order;
 pub mod batch;
+pub mod continuation;
 mod dataset;
+pub mod datadir;
+#[cfg(feature = "download")]
+pub mod fetch;
+pub mod imdb;
+mod load_error;
+pub mod mnist;
 pub mod rng;
+pub mod sine_pairs;
+pub mod temporal_order;
+pub mod text;
+
+pub use load_error::LoadError;
 
 pub use dataset::{Array, Dataset, Targets};
 
