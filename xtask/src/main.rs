@@ -17,7 +17,8 @@ usage: cargo xtask <command> [options]
 commands:
   setup                      make libtorch 2.11.0 available (uses LIBTORCH if set, else installs the
                              PyPI wheels torch==2.11.0 + two CUDA runtime wheels into .libtorch/)
-  test                       setup, then run every test of the workspace (cargo test --workspace)
+  test                       setup, then run every test of the workspace (cargo test --workspace);
+                             SEQLAB_DATA_DIR defaults to ../shared/data when that folder exists
   run <experiment> [opts]    setup, then `seqlab run <experiment> [opts]` from a release build
                              (opts: --device cpu|cuda|auto --seed N --epochs N --results-dir DIR --quick)
   reproduce-all [opts]       setup, then run every registered experiment, cheapest first, continue past
@@ -75,6 +76,12 @@ fn test(args: &[String]) -> Result<(), String> {
     libtorch::setup(&root())?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
+    // Tests read the real data sets from the shared reference data beside the checkout when it is there.
+    let shared = root().join("..").join("shared").join("data");
+    if std::env::var_os("SEQLAB_DATA_DIR").is_none() && shared.is_dir() {
+        println!("xtask: SEQLAB_DATA_DIR={}", shared.display());
+        cmd.env("SEQLAB_DATA_DIR", &shared);
+    }
     println!("xtask: running cargo test --workspace {}", args.join(" "));
     status(&mut cmd, "cargo test")
 }

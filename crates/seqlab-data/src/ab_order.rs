@@ -15,13 +15,17 @@
 //! assert_eq!(ab_order::CLASSES[ab_order::label_of("XBZZAYXXYZZX").unwrap()], "BA");
 //! ```
 
+use crate::onehot::Alphabet;
 use crate::{rng, Array, DataError, Dataset, Targets};
 use rand::seq::index::sample;
 use rand::Rng;
 
 /// The alphabet in one-hot order.
 pub const ALPHABET: [char; 5] = ['A', 'B', 'X', 'Y', 'Z'];
-const ALPHABET_STR: &str = "ABXYZ";
+const LETTERS: Alphabet = Alphabet {
+    symbols: &ALPHABET,
+    name: "ABXYZ",
+};
 /// Number of one-hot features per step.
 pub const N_FEATURES: usize = ALPHABET.len();
 /// Class names in label order.
@@ -29,60 +33,21 @@ pub const CLASSES: [&str; 4] = ["AA", "AB", "BA", "BB"];
 /// Sequence length of the post.
 pub const DEFAULT_SEQ_LEN: usize = 12;
 
-fn symbol_index(symbol: char, position: usize) -> Result<usize, DataError> {
-    ALPHABET
-        .iter()
-        .position(|&c| c == symbol)
-        .ok_or(DataError::UnknownSymbol {
-            symbol,
-            position,
-            alphabet: ALPHABET_STR,
-        })
-}
-
 /// One-hot encodes a sequence of letters into `len * 5` values.
 pub fn encode(sequence: &str) -> Result<Vec<f32>, DataError> {
-    let mut out = Vec::with_capacity(sequence.len() * N_FEATURES);
-    for (position, symbol) in sequence.chars().enumerate() {
-        let mut row = [0.0f32; N_FEATURES];
-        row[symbol_index(symbol, position)?] = 1.0;
-        out.extend_from_slice(&row);
-    }
-    Ok(out)
+    LETTERS.encode(sequence, None)
 }
 
 /// Decodes one-hot rows (`len * 5` values) back into letters.
 pub fn decode(onehot: &[f32]) -> Result<String, DataError> {
-    if !onehot.len().is_multiple_of(N_FEATURES) {
-        return Err(DataError::InvalidParameter {
-            what: "one-hot input",
-            why: format!("{} values is not a multiple of {N_FEATURES}", onehot.len()),
-        });
-    }
-    onehot
-        .chunks(N_FEATURES)
-        .enumerate()
-        .map(|(position, row)| {
-            let ones: Vec<usize> = row
-                .iter()
-                .enumerate()
-                .filter(|(_, &v)| v == 1.0)
-                .map(|(i, _)| i)
-                .collect();
-            let zeros = row.iter().filter(|&&v| v == 0.0).count();
-            match ones.as_slice() {
-                [i] if zeros == N_FEATURES - 1 => Ok(ALPHABET[*i]),
-                _ => Err(DataError::NotOneHot { position }),
-            }
-        })
-        .collect()
+    LETTERS.decode(onehot, false)
 }
 
 /// The class label of a sequence: the two A/B letters in order of appearance.
 pub fn label_of(sequence: &str) -> Result<usize, DataError> {
     let mut marks = Vec::new();
     for (position, symbol) in sequence.chars().enumerate() {
-        match symbol_index(symbol, position)? {
+        match LETTERS.index(symbol, position)? {
             0 | 1 => marks.push(symbol),
             _ => {}
         }

@@ -1,1 +1,798 @@
-//! Work in progress.
+//! The Large Movie Review Dataset v1.0 (Maas et al., ACL 2011): 25,000
+//! training and 25,000 test reviews labelled positive or negative.
+//!
+//! [`load`] reads either the `.tar.gz` archive (the original
+//! `aclImdb_v1.tar.gz` or the project's `aclImdb_labeled.tar.gz`, same
+//! layout), streamed through gzip and tar without unpacking to disk, or an
+//! extracted folder (`aclImdb/` itself or its parent). Reviews are the
+//! regular files `aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`:
+//!
+//! - the label comes from the folder (`pos` = positive), id and rating
+//!   (`1..=10`) from the file name;
+//! - everything else is ignored: `train/unsup`, the `*.feat` files,
+//!   `imdb.vocab`, `imdbEr.txt`, README, the URL lists, files in deeper
+//!   folders, and hidden files (names starting with `.`, such as macOS
+//!   `._*` companions);
+//! - a file in a `pos`/`neg` folder whose name is not `<id>_<rating>.txt` is
+//!   an error ([`LoadError::BadEntryName`]), and so are two files with the
+//!   same id in the same folder ([`LoadError::DuplicateEntry`]);
+//! - a review that is not valid UTF-8 is an error ([`LoadError::NotUtf8`],
+//!   naming the entry), not a lossy decode: all 50,000 reviews of the real
+//!   data set are valid UTF-8, so an invalid one means a damaged file, and a
+//!   lossy decode would hide it. The text is kept exactly as stored,
+//!   including the data set's `<br />` line breaks (see
+//!   [`crate::text::tokenize`]);
+//! - a missing split or `pos`/`neg` folder is [`LoadError::MissingFolders`],
+//!   one without reviews [`LoadError::Empty`].
+//!
+//! The result does not depend on the order of the archive entries or of the
+//! directory listing: each split is sorted negative before positive, then by
+//! id.
+//!
+//! ```
+//! use seqlab_data::imdb;
+//! use std::path::Path;
+//! // A tiny archive built in memory with the `tar` crate (plain tar; gzip works the same).
+//! let mut b = tar::Builder::new(Vec::new());
+//! for (path, text) in [
+//!     ("aclImdb/train/pos/1_9.txt", "Great film."),
+//!     ("aclImdb/train/neg/0_2.txt", "Dull."),
+//!     ("aclImdb/test/pos/0_7.txt", "Fine."),
+//!     ("aclImdb/test/neg/3_1.txt", "Awful.<br /><br />Really."),
+//!     ("aclImdb/imdb.vocab", "ignored"),
+//! ] {
+//!     let mut h = tar::Header::new_gnu();
+//!     h.set_size(text.len() as u64);
+//!     h.set_mode(0o644);
+//!     h.set_cksum();
+//!     b.append_data(&mut h, path, text.as_bytes()).unwrap();
+//! }
+//! let bytes = b.into_inner().unwrap();
+//! let data = imdb::load_archive_reader(bytes.as_slice(), Path::new("tiny.tar")).unwrap();
+//! assert_eq!(data.train.len(), 2);
+//! assert!(!data.train[0].positive && data.train[1].positive); // negative first
+//! assert_eq!((data.train[1].id, data.train[1].rating), (1, 9));
+//! assert_eq!(data.test[0].text, "Awful.<br /><br />Really.");
+//! assert_eq!(imdb::labels(&data.train), vec![0, 1]);
+//! ```
+
+use crate::LoadError;
+use flate2::read::MultiGzDecoder;
+use std::cell::RefCell;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// The top folder of the data set, in the archive and on disk.
+pub const ROOT: &str = "aclImdb";
+/// Archive names [`load`] looks for inside a folder, in this order.
+pub const ARCHIVE_NAMES: [&str; 2] = ["aclImdb_v1.tar.gz", "aclImdb_labeled.tar.gz"];
+/// The four review folders under [`ROOT`], in slot order (split, then negative before positive).
+pub const FOLDERS: [&str; 4] = ["train/neg", "train/pos", "test/neg", "test/pos"];
+
+/// One review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// The id from the file name (unique within its folder, not across folders).
+    pub id: u32,
+    /// The rating from the file name, `1..=10` (7-10 for positive, 1-4 for negative in the real data).
+    pub rating: u8,
+    /// True for the `pos` folder.
+    pub positive: bool,
+    /// The raw review text, as stored (with `<br />` line breaks).
+    pub text: String,
+}
+
+impl Review {
+    /// The class label: 1 for positive, 0 for negative.
+    pub fn label(&self) -> i64 {
+        i64::from(self.positive)
+    }
+}
+
+/// The labelled part of the data set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Imdb {
+    /// Training reviews, negative before positive, then by id.
+    pub train: Vec<Review>,
+    /// Test reviews, negative before positive, then by id.
+    pub test: Vec<Review>,
+}
+
+impl Imdb {
+    /// Total number of reviews (train and test).
+    pub fn len(&self) -> usize {
+        self.train.len() + self.test.len()
+    }
+
+    /// True if there are no reviews at all.
+    pub fn is_empty(&self) -> bool {
+        self.train.is_empty() && self.test.is_empty()
+    }
+}
+
+/// The class labels (1 = positive, 0 = negative) of `reviews`, in order.
+pub fn labels(reviews: &[Review]) -> Vec<i64> {
+    reviews.iter().map(Review::label).collect()
+}
+
+/// The texts of `reviews`, in order.
+pub fn texts(reviews: &[Review]) -> impl Iterator<Item = &str> {
+    reviews.iter().map(|r| r.text.as_str())
+}
+
+/// Loads the data set from `path`, which may be:
+/// - an archive file (gzip-compressed or plain tar, recognised by its first bytes);
+/// - the extracted `aclImdb` folder, or a folder holding it;
+/// - a folder holding one of [`ARCHIVE_NAMES`] (an extracted `aclImdb`
+///   folder next to it is preferred, being faster to read).
+pub fn load(path: &Path) -> Result<Imdb, LoadError> {
+    if path.is_file() {
+        return load_archive(path);
+    }
+    if path.is_dir() {
+        let is_root = path.file_name().is_some_and(|n| n == ROOT);
+        if is_root
+            || path.join(ROOT).is_dir()
+            || path.join("train").is_dir()
+            || path.join("test").is_dir()
+        {
+            return load_folder(path);
+        }
+        let mut tried = vec![path.join(ROOT)];
+        for name in ARCHIVE_NAMES {
+            let p = path.join(name);
+            if p.is_file() {
+                return load_archive(&p);
+            }
+            tried.push(p);
+        }
+        return Err(LoadError::MissingFile {
+            what: "IMDb reviews (an aclImdb folder or archive)".into(),
+            tried,
+        });
+    }
+    Err(LoadError::MissingFile {
+        what: "IMDb reviews (an aclImdb folder or archive)".into(),
+        tried: vec![path.to_path_buf()],
+    })
+}
+
+/// Loads the data set from an archive file (gzip-compressed or plain tar).
+pub fn load_archive(path: &Path) -> Result<Imdb, LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    load_archive_reader(file, path)
+}
+
+/// Loads the data set from a stream holding an archive (gzip-compressed or
+/// plain tar, recognised by the gzip magic bytes), e.g. a file or a byte
+/// slice. Nothing is written to disk. `path` is only used in error messages.
+pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, LoadError> {
+    let mut reader = Watch::new(reader);
+    let source_err = reader.error.clone();
+    let mut head = [0u8; 2];
+    let mut n = 0;
+    while n < head.len() {
+        match reader.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(LoadError::io(path, e)),
+        }
+    }
+    let prefix = head.get(..n).unwrap_or_default();
+    let stream = io::Cursor::new(prefix.to_vec()).chain(reader);
+    let gz_err = Rc::new(RefCell::new(None));
+    let body: Box<dyn Read> = if crate::mnist::is_gzip(prefix) {
+        Box::new(Watch {
+            inner: MultiGzDecoder::new(stream),
+            error: gz_err.clone(),
+        })
+    } else {
+        Box::new(stream)
+    };
+    let mut archive = tar::Archive::new(BufReader::with_capacity(1 << 18, body));
+    let classify = |e: io::Error, entry: Option<&str>| {
+        let entry = entry.map(str::to_string);
+        if let Some((kind, msg)) = source_err.borrow().as_ref() {
+            LoadError::Io {
+                path: path.to_path_buf(),
+                entry,
+                source: io::Error::new(*kind, msg.clone()),
+            }
+        } else if let Some((_, msg)) = gz_err.borrow().as_ref() {
+            LoadError::CorruptGzip {
+                path: path.to_path_buf(),
+                entry,
+                reason: msg.clone(),
+            }
+        } else {
+            LoadError::CorruptArchive {
+                path: path.to_path_buf(),
+                entry,
+                reason: e.to_string(),
+            }
+        }
+    };
+    let mut acc = Collector::new(path);
+    for entry in archive.entries().map_err(|e| classify(e, None))? {
+        let mut entry = entry.map_err(|e| classify(e, None))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let (slot, file) = match place(&name) {
+            Place::Ignore => continue,
+            Place::Folder(slot) => {
+                acc.mark(slot);
+                continue;
+            }
+            Place::File(slot, file) => (slot, file),
+        };
+        acc.mark(slot);
+        if !entry.header().entry_type().is_file() || file.starts_with('.') {
+            continue;
+        }
+        let (id, rating) = parse_name(file).map_err(|why| LoadError::BadEntryName {
+            path: path.to_path_buf(),
+            entry: name.clone(),
+            why,
+        })?;
+        let hint = usize::try_from(entry.size()).unwrap_or(0).min(1 << 20);
+        let mut bytes = Vec::with_capacity(hint);
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| classify(e, Some(&name)))?;
+        let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+            path: path.to_path_buf(),
+            entry: Some(name.clone()),
+            valid_up_to: e.utf8_error().valid_up_to(),
+        })?;
+        acc.push(slot, id, rating, text);
+    }
+    // Read to the end of the stream so that the gzip trailer (CRC and size)
+    // is checked: tar stops at its end-of-archive blocks.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| classify(e, None))?;
+    acc.finish(ROOT)
+}
+
+/// Loads the data set from an extracted folder: `aclImdb` itself (holding
+/// `train/` and `test/`) or its parent.
+pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
+    let root = if dir.join(ROOT).is_dir() {
+        dir.join(ROOT)
+    } else {
+        dir.to_path_buf()
+    };
+    let mut acc = Collector::new(&root);
+    for (slot, folder) in FOLDERS.iter().enumerate() {
+        let folder_path = root.join(folder);
+        if !folder_path.is_dir() {
+            continue;
+        }
+        acc.mark(slot);
+        let listing =
+            std::fs::read_dir(&folder_path).map_err(|e| LoadError::io(&folder_path, e))?;
+        for item in listing {
+            let item = item.map_err(|e| LoadError::io(&folder_path, e))?;
+            let file_path = item.path();
+            let name = item.file_name();
+            if name.as_encoded_bytes().starts_with(b".") || !file_path.is_file() {
+                continue;
+            }
+            let parsed = match name.to_str() {
+                Some(name) => parse_name(name),
+                None => Err("the name is not valid UTF-8".to_string()),
+            };
+            let (id, rating) = parsed.map_err(|why| LoadError::BadEntryName {
+                path: root.clone(),
+                entry: file_path.display().to_string(),
+                why,
+            })?;
+            let bytes = std::fs::read(&file_path).map_err(|e| LoadError::io(&file_path, e))?;
+            let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+                path: file_path.clone(),
+                entry: None,
+                valid_up_to: e.utf8_error().valid_up_to(),
+            })?;
+            acc.push(slot, id, rating, text);
+        }
+    }
+    let prefix = root.display().to_string();
+    acc.finish(&prefix)
+}
+
+/// Where an archive entry belongs.
+enum Place<'a> {
+    Ignore,
+    /// One of the four review folders itself (slot index into [`FOLDERS`]).
+    Folder(usize),
+    /// A file directly inside a review folder.
+    File(usize, &'a str),
+}
+
+fn slot_of(split: &str, class: &str) -> Option<usize> {
+    let s = match split {
+        "train" => 0,
+        "test" => 2,
+        _ => return None,
+    };
+    match class {
+        "neg" => Some(s),
+        "pos" => Some(s + 1),
+        _ => None,
+    }
+}
+
+fn place(name: &str) -> Place<'_> {
+    let mut parts = name.split('/').filter(|c| !c.is_empty() && *c != ".");
+    let (Some(ROOT), Some(split), Some(class)) = (parts.next(), parts.next(), parts.next()) else {
+        return Place::Ignore;
+    };
+    let Some(slot) = slot_of(split, class) else {
+        return Place::Ignore;
+    };
+    match (parts.next(), parts.next()) {
+        (None, _) => Place::Folder(slot),
+        (Some(file), None) => Place::File(slot, file),
+        (Some(_), Some(_)) => Place::Ignore,
+    }
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses `<id>_<rating>.txt` into (id, rating); the error says what is wrong.
+pub(crate) fn parse_name(file: &str) -> Result<(u32, u8), String> {
+    const FORM: &str = "expected <id>_<rating>.txt";
+    let stem = file
+        .strip_suffix(".txt")
+        .ok_or_else(|| format!("{FORM}: the name does not end in .txt"))?;
+    let (id, rating) = stem
+        .split_once('_')
+        .ok_or_else(|| format!("{FORM}: no '_' between id and rating"))?;
+    if !digits(id) || !digits(rating) {
+        return Err(format!("{FORM}: id and rating must be decimal numbers"));
+    }
+    let id: u32 = id
+        .parse()
+        .map_err(|_| format!("{FORM}: id {id} is too large"))?;
+    match rating.parse::<u8>() {
+        Ok(r @ 1..=10) => Ok((id, r)),
+        _ => Err(format!("{FORM}: rating {rating} is outside 1..=10")),
+    }
+}
+
+/// Accumulates reviews per folder, then checks and sorts them.
+struct Collector {
+    path: PathBuf,
+    seen: [bool; 4],
+    counts: [usize; 4],
+    train: Vec<Review>,
+    test: Vec<Review>,
+}
+
+impl Collector {
+    fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            seen: [false; 4],
+            counts: [0; 4],
+            train: Vec::new(),
+            test: Vec::new(),
+        }
+    }
+
+    /// Records that the folder of `slot` exists.
+    fn mark(&mut self, slot: usize) {
+        if let Some(seen) = self.seen.get_mut(slot) {
+            *seen = true;
+        }
+    }
+
+    fn push(&mut self, slot: usize, id: u32, rating: u8, text: String) {
+        if let Some(c) = self.counts.get_mut(slot) {
+            *c += 1;
+        }
+        let review = Review {
+            id,
+            rating,
+            positive: slot % 2 == 1,
+            text,
+        };
+        if slot < 2 {
+            self.train.push(review);
+        } else {
+            self.test.push(review);
+        }
+    }
+
+    /// `prefix` is how folders are named in messages (`aclImdb` in an archive,
+    /// the root path on disk).
+    fn finish(mut self, prefix: &str) -> Result<Imdb, LoadError> {
+        let missing: Vec<String> = FOLDERS
+            .iter()
+            .zip(self.seen)
+            .filter(|(_, seen)| !seen)
+            .map(|(f, _)| format!("{prefix}/{f}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(LoadError::MissingFolders {
+                path: self.path,
+                missing,
+            });
+        }
+        if let Some((f, _)) = FOLDERS.iter().zip(self.counts).find(|(_, n)| *n == 0) {
+            return Err(LoadError::Empty {
+                path: self.path,
+                what: format!("reviews in {prefix}/{f}"),
+            });
+        }
+        for (split, reviews) in [("train", &mut self.train), ("test", &mut self.test)] {
+            reviews.sort_unstable_by_key(|r| (r.positive, r.id));
+            if let Some(w) = reviews
+                .windows(2)
+                .find(|w| matches!(w, [a, b] if (a.positive, a.id) == (b.positive, b.id)))
+            {
+                let name = |r: &Review| {
+                    let class = if r.positive { "pos" } else { "neg" };
+                    format!("{prefix}/{split}/{class}/{}_{}.txt", r.id, r.rating)
+                };
+                let (first, second) = match w {
+                    [a, b] => (name(a), name(b)),
+                    _ => (String::new(), String::new()),
+                };
+                return Err(LoadError::DuplicateEntry {
+                    path: self.path,
+                    first,
+                    second,
+                });
+            }
+        }
+        Ok(Imdb {
+            train: self.train,
+            test: self.test,
+        })
+    }
+}
+
+/// A reader that remembers the first error its inner reader returned, so
+/// that an error surfacing through the tar reader can be traced to the file
+/// or to the gzip decoder.
+struct Watch<R> {
+    inner: R,
+    error: Rc<RefCell<Option<(io::ErrorKind, String)>>>,
+}
+
+impl<R> Watch<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            error: Rc::new(RefCell::new(None)),
+        }
+    }
+}
+
+impl<R: Read> Read for Watch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.inner.read(buf);
+        if let Err(e) = &r {
+            if e.kind() != io::ErrorKind::Interrupted {
+                let mut slot = self.error.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some((e.kind(), e.to_string()));
+                }
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use std::io::Write;
+
+    type Entries<'a> = Vec<(&'a str, &'a [u8])>;
+
+    fn valid() -> Entries<'static> {
+        vec![
+            ("aclImdb/train/pos/12_8.txt", b"Loved it.".as_slice()),
+            ("aclImdb/train/pos/3_10.txt", b"Best film ever!"),
+            (
+                "aclImdb/train/neg/7_1.txt",
+                b"Terrible.<br /><br />Just bad.",
+            ),
+            ("aclImdb/train/neg/0_4.txt", b"Meh."),
+            ("aclImdb/train/unsup/5_0.txt", b"unlabelled, ignored"),
+            ("aclImdb/train/labeledBow.feat", b"0 0:1"),
+            ("aclImdb/train/urls_pos.txt", b"http://"),
+            ("aclImdb/imdb.vocab", b"the"),
+            ("aclImdb/test/pos/1_7.txt", b"Caf\xc3\xa9 scenes are good."),
+            ("aclImdb/test/neg/1_2.txt", b"No."),
+            (
+                "aclImdb/test/neg/._1_2.txt",
+                b"\xff\xfe hidden macOS companion",
+            ),
+            ("README", b"ignored"),
+        ]
+    }
+
+    fn tar_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, path, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn targz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        gzip(&tar_bytes(entries))
+    }
+
+    fn load_mem(entries: &[(&str, &[u8])]) -> Result<Imdb, LoadError> {
+        load_archive_reader(targz(entries).as_slice(), Path::new("mem.tar.gz"))
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("seqlab-imdb-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn write_tree(root: &Path, entries: &[(&str, &[u8])]) {
+        for (path, data) in entries {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, data).unwrap();
+        }
+    }
+
+    fn names(err: &LoadError, what: &str) {
+        assert!(err.to_string().contains(what), "{err} does not name {what}");
+    }
+
+    fn check_valid(d: &Imdb) {
+        let ids = |rs: &[Review]| {
+            rs.iter()
+                .map(|r| (r.positive, r.id, r.rating))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&d.train),
+            vec![(false, 0, 4), (false, 7, 1), (true, 3, 10), (true, 12, 8)]
+        );
+        assert_eq!(ids(&d.test), vec![(false, 1, 2), (true, 1, 7)]);
+        assert_eq!(d.train[1].text, "Terrible.<br /><br />Just bad.");
+        assert_eq!(d.test[1].text, "Café scenes are good.");
+        assert_eq!(labels(&d.train), vec![0, 0, 1, 1]);
+        assert_eq!(
+            texts(&d.test).collect::<Vec<_>>(),
+            vec!["No.", "Café scenes are good."]
+        );
+        assert_eq!(d.len(), 6);
+        assert!(!d.is_empty());
+    }
+
+    #[test]
+    fn loads_archives_in_any_order() {
+        let mut entries = valid();
+        check_valid(&load_mem(&entries).unwrap());
+        entries.reverse();
+        check_valid(&load_mem(&entries).unwrap());
+        // Plain (uncompressed) tar and a "./" prefix.
+        let dotted: Vec<(String, &[u8])> = entries
+            .iter()
+            .map(|(p, d)| (format!("./{p}"), *d))
+            .collect();
+        let dotted: Entries = dotted.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+        let plain = tar_bytes(&dotted);
+        check_valid(&load_archive_reader(plain.as_slice(), Path::new("plain.tar")).unwrap());
+    }
+
+    #[test]
+    fn loads_from_disk_archive_and_folders() {
+        let d = temp_dir("disk");
+        let archive = d.join("aclImdb_labeled.tar.gz");
+        std::fs::write(&archive, targz(&valid())).unwrap();
+        check_valid(&load(&archive).unwrap());
+        check_valid(&load(&d).unwrap()); // folder holding the archive
+        let tree = d.join("x");
+        write_tree(&tree, &valid());
+        check_valid(&load(&tree).unwrap()); // parent of aclImdb
+        check_valid(&load(&tree.join(ROOT)).unwrap()); // aclImdb itself
+        let err = load(&d.join("nothing-here")).unwrap_err();
+        assert!(matches!(err, LoadError::MissingFile { .. }));
+        names(&err, "nothing-here");
+        let empty = d.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let err = load(&empty).unwrap_err();
+        assert!(matches!(&err, LoadError::MissingFile { tried, .. } if tried.len() == 3));
+        names(&err, "aclImdb_v1.tar.gz");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn missing_folders() {
+        let entries: Entries = valid()
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("aclImdb/test/"))
+            .collect();
+        let err = load_mem(&entries).unwrap_err();
+        match &err {
+            LoadError::MissingFolders { missing, .. } => {
+                assert_eq!(missing, &["aclImdb/test/neg", "aclImdb/test/pos"])
+            }
+            e => panic!("unexpected {e}"),
+        }
+        names(&err, "mem.tar.gz");
+        names(&err, "aclImdb/test/neg");
+        // An archive of something else entirely.
+        let err = load_mem(&[("other/train/pos/1_9.txt", b"x")]).unwrap_err();
+        assert!(matches!(&err, LoadError::MissingFolders { missing, .. } if missing.len() == 4));
+        // The same on disk.
+        let d = temp_dir("missing");
+        write_tree(&d, &entries);
+        let err = load(&d).unwrap_err();
+        assert!(matches!(&err, LoadError::MissingFolders { missing, .. } if missing.len() == 2));
+        names(&err, "test/pos");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn empty_folder() {
+        // A folder present only as a directory entry (archive) or empty directory (disk).
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in valid() {
+            if !path.starts_with("aclImdb/train/pos/") {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(data.len() as u64);
+                h.set_cksum();
+                b.append_data(&mut h, path, data).unwrap();
+            }
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_data(&mut h, "aclImdb/train/pos/", io::empty())
+            .unwrap();
+        let bytes = gzip(&b.into_inner().unwrap());
+        let err = load_archive_reader(bytes.as_slice(), Path::new("e.tar.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::Empty { .. }), "{err}");
+        names(&err, "e.tar.gz");
+        names(&err, "aclImdb/train/pos");
+        let d = temp_dir("empty");
+        write_tree(&d, &valid());
+        std::fs::remove_dir_all(d.join("aclImdb/test/neg")).unwrap();
+        std::fs::create_dir_all(d.join("aclImdb/test/neg")).unwrap();
+        let err = load(&d).unwrap_err();
+        assert!(matches!(err, LoadError::Empty { .. }), "{err}");
+        names(&err, "test/neg");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn bad_entry_names() {
+        for bad in [
+            "aclImdb/train/pos/12.txt",
+            "aclImdb/train/pos/12_8.text",
+            "aclImdb/train/pos/a_8.txt",
+            "aclImdb/train/pos/+1_8.txt",
+            "aclImdb/train/pos/1_0.txt",
+            "aclImdb/train/pos/1_11.txt",
+            "aclImdb/train/pos/1_999.txt",
+            "aclImdb/train/pos/99999999999_8.txt",
+            "aclImdb/train/pos/_8.txt",
+        ] {
+            let mut entries = valid();
+            entries.push((bad, b"text"));
+            let err = load_mem(&entries).unwrap_err();
+            assert!(
+                matches!(&err, LoadError::BadEntryName { entry, .. } if entry == bad),
+                "{bad}: {err}"
+            );
+            names(&err, "mem.tar.gz");
+            names(&err, bad);
+        }
+        let d = temp_dir("badname");
+        let mut entries = valid();
+        entries.push(("aclImdb/test/pos/notes.md", b"x"));
+        write_tree(&d, &entries);
+        let err = load(&d).unwrap_err();
+        assert!(matches!(err, LoadError::BadEntryName { .. }), "{err}");
+        names(&err, "notes.md");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn duplicates() {
+        let mut entries = valid();
+        entries.push(("aclImdb/train/pos/3_9.txt", b"again"));
+        let err = load_mem(&entries).unwrap_err();
+        assert!(matches!(err, LoadError::DuplicateEntry { .. }), "{err}");
+        names(&err, "aclImdb/train/pos/3_9.txt");
+        names(&err, "aclImdb/train/pos/3_10.txt");
+    }
+
+    #[test]
+    fn not_utf8() {
+        let mut entries = valid();
+        entries.push(("aclImdb/train/neg/9_3.txt", b"ok \xe9t\xe9"));
+        let err = load_mem(&entries).unwrap_err();
+        assert!(
+            matches!(&err, LoadError::NotUtf8 { entry: Some(e), valid_up_to: 3, .. } if e == "aclImdb/train/neg/9_3.txt"),
+            "{err}"
+        );
+        names(&err, "mem.tar.gz");
+        let d = temp_dir("utf8");
+        write_tree(&d, &entries);
+        let err = load(&d).unwrap_err();
+        assert!(matches!(err, LoadError::NotUtf8 { .. }), "{err}");
+        names(&err, "9_3.txt");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn corrupt_gzip_and_tar() {
+        let gz = targz(&valid());
+        let cut = &gz[..gz.len() / 2];
+        let err = load_archive_reader(cut, Path::new("cut.tar.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::CorruptGzip { .. }), "{err}");
+        names(&err, "cut.tar.gz");
+        let mut flipped = gz.clone();
+        let n = flipped.len();
+        flipped[n - 6] ^= 0x55; // CRC
+        let err = load_archive_reader(flipped.as_slice(), Path::new("crc.tar.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::CorruptGzip { .. }), "{err}");
+        names(&err, "crc.tar.gz");
+        // A tar header with a wrong checksum.
+        let mut t = tar_bytes(&valid());
+        t[0] ^= 0x20;
+        let err = load_archive_reader(gzip(&t).as_slice(), Path::new("hdr.tar.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::CorruptArchive { .. }), "{err}");
+        names(&err, "hdr.tar.gz");
+        // Entry data cut short inside an uncompressed tar.
+        let t = tar_bytes(&valid());
+        let err = load_archive_reader(&t[..512 + 4], Path::new("short.tar")).unwrap_err();
+        assert!(matches!(err, LoadError::CorruptArchive { .. }), "{err}");
+        names(&err, "short.tar");
+        // Nothing at all.
+        let err = load_archive_reader(&[][..], Path::new("nil.tar")).unwrap_err();
+        assert!(matches!(err, LoadError::MissingFolders { .. }), "{err}");
+    }
+
+    #[test]
+    fn entry_names() {
+        assert_eq!(parse_name("0_2.txt"), Ok((0, 2)));
+        assert_eq!(parse_name("12499_10.txt"), Ok((12499, 10)));
+        assert!(matches!(
+            place("aclImdb/train/pos/1_2.txt"),
+            Place::File(1, "1_2.txt")
+        ));
+        assert!(matches!(place("aclImdb/test/neg/"), Place::Folder(2)));
+        assert!(matches!(
+            place("aclImdb/train/unsup/1_0.txt"),
+            Place::Ignore
+        ));
+        assert!(matches!(
+            place("aclImdb/train/pos/sub/1_2.txt"),
+            Place::Ignore
+        ));
+        assert!(matches!(
+            place("x/aclImdb/train/pos/1_2.txt"),
+            Place::Ignore
+        ));
+    }
+}

@@ -8,8 +8,25 @@
 //! - [`Dataset`]: inputs plus targets (class labels or real values), with
 //!   subsetting and splitting.
 //! - [`batch`]: seeded per-epoch shuffling into mini-batches of indices.
-//! - [`ab_order`]: the A/B-order sequence-to-one toy task.
 //! - [`rng`]: the seeded random number generator every generator uses.
+//!
+//! Generated data sets (seeded, with encode and decode helpers):
+//! - [`ab_order`]: the A/B-order sequence-to-one toy task (Flux blog post).
+//! - [`temporal_order`]: Hochreiter & Schmidhuber's temporal-order task at
+//!   five difficulties, as a fixed data set or the course's fresh batches.
+//! - [`continuation`]: the seed-conditioned continuation (Flux forum).
+//! - [`sine_pairs`]: encoder-decoder windows of three function pairs (Keras
+//!   seq2seq post).
+//!
+//! Real data, read from files (errors are [`LoadError`]s naming the file):
+//! - [`mnist`]: IDX files, raw or gzip-compressed; images as 28 rows of 28.
+//! - [`imdb`]: the Large Movie Review Dataset, streamed from its `.tar.gz`
+//!   or read from an extracted folder.
+//! - [`text`]: tokenizer, frequency-ranked vocabulary, Keras' IMDb indexing
+//!   and `pad_sequences`.
+//! - [`datadir`]: the data directory (`--data-dir`, `SEQLAB_DATA_DIR`,
+//!   `data/`) and checksummed downloads of missing files ([`fetch`],
+//!   feature `download`).
 //!
 //! ```
 //! use seqlab_data::ab_order;
@@ -25,13 +42,14 @@
 pub mod ab_order;
 pub mod batch;
 pub mod continuation;
-mod dataset;
 pub mod datadir;
+mod dataset;
 #[cfg(feature = "download")]
 pub mod fetch;
 pub mod imdb;
 mod load_error;
 pub mod mnist;
+mod onehot;
 pub mod rng;
 pub mod sine_pairs;
 pub mod temporal_order;

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod common;
+pub mod inspect;
 pub mod seq2one;
 
 use seqlab_train::device::DeviceChoice;
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub quick: bool,
     /// Print per-epoch progress.
     pub verbose: bool,
+    /// Data directory for real data sets (`--data-dir`; else `SEQLAB_DATA_DIR`, else `data/`).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -45,6 +48,7 @@ impl Default for RunOptions {
             results_dir: PathBuf::from("results"),
             quick: false,
             verbose: true,
+            data_dir: None,
         }
     }
 }
@@ -68,6 +72,9 @@ pub enum ExperimentError {
     /// Generating or loading data failed.
     #[error(transparent)]
     Data(#[from] seqlab_data::DataError),
+    /// A data set could not be fetched or loaded.
+    #[error(transparent)]
+    Dataset(#[from] seqlab_data::datadir::DatasetError),
     /// Computing a metric failed.
     #[error(transparent)]
     Metrics(#[from] seqlab_metrics::MetricsError),

@@ -6,6 +6,13 @@ use seqlab_train::History;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// libtorch's random generator is global to the process: tests that seed it
+/// and build models must not interleave, or their initial weights differ.
+fn torch_serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("seqlab-exp-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -55,6 +62,7 @@ fn png_stats(path: &Path) -> (u32, u32, f64, usize) {
 
 #[test]
 fn quick_seq2one_rnn_beats_feed_forward_and_writes_every_file() {
+    let _serial = torch_serial();
     let dir = scratch("quick");
     let outcome = (find("seq2one").unwrap().run)(&opts(&dir)).unwrap();
     let out = dir.join("seq2one");
@@ -120,6 +128,7 @@ fn quick_seq2one_rnn_beats_feed_forward_and_writes_every_file() {
 
 #[test]
 fn same_seed_gives_identical_histories_and_metrics() {
+    let _serial = torch_serial();
     let read = |d: &Path, f: &str| std::fs::read_to_string(d.join("seq2one").join(f)).unwrap();
     let (a, b) = (scratch("det-a"), scratch("det-b"));
     run_with(&tiny(), &opts(&a)).unwrap();
@@ -153,6 +162,7 @@ fn same_seed_gives_identical_histories_and_metrics() {
 
 #[test]
 fn epochs_override_and_bad_options() {
+    let _serial = torch_serial();
     let dir = scratch("epochs");
     run_with(
         &tiny(),
@@ -224,5 +234,123 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     assert!(
         ok && stdout.contains("--results-dir") && stdout.contains("--quick"),
         "{stdout}"
+    );
+}
+
+/// The shared reference data, when this checkout has it beside it.
+fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("SEQLAB_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    dir.join("mnist").is_dir().then_some(dir)
+}
+
+#[test]
+fn data_command_prints_decoded_samples_with_their_labels() {
+    let (ok, out, _) = seqlab(&[
+        "data",
+        "temporal-order",
+        "--difficulty",
+        "hard",
+        "--n",
+        "3",
+        "--seed",
+        "1",
+    ]);
+    assert!(ok, "{out}");
+    let samples: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(samples.len(), 3, "{out}");
+    for line in samples {
+        let (seq, class) = line.split_once(" -> ").unwrap();
+        assert!(
+            (100..111).contains(&seq.len()) && seq.starts_with('B') && seq.ends_with('E'),
+            "{line}"
+        );
+        assert!(["Q", "R", "S", "U"].contains(&class), "{line}");
+    }
+    let (ok, out, _) = seqlab(&["data", "ab-order", "--n", "2"]);
+    assert!(
+        ok && out.lines().count() == 3 && out.contains(" -> "),
+        "{out}"
+    );
+    let (ok, out, _) = seqlab(&["data", "sine", "--pair", "damped", "--n", "1"]);
+    assert!(ok && out.contains("76 windows of 24 steps"), "{out}");
+    let (ok, out, _) = seqlab(&["data", "continuation", "--n", "1"]);
+    assert!(ok && out.contains("seeds") && out.contains("->"), "{out}");
+
+    let (ok, _, err) = seqlab(&["data", "temporal-order", "--difficulty", "impossible"]);
+    assert!(!ok && err.contains("nightmare"), "{err}");
+    let (ok, _, err) = seqlab(&["data", "cifar"]);
+    assert!(
+        !ok && err.contains("unknown data set") && err.contains("imdb"),
+        "{err}"
+    );
+    let (ok, _, err) = seqlab(&["data", "mnist", "--split", "validation"]);
+    assert!(!ok && err.contains("train or test"), "{err}");
+}
+
+#[test]
+fn data_command_names_the_missing_file_and_where_it_looked() {
+    let empty = scratch("no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+        .args(["data", "imdb", "--data-dir", empty.to_str().unwrap()])
+        // The test must not download 80 MB on a machine that can reach the internet.
+        .env("SEQLAB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for needle in [
+        "SEQLAB_OFFLINE",
+        "aclImdb_v1.tar.gz",
+        "aclImdb_labeled.tar.gz",
+        empty.to_str().unwrap(),
+        "7c2ac02c03563afcf9b574c7e56c153a",
+        "ai.stanford.edu",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "a failed download left something behind"
+    );
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn data_command_reads_the_real_data_sets_when_present() {
+    let Some(dir) = shared_data() else {
+        eprintln!("skipped: no shared data beside the checkout and SEQLAB_DATA_DIR unset");
+        return;
+    };
+    let dir = dir.to_str().unwrap();
+    let (ok, out, err) = seqlab(&[
+        "data",
+        "mnist",
+        "--split",
+        "test",
+        "--n",
+        "1",
+        "--data-dir",
+        dir,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("10000 images") && out.contains("image 0: label 7"),
+        "{out}"
+    );
+    // The first test digit is a 7: ink in the top bar (rows 8-9) and a stroke further down.
+    let rows: Vec<&str> = out.lines().skip(2).take(28).collect();
+    assert_eq!(rows.len(), 28);
+    assert!(
+        rows[8].matches('@').count() >= 4 && rows[20].trim().len() >= 2,
+        "{}",
+        rows.join("\n")
+    );
+    assert!(
+        rows[0].trim().is_empty() && rows[27].trim().is_empty(),
+        "digit not centred/upright"
     );
 }

@@ -77,6 +77,10 @@ pub enum TrainError {
 }
 
 /// Seeds libtorch's random number generators (initialisation, dropout).
+///
+/// libtorch's generator is global to the process: two fits that build
+/// models or use dropout in parallel threads draw from the same generator
+/// and are not reproducible. Run seeded fits one at a time.
 pub fn seed_all(seed: u64) {
     tch::manual_seed(seed as i64);
 }

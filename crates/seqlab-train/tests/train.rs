@@ -16,6 +16,13 @@ use std::cell::Cell;
 use tch::nn::{self, Module, ModuleT};
 use tch::{Device, Tensor};
 
+/// libtorch's random generator is global to the process: tests that seed it
+/// and build models must not interleave, or their initial weights differ.
+fn torch_serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn data(n: usize, seq_len: usize, seed: u64) -> (TensorData, TensorData) {
     let (tr, te) = ab_order::generate_split(n, n, seq_len, seed).unwrap();
     (
@@ -50,6 +57,7 @@ fn train_once(seed: u64) -> (String, f64) {
 
 #[test]
 fn learns_the_ab_task_and_is_reproducible() {
+    let _serial = torch_serial();
     let (csv_a, acc) = train_once(3);
     // Four balanced classes: chance is 25%.
     assert!(acc > 0.9, "held-out accuracy {acc}");
@@ -62,6 +70,7 @@ fn learns_the_ab_task_and_is_reproducible() {
 
 #[test]
 fn restore_best_leaves_the_best_epochs_weights() {
+    let _serial = torch_serial();
     seed_all(1);
     let (train, test) = data(200, 8, 1);
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -93,6 +102,7 @@ fn restore_best_leaves_the_best_epochs_weights() {
 
 #[test]
 fn early_stopping_stops_and_plateau_reduces_the_learning_rate() {
+    let _serial = torch_serial();
     seed_all(2);
     let (train, test) = data(100, 6, 2);
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -136,6 +146,7 @@ impl ModuleT for Faulty {
 
 #[test]
 fn nan_loss_is_an_error_naming_epoch_and_batch_and_keeps_good_weights() {
+    let _serial = torch_serial();
     seed_all(3);
     let (train, _) = data(64, 4, 3); // 2 batches per epoch
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -180,6 +191,7 @@ fn err_text(epoch: usize, batch: usize) -> String {
 
 #[test]
 fn checkpoints_round_trip_and_errors_name_the_file() {
+    let _serial = torch_serial();
     seed_all(4);
     let dir = std::env::temp_dir().join(format!("seqlab-train-ckpt-{}", std::process::id()));
     let path = dir.join("model.safetensors");
@@ -218,6 +230,7 @@ fn checkpoints_round_trip_and_errors_name_the_file() {
 
 #[test]
 fn bad_configuration_is_rejected_before_training() {
+    let _serial = torch_serial();
     let (train, test) = data(40, 4, 5);
     let mut vs = nn::VarStore::new(Device::Cpu);
     let net = seq_classifier(

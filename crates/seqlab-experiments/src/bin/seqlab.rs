@@ -2,6 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use seqlab_data::mnist::Split;
+use seqlab_data::sine_pairs::FunctionPair;
+use seqlab_data::temporal_order::Difficulty;
+use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::{find, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use std::path::PathBuf;
@@ -45,7 +49,58 @@ enum Command {
         /// Print only the final summary, not every epoch.
         #[arg(long, short)]
         quiet: bool,
+        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
+    /// Print decoded samples of a data set and their labels.
+    #[command(after_help = datasets_help())]
+    Data {
+        /// Data set: ab-order, temporal-order, continuation, sine, mnist or imdb.
+        dataset: String,
+        /// Number of samples to print.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        n: u64,
+        /// Temporal-order difficulty: easy, normal, moderate, hard or nightmare.
+        #[arg(long, default_value = "easy", value_parser = parse_difficulty)]
+        difficulty: Difficulty,
+        /// Seed of the generated data sets.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Function pair of the sine data set: sin-cos, damped or power.
+        #[arg(long, default_value = "sin-cos", value_parser = parse_pair)]
+        pair: FunctionPair,
+        /// Split of MNIST or IMDb: train or test.
+        #[arg(long, default_value = "train", value_parser = parse_split)]
+        split: Split,
+        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn datasets_help() -> String {
+    let mut s = String::from("Data sets:\n");
+    for (name, what) in DATASETS {
+        s.push_str(&format!("  {name:<16} {what}\n"));
+    }
+    s
+}
+
+fn parse_difficulty(s: &str) -> Result<Difficulty, String> {
+    s.parse().map_err(|e: seqlab_data::DataError| e.to_string())
+}
+
+fn parse_pair(s: &str) -> Result<FunctionPair, String> {
+    s.parse().map_err(|e: seqlab_data::DataError| e.to_string())
+}
+
+fn parse_split(s: &str) -> Result<Split, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "train" => Ok(Split::Train),
+        "test" => Ok(Split::Test),
+        other => Err(format!("unknown split {other:?}: expected train or test")),
+    }
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -76,6 +131,26 @@ fn real_main() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Data {
+            dataset,
+            n,
+            difficulty,
+            seed,
+            pair,
+            split,
+            data_dir,
+        } => {
+            let opts = InspectOptions {
+                n: n as usize,
+                seed,
+                difficulty,
+                pair,
+                split,
+                data_dir,
+            };
+            print!("{}", inspect(&dataset, &opts)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run {
             experiment,
             device,
@@ -84,6 +159,7 @@ fn real_main() -> Result<ExitCode> {
             results_dir,
             quick,
             quiet,
+            data_dir,
         } => {
             let exp = find(&experiment)?;
             let opts = RunOptions {
@@ -93,6 +169,7 @@ fn real_main() -> Result<ExitCode> {
                 results_dir,
                 quick,
                 verbose: !quiet,
+                data_dir,
             };
             let outcome =
                 (exp.run)(&opts).with_context(|| format!("experiment {} failed", exp.name))?;
