@@ -12,7 +12,9 @@
 
 pub mod common;
 pub mod inspect;
+pub mod length_sweep;
 pub mod seq2one;
+pub mod temporal_order;
 
 use seqlab_train::device::DeviceChoice;
 use std::path::PathBuf;
@@ -124,6 +126,14 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: seq2one::NAME,
     description: "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
     run: seq2one::run,
+}, Experiment {
+    name: temporal_order::NAME,
+    description: "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
+    run: temporal_order::run,
+}, Experiment {
+    name: length_sweep::NAME,
+    description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget, several seeds",
+    run: length_sweep::run,
 }];
 
 /// Looks an experiment up by name.

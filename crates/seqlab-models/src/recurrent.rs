@@ -67,7 +67,7 @@ impl RecurrentKind {
 }
 
 /// How to initialise the weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum RecurrentInit {
     /// PyTorch's default: every weight and bias uniform in `±1/sqrt(hidden)`.
     #[default]
@@ -75,6 +75,15 @@ pub enum RecurrentInit {
     /// Keras' default: Glorot-uniform input weights, orthogonal recurrent
     /// weights, zero biases, and a forget-gate bias of 1 for the LSTM.
     Keras,
+    /// PyTorch's weights, with the LSTM's forget-gate bias set to
+    /// `forget_bias` (in `b_ih`; the forget block of `b_hh` is zero). A large
+    /// value (3 to 5) makes the initial cell state decay slowly, so that
+    /// information can survive gaps of ~100 steps before training has
+    /// learned to keep it. Other cells ignore it.
+    LongMemory {
+        /// Initial forget-gate bias.
+        forget_bias: f64,
+    },
 }
 
 /// Configuration of a [`Recurrent`] layer.
@@ -202,7 +211,7 @@ pub fn recurrent<'a, P: Borrow<nn::Path<'a>>>(
             };
             let suffix = if dir == 1 { "_reverse" } else { "" };
             let (w_ih_init, w_hh_init, b_init) = match config.init {
-                RecurrentInit::PyTorch => {
+                RecurrentInit::PyTorch | RecurrentInit::LongMemory { .. } => {
                     let bound = 1.0 / (h as f64).sqrt();
                     let u = nn::Init::Uniform {
                         lo: -bound,
@@ -233,16 +242,24 @@ pub fn recurrent<'a, P: Borrow<nn::Path<'a>>>(
                 w_hh_init,
             )?);
             let b_ih = path.f_var(&format!("bias_ih_l{layer}{suffix}"), &[gate_dim], b_init)?;
-            if config.init == RecurrentInit::Keras && config.kind == RecurrentKind::Lstm {
-                // Keras' unit_forget_bias: the forget gate (second block) starts at 1.
-                let _forget = tch::no_grad(|| b_ih.narrow(0, h, h).f_fill_(1.0))?;
+            let b_hh = path.f_var(&format!("bias_hh_l{layer}{suffix}"), &[gate_dim], b_init)?;
+            if config.kind == RecurrentKind::Lstm {
+                // The forget gate is the second block (gate order i f g o).
+                let forget = match config.init {
+                    RecurrentInit::Keras => Some(1.0),
+                    RecurrentInit::LongMemory { forget_bias } => Some(forget_bias),
+                    RecurrentInit::PyTorch => None,
+                };
+                if let Some(value) = forget {
+                    tch::no_grad(|| -> Result<(), tch::TchError> {
+                        let _ = b_ih.narrow(0, h, h).f_fill_(value)?;
+                        let _ = b_hh.narrow(0, h, h).f_fill_(0.0)?;
+                        Ok(())
+                    })?;
+                }
             }
             flat_weights.push(b_ih);
-            flat_weights.push(path.f_var(
-                &format!("bias_hh_l{layer}{suffix}"),
-                &[gate_dim],
-                b_init,
-            )?);
+            flat_weights.push(b_hh);
         }
     }
     if path.device().is_cuda() && tch::Cuda::cudnn_is_available() {

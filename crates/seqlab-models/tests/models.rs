@@ -306,6 +306,36 @@ fn keras_init_sets_forget_bias_and_zero_biases() {
 }
 
 #[test]
+fn long_memory_init_sets_only_the_lstm_forget_bias() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let init = RecurrentInit::LongMemory { forget_bias: 3.0 };
+    let cfg = RecurrentConfig {
+        init,
+        ..RecurrentConfig::new(RecurrentKind::Lstm, 3, 2)
+    };
+    let layer = recurrent(vs.root() / "lstm", &cfg).unwrap();
+    let (b_ih, b_hh) = (to_vec(&layer.weights()[2]), to_vec(&layer.weights()[3]));
+    // Gate order i f g o: the forget block is elements 2..4.
+    assert_eq!(&b_ih[2..4], &[3.0, 3.0]);
+    assert_eq!(&b_hh[2..4], &[0.0, 0.0]);
+    let bound = 1.0 / 2f64.sqrt();
+    assert!(
+        b_ih[..2].iter().chain(&b_ih[4..]).all(|v| v.abs() <= bound),
+        "{b_ih:?}"
+    );
+    // A GRU ignores it: all biases stay inside PyTorch's bound.
+    let gru = recurrent(
+        vs.root() / "gru",
+        &RecurrentConfig {
+            init,
+            ..RecurrentConfig::new(RecurrentKind::Gru, 3, 2)
+        },
+    )
+    .unwrap();
+    assert!(to_vec(&gru.weights()[2]).iter().all(|v| v.abs() <= bound));
+}
+
+#[test]
 fn feed_forward_matches_manual_mlp() {
     let vs = nn::VarStore::new(Device::Cpu);
     let cfg = FeedForwardConfig {

@@ -247,6 +247,21 @@ pub fn fit(
     model: &dyn ModuleT,
     train: &TensorData,
     val: Option<&TensorData>,
+    config: FitConfig,
+) -> Result<FitReport, TrainError> {
+    fit_stream(vs, model, &mut |_| Ok(train.shallow_clone()), val, config)
+}
+
+/// Like [`fit`], but the training data of every epoch comes from
+/// `epoch_data(epoch)` (0-based): for tasks that draw fresh random
+/// sequences each epoch, like the temporal-order course's 31 fresh batches.
+/// The data of an epoch is still split into shuffled mini-batches of
+/// `config.batch_size`.
+pub fn fit_stream(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    epoch_data: &mut dyn FnMut(usize) -> Result<TensorData, TrainError>,
+    val: Option<&TensorData>,
     mut config: FitConfig,
 ) -> Result<FitReport, TrainError> {
     let started = Instant::now();
@@ -255,12 +270,11 @@ pub fn fit(
             "epochs must be at least 1".into(),
         ));
     }
-    let batches = EpochBatches::new(
-        train.len() as usize,
-        config.batch_size,
-        config.shuffle,
-        config.seed,
-    )?;
+    if config.batch_size == 0 {
+        return Err(TrainError::InvalidConfig(
+            "batch size must be at least 1".into(),
+        ));
+    }
     let eval_batch = if config.eval_batch_size == 0 {
         config.batch_size
     } else {
@@ -289,11 +303,18 @@ pub fn fit(
         .early_stopping
         .as_ref()
         .is_some_and(|e| e.restore_best_weights());
-    let device = train.x.device();
     let mut stopped_epoch = None;
 
     for epoch in 0..config.epochs {
         let epoch_start = Instant::now();
+        let train = epoch_data(epoch)?;
+        let device = train.x.device();
+        let batches = EpochBatches::new(
+            train.len() as usize,
+            config.batch_size,
+            config.shuffle,
+            config.seed,
+        )?;
         let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
         let order = Tensor::f_from_slice(&order)?.f_to_device(device)?;
         let progress = EpochProgress::start(

@@ -27,6 +27,14 @@ impl TensorData {
         self.len() == 0
     }
 
+    /// Another handle on the same tensors (no copy).
+    pub fn shallow_clone(&self) -> TensorData {
+        TensorData {
+            x: self.x.shallow_clone(),
+            y: self.y.shallow_clone(),
+        }
+    }
+
     /// The samples at `indices` (a 1-D `i64` tensor on the same device).
     pub fn select(&self, indices: &Tensor) -> TensorData {
         TensorData {
