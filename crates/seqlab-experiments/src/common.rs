@@ -4,6 +4,10 @@
 use crate::{ExperimentError, RunOptions, LIBTORCH_VERSION};
 use seqlab_plot::{Figure, LineChart, Series};
 use seqlab_train::device::device_name;
+use seqlab_train::fit::FitConfig;
+use seqlab_train::objective::{Loss, Metric};
+use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -73,6 +77,40 @@ impl ResultsDir {
         self.write_text(&format!("{stem}_history.csv"), &history.to_csv())?;
         self.write_text(&format!("{stem}_timing.csv"), &history.timing_csv())
     }
+}
+
+/// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
+pub fn epochs_or(opts: &RunOptions, default: usize) -> Result<usize, ExperimentError> {
+    match opts.epochs {
+        Some(0) => Err(ExperimentError::InvalidOption(
+            "--epochs must be at least 1".into(),
+        )),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+/// The fit settings every classification run of the chapter shares:
+/// cross-entropy with accuracy reported, shuffling seeded by `seed`, and
+/// progress lines when `opts.verbose`.
+pub fn classification_fit(
+    opts: &RunOptions,
+    label: String,
+    epochs: usize,
+    batch_size: usize,
+    optimizer: OptimizerConfig,
+    seed: u64,
+) -> FitConfig {
+    let mut config = FitConfig::new(epochs, batch_size, optimizer, Loss::CrossEntropy);
+    config.metrics = vec![Metric::Accuracy];
+    config.seed = seed;
+    config.label = label;
+    config.verbosity = if opts.verbose {
+        Verbosity::Epochs
+    } else {
+        Verbosity::Silent
+    };
+    config
 }
 
 /// Run facts recorded in every `metrics.json`.

@@ -17,16 +17,14 @@
 //! test accuracy against length, with a band from the worst to the best
 //! seed), `metrics.json` and `timing.json`.
 
-use crate::common::{ResultsDir, RunInfo, Target};
+use crate::common::{classification_fit, epochs_or, ResultsDir, RunInfo, Target};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::ab_order;
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
 use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
 use seqlab_plot::{LegendPosition, LineChart};
-use seqlab_train::fit::{fit, FitConfig};
-use seqlab_train::objective::{Loss, Metric};
+use seqlab_train::fit::fit;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::to_tensors;
 use serde::Serialize;
@@ -168,11 +166,6 @@ pub fn run_with(
     config: &LengthSweepConfig,
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
-    if let Some(0) = opts.epochs {
-        return Err(ExperimentError::InvalidOption(
-            "--epochs must be at least 1".into(),
-        ));
-    }
     if config.lengths.is_empty() || config.kinds.is_empty() || config.seeds == 0 {
         return Err(ExperimentError::InvalidOption(
             "the sweep needs at least one length, cell and seed".into(),
@@ -180,7 +173,7 @@ pub fn run_with(
     }
     let device = opts.device.resolve()?;
     let mut out = ResultsDir::prepare(opts, NAME)?;
-    let epochs = opts.epochs.unwrap_or(config.epochs);
+    let epochs = epochs_or(opts, config.epochs)?;
     let optimizer = OptimizerConfig::adam(config.lr);
     let seeds: Vec<u64> = (0..config.seeds).map(|i| opts.seed + i).collect();
     let mut runs = Vec::new();
@@ -203,18 +196,11 @@ pub fn run_with(
                     )
                 };
                 let net = seq_classifier(vs.root() / "net", &cfg)?;
+                let label = format!("length {length} {} seed {seed}", kind.name());
                 let mut fit_config =
-                    FitConfig::new(epochs, config.batch_size, optimizer, Loss::CrossEntropy);
-                fit_config.metrics = vec![Metric::Accuracy];
-                fit_config.seed = seed;
+                    classification_fit(opts, label, epochs, config.batch_size, optimizer, seed);
                 fit_config.clip_grad_norm = Some(config.clip_grad_norm);
                 fit_config.eval_batch_size = 500;
-                fit_config.label = format!("length {length} {} seed {seed}", kind.name());
-                fit_config.verbosity = if opts.verbose {
-                    Verbosity::Epochs
-                } else {
-                    Verbosity::Silent
-                };
                 let report = fit(&mut vs, &net, &train, Some(&test), fit_config)?;
                 timing.insert(format!("{length}/{}/{seed}", kind.name()), report.seconds);
                 runs.push(SweepRun {

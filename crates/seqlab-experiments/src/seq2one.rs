@@ -17,17 +17,16 @@
 //! Expected on the full settings: RNN test accuracy at least 99%,
 //! feed-forward as published 40-55%, feed-forward corrected near 100%.
 
-use crate::common::{plot_history, ResultsDir, RunInfo, Target};
+use crate::common::{classification_fit, epochs_or, plot_history, ResultsDir, RunInfo, Target};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::ab_order;
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
 use seqlab_models::feedforward::{feed_forward, FeedForwardConfig};
 use seqlab_models::recurrent::RecurrentKind;
 use seqlab_models::Model;
-use seqlab_train::fit::{evaluate, fit, FitConfig};
+use seqlab_train::fit::{evaluate, fit};
 use seqlab_train::objective::{Loss, Metric};
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
@@ -155,11 +154,6 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
 
 /// Runs the experiment with explicit settings.
 pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    if let Some(0) = opts.epochs {
-        return Err(ExperimentError::InvalidOption(
-            "--epochs must be at least 1".into(),
-        ));
-    }
     let device = opts.device.resolve()?;
     let mut out = ResultsDir::prepare(opts, NAME)?;
     let (train, test) =
@@ -169,8 +163,8 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
     let test_t = to_tensors(&test, device)?;
     let published_t = to_tensors(&published_train, device)?;
     let features = (config.seq_len * ab_order::N_FEATURES) as i64;
-    let ff_epochs = opts.epochs.unwrap_or(config.ff_epochs);
-    let rnn_epochs = opts.epochs.unwrap_or(config.rnn_epochs);
+    let ff_epochs = epochs_or(opts, config.ff_epochs)?;
+    let rnn_epochs = epochs_or(opts, config.rnn_epochs)?;
 
     let ff_config = FeedForwardConfig {
         input_size: features,
@@ -196,20 +190,14 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
         let mut vs = VarStore::new(device);
         let model = build(&vs)?;
         let summary = model.summary(&sample_shape);
-        let mut fit_config = FitConfig::new(
+        let fit_config = classification_fit(
+            opts,
+            label.to_string(),
             epochs,
             config.batch_size,
             OptimizerConfig::adam(config.lr),
-            Loss::CrossEntropy,
+            opts.seed,
         );
-        fit_config.metrics = vec![Metric::Accuracy];
-        fit_config.seed = opts.seed;
-        fit_config.label = label.to_string();
-        fit_config.verbosity = if opts.verbose {
-            Verbosity::Epochs
-        } else {
-            Verbosity::Silent
-        };
         if opts.verbose {
             println!("\n{title}\n{summary}");
         }

@@ -20,16 +20,14 @@
 //! at 3 ([`RecurrentInit::LongMemory`]), clips the gradient norm at 1, and
 //! trains for 100 epochs; the RNN gets the same budget.
 
-use crate::common::{ResultsDir, RunInfo, Target};
+use crate::common::{classification_fit, epochs_or, ResultsDir, RunInfo, Target};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::temporal_order::{self, Difficulty, FreshBatches};
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
 use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
 use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::fit::{fit_stream, FitConfig};
-use seqlab_train::objective::{Loss, Metric};
+use seqlab_train::fit::fit_stream;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::tensors::to_tensors;
 use seqlab_train::{seed_all, History};
 use serde::Serialize;
@@ -256,18 +254,13 @@ pub fn run_with(
     config: &TemporalOrderConfig,
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
-    if let Some(0) = opts.epochs {
-        return Err(ExperimentError::InvalidOption(
-            "--epochs must be at least 1".into(),
-        ));
-    }
     let device = opts.device.resolve()?;
     let mut out = ResultsDir::prepare(opts, NAME)?;
     let mut results = BTreeMap::new();
     let mut timing = BTreeMap::new();
     let epoch_size = config.batch_size * config.batches_per_epoch;
     for setting in &config.settings {
-        let epochs = opts.epochs.unwrap_or(setting.epochs);
+        let epochs = epochs_or(opts, setting.epochs)?;
         let (_, test) =
             temporal_order::generate_split(0, config.n_test, setting.difficulty, opts.seed)?;
         let test = to_tensors(&test, device)?;
@@ -292,23 +285,18 @@ pub fn run_with(
                 .map(|t| t.numel() as i64)
                 .sum();
             let mut fresh = FreshBatches::new(setting.difficulty, epoch_size, opts.seed)?;
-            let mut fit_config = FitConfig::new(
+            let label = format!("{}/{}", setting.name, spec.label);
+            let mut fit_config = classification_fit(
+                opts,
+                label,
                 epochs,
                 config.batch_size,
                 setting.optimizer,
-                Loss::CrossEntropy,
+                opts.seed,
             );
-            fit_config.metrics = vec![Metric::Accuracy];
             fit_config.shuffle = false; // every epoch's sequences are freshly drawn
-            fit_config.seed = opts.seed;
             fit_config.clip_grad_norm = setting.clip_grad_norm;
             fit_config.eval_batch_size = 500;
-            fit_config.label = format!("{}/{}", setting.name, spec.label);
-            fit_config.verbosity = if opts.verbose {
-                Verbosity::Epochs
-            } else {
-                Verbosity::Silent
-            };
             let report = fit_stream(
                 &mut vs,
                 &net,
