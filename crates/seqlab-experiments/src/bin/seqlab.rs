@@ -1,5 +1,8 @@
 //! The `seqlab` command-line tool: a thin layer over `seqlab-experiments`.
 
+// Doc comments here are the CLI's --help text, where `<experiment>` is meant literally.
+#![allow(rustdoc::invalid_html_tags)]
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use seqlab_data::mnist::Split;
