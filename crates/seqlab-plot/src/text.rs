@@ -4,11 +4,29 @@
 
 use std::sync::OnceLock;
 
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 use plotters::style::{Color, RGBColor};
 
 use crate::cartesian::Area;
 use crate::PlotError;
+
+/// Each glyph of `text` with its horizontal caret position (kerning
+/// applied), and the total advance width.
+fn layout<F: Font, S: ScaleFont<F>>(font: &S, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
+    let mut caret = 0.0f32;
+    let mut prev = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        if let Some(p) = prev {
+            caret += font.kern(p, id);
+        }
+        glyphs.push((id, caret));
+        caret += font.h_advance(id);
+        prev = Some(id);
+    }
+    (glyphs, caret)
+}
 
 struct Fonts {
     regular: FontRef<'static>,
@@ -76,16 +94,7 @@ impl Text {
     /// Width and height in pixels of `text` laid out horizontally.
     pub fn measure(&self, text: &str) -> Result<(f64, f64), PlotError> {
         let font = self.font()?.as_scaled(PxScale::from(self.size as f32));
-        let mut caret = 0.0f32;
-        let mut prev = None;
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            if let Some(p) = prev {
-                caret += font.kern(p, id);
-            }
-            caret += font.h_advance(id);
-            prev = Some(id);
-        }
+        let (_, caret) = layout(&font, text);
         Ok((
             caret.ceil() as f64,
             (font.ascent() - font.descent()).ceil() as f64,
@@ -119,16 +128,8 @@ impl Text {
                 VAlign::Top => 0,
                 VAlign::Center => (sh / 2.0).round() as i32,
             };
-        let mut caret = 0.0f32;
-        let mut prev = None;
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            if let Some(p) = prev {
-                caret += font.kern(p, id);
-            }
-            prev = Some(id);
+        for (id, caret) in layout(&font, text).0 {
             let glyph = id.with_scale_and_position(font.scale(), point(caret, font.ascent()));
-            caret += font.h_advance(id);
             let Some(outline) = font.outline_glyph(glyph) else {
                 continue;
             };

@@ -100,6 +100,14 @@ impl Evaluation {
     }
 }
 
+/// `(start, len)` of consecutive batches of at most `batch_size` over `n` samples.
+fn batch_ranges(n: i64, batch_size: usize) -> impl Iterator<Item = (i64, i64)> {
+    let size = (batch_size as i64).max(1);
+    (0..n)
+        .step_by(size as usize)
+        .map(move |start| (start, size.min(n - start)))
+}
+
 /// A copy of every variable, for restoring best (or last good) weights.
 struct Snapshot(Vec<(String, Tensor)>);
 
@@ -179,15 +187,11 @@ pub fn evaluate(
     }
     let acc = tch::no_grad(|| {
         let mut acc = Accumulator::new(metrics.len());
-        let n = data.len();
-        let mut start = 0;
-        while start < n {
-            let len = (batch_size as i64).min(n - start);
+        for (start, len) in batch_ranges(data.len(), batch_size) {
             let b = data.narrow(start, len);
             let out = model.forward_t(&b.x, false);
             let l = loss.compute(&out, &b.y).double_value(&[]);
             acc.add(l, &out, &b.y, metrics);
-            start += len;
         }
         acc
     });
@@ -210,14 +214,9 @@ pub fn predict(model: &dyn ModuleT, x: &Tensor, batch_size: usize) -> Result<Ten
         ));
     }
     tch::no_grad(|| {
-        let n = x.size()[0];
-        let mut outs = Vec::new();
-        let mut start = 0;
-        while start < n {
-            let len = (batch_size as i64).min(n - start);
-            outs.push(model.forward_t(&x.narrow(0, start, len), false));
-            start += len;
-        }
+        let outs: Vec<Tensor> = batch_ranges(x.size()[0], batch_size)
+            .map(|(start, len)| model.forward_t(&x.narrow(0, start, len), false))
+            .collect();
         Ok(Tensor::f_cat(&outs, 0)?)
     })
 }
@@ -325,14 +324,10 @@ pub fn fit_stream(
             batches.batches_per_epoch(),
         );
         let mut acc = Accumulator::new(config.metrics.len());
-        let n = train.len();
-        let mut start = 0;
-        let mut batch_no = 0;
-        while start < n {
-            batch_no += 1;
-            let len = (config.batch_size as i64).min(n - start);
+        for (batch_index, (start, len)) in batch_ranges(train.len(), config.batch_size).enumerate()
+        {
+            let batch_no = batch_index + 1;
             let b = train.select(&order.narrow(0, start, len));
-            start += len;
             let out = model.forward_t(&b.x, true);
             let loss = config.loss.compute(&out, &b.y);
             let value = loss.double_value(&[]);
