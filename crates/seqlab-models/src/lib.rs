@@ -9,6 +9,9 @@
 //! - [`feedforward`]: a multi-layer perceptron over flattened inputs.
 //! - [`classifier`]: a sequence-to-one classifier, a stack of recurrent
 //!   layers read at the last step, followed by a dense head.
+//! - [`keras`]: dense, embedding and batch-norm layers with Keras' defaults.
+//! - [`sentiment`]: the book's IMDb review classifier (embedding, SimpleRNN
+//!   or LSTM, batch norm, dense).
 //! - [`summary`]: a Keras-like model summary with libtorch and Keras
 //!   parameter counts.
 //!
@@ -30,7 +33,9 @@
 
 pub mod classifier;
 pub mod feedforward;
+pub mod keras;
 pub mod recurrent;
+pub mod sentiment;
 pub mod summary;
 
 pub use summary::{Summary, SummaryRow};

@@ -7,6 +7,7 @@ use seqlab_models::feedforward::{feed_forward, FeedForwardConfig};
 use seqlab_models::recurrent::{
     recurrent, RecurrentConfig, RecurrentInit, RecurrentKind, RecurrentState,
 };
+use seqlab_models::sentiment::{sentiment_classifier, SentimentConfig};
 use seqlab_models::{Model, ModelError};
 use tch::nn::ModuleT;
 use tch::{nn, Device, Kind, Tensor};
@@ -388,4 +389,99 @@ fn invalid_configs_are_errors_not_panics() {
         .unwrap_err()
         .to_string()
         .contains("at least 1"));
+}
+
+#[test]
+fn sentiment_classifier_matches_a_hand_computed_forward_pass() {
+    for kind in [RecurrentKind::RnnTanh, RecurrentKind::Lstm] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = SentimentConfig {
+            vocab_size: 6,
+            embedding_dim: 3,
+            hidden_size: 2,
+            ..SentimentConfig::book(kind)
+        };
+        let net = sentiment_classifier(vs.root() / "m", &cfg).unwrap();
+        fix_weights(&vs);
+        let vars = vs.variables();
+        let g = |name: &str| to_vec(&vars[name]);
+        // Moving statistics must be a valid variance: set them by hand.
+        tch::no_grad(|| {
+            vars["m.batch_norm.running_mean"]
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&[0.1f32, -0.2]));
+            vars["m.batch_norm.running_var"]
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&[2.0f32, 0.5]));
+        });
+        let ids = Tensor::from_slice(&[0i64, 3, 5, 1, 2, 2, 4, 0]).reshape([2, 4]);
+        let out = net.forward_t(&ids, false);
+        assert_eq!(out.size(), [2, 1]);
+        // Evaluation is deterministic: dropout is off.
+        assert_eq!(to_vec(&out), to_vec(&net.forward_t(&ids, false)));
+
+        let table = g("m.embedding.weight");
+        let p: Vec<Vec<f64>> = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+            .iter()
+            .map(|n| g(&format!("m.rnn.{n}")))
+            .collect();
+        let (gamma, beta) = (g("m.batch_norm.weight"), g("m.batch_norm.bias"));
+        let (mean, var): ([f64; 2], [f64; 2]) = ([0.1, -0.2], [2.0, 0.5]);
+        let (w, b) = (g("m.dense.weight"), g("m.dense.bias"));
+        let id_rows: Vec<i64> = Vec::<i64>::try_from(ids.flatten(0, -1)).unwrap();
+        let mut want = Vec::new();
+        for row in id_rows.chunks(4) {
+            let xs: Vec<Vec<f64>> = row
+                .iter()
+                .map(|&i| table[i as usize * 3..i as usize * 3 + 3].to_vec())
+                .collect();
+            let h = reference_layer(kind, &p, &xs, 2).pop().unwrap();
+            let z: Vec<f64> = (0..2)
+                .map(|j| (h[j] - mean[j]) / (var[j] + 1e-3).sqrt() * gamma[j] + beta[j])
+                .collect();
+            want.push(w[0] * z[0] + w[1] * z[1] + b[0]);
+        }
+        assert_close(&to_vec(&out), &want, kind.name());
+        let probs = to_vec(&net.probabilities(&ids));
+        let want_p: Vec<f64> = want.iter().map(|&l| sigmoid(l)).collect();
+        assert_close(&probs, &want_p, "probabilities");
+        // Training mode drops units: outputs change between calls.
+        let a = to_vec(&net.forward_t(&ids, true));
+        let b2 = to_vec(&net.forward_t(&ids, true));
+        assert_ne!(a, b2, "dropout is not active in training mode");
+    }
+}
+
+#[test]
+fn sentiment_summaries_reconcile_with_the_books_keras_counts() {
+    // REFERENCE section 1: SimpleRNN model 643,265 (640,000 + 3,104 + 128 + 33),
+    // LSTM model 652,577 (12,416 LSTM), counted the Keras way.
+    for (kind, keras_rnn, keras_total, torch_total) in [
+        (RecurrentKind::RnnTanh, 3_104, 643_265, 643_297),
+        (RecurrentKind::Lstm, 12_416, 652_577, 652_705),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = sentiment_classifier(vs.root() / "m", &SentimentConfig::book(kind)).unwrap();
+        let s = net.summary(&[128]);
+        assert_eq!(s.total_keras_params(), keras_total, "{}", s);
+        assert_eq!(s.total_params(), torch_total, "{}", s);
+        assert_eq!(s.rows[2].keras_params, keras_rnn);
+        assert_eq!(s.rows[3].params, 128);
+        assert_eq!(s.total_params() - s.trainable_params(), 64, "moving mean and variance");
+        // The store holds exactly what the summary counts.
+        let stored: i64 = vs.variables().values().map(|t| t.numel() as i64).sum();
+        assert_eq!(stored, torch_total);
+        let text = s.to_string();
+        assert!(text.contains("Keras would count"), "{text}");
+        assert_eq!(s.rows[0].output_shape, "(None, 128, 64)");
+    }
+    let vs = nn::VarStore::new(Device::Cpu);
+    let bad = SentimentConfig {
+        head_dropout: 1.0,
+        ..SentimentConfig::book(RecurrentKind::Lstm)
+    };
+    assert!(sentiment_classifier(vs.root(), &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("head dropout"));
 }
