@@ -82,6 +82,10 @@ fn test(args: &[String]) -> Result<(), String> {
         println!("xtask: SEQLAB_DATA_DIR={}", shared.display());
         cmd.env("SEQLAB_DATA_DIR", &shared);
     }
+    // With a data folder known, a test that cannot find its data fails instead of skipping.
+    if std::env::var_os("SEQLAB_DATA_DIR").is_some() || shared.is_dir() {
+        cmd.env("SEQLAB_REQUIRE_DATA", "1");
+    }
     println!("xtask: running cargo test --workspace {}", args.join(" "));
     status(&mut cmd, "cargo test")
 }

@@ -52,6 +52,7 @@ pub mod mnist;
 mod onehot;
 pub mod rng;
 pub mod sine_pairs;
+pub mod split;
 pub mod temporal_order;
 pub mod text;
 

@@ -201,6 +201,9 @@ pub enum LoadError {
         /// What is wrong with it.
         why: String,
     },
+    /// Writing a file (atomically) failed.
+    #[error(transparent)]
+    Write(#[from] seqlab_io::IoError),
 }
 
 impl LoadError {

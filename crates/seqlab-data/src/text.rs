@@ -292,7 +292,8 @@ impl Vocabulary {
         self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
     }
 
-    /// Writes one `word<TAB>count` line per word, in rank order. Fails
+    /// Writes one `word<TAB>count` line per word, in rank order, atomically
+    /// (a temporary file renamed into place). Fails
     /// (naming the file and line) for a word holding a tab or a line break,
     /// which [`tokenize`] never produces.
     pub fn save(&self, path: &Path) -> Result<(), LoadError> {
@@ -310,7 +311,21 @@ impl Vocabulary {
             s.push_str(&c.to_string());
             s.push('\n');
         }
-        std::fs::write(path, s).map_err(|e| LoadError::io(path, e))
+        Ok(seqlab_io::write_atomic(path, s.as_bytes())?)
+    }
+
+    /// The `k` most frequent words as a vocabulary of their own, with the
+    /// same ranks and counts. Encoding with a [`KerasIndex`] whose
+    /// `num_words` is at most `k + index_from + 1` gives the same ids as
+    /// with the whole vocabulary (less frequent words are OOV either way),
+    /// so a model needs only this part saved beside it.
+    pub fn truncated(&self, k: usize) -> Self {
+        Self::from_ranked(
+            self.iter()
+                .take(k)
+                .map(|(w, c)| (w.to_string(), c))
+                .collect(),
+        )
     }
 
     /// Reads a file written by [`Vocabulary::save`]: line `n` holds the word
@@ -575,6 +590,52 @@ fn put_row(row: &mut [i64], seq: &[i64], padding: Side, truncating: Side) {
     }
 }
 
+/// Texts to fixed-length rows of ids, the book's pipeline in one value:
+/// [`tokenize`], [`KerasIndex::encode`], then [`pad_sequences_flat`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextEncoder {
+    /// Word ranking (from the training texts).
+    pub vocab: Vocabulary,
+    /// Keras indexing.
+    pub index: KerasIndex,
+    /// Row length.
+    pub maxlen: usize,
+    /// Where short rows are padded with 0.
+    pub padding: Side,
+    /// Where long rows lose tokens.
+    pub truncating: Side,
+}
+
+impl TextEncoder {
+    /// The book's settings: 10,000 words with the top 20 skipped, rows of
+    /// 128 ids, pre-padding and pre-truncation (the last 128 tokens survive).
+    pub fn book(vocab: Vocabulary) -> Self {
+        Self {
+            vocab,
+            index: KerasIndex::with_limits(10_000, 20),
+            maxlen: 128,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+        }
+    }
+
+    /// Encodes one text to its ids before padding.
+    pub fn ids(&self, text: &str) -> Vec<i64> {
+        self.index.encode_text(&self.vocab, text)
+    }
+
+    /// Encodes `texts` into one row-major buffer of shape `[texts.len(), maxlen]`.
+    pub fn encode<T: AsRef<str>>(&self, texts: &[T]) -> (Vec<i64>, [usize; 2]) {
+        let ids: Vec<Vec<i64>> = texts.iter().map(|t| self.ids(t.as_ref())).collect();
+        pad_sequences_flat(&ids, self.maxlen, self.padding, self.truncating, 0)
+    }
+
+    /// The embedding size the ids need ([`KerasIndex::input_dim`]).
+    pub fn input_dim(&self) -> usize {
+        self.index.input_dim(&self.vocab)
+    }
+}
+
 /// Length of the longest sequence (Keras' `maxlen=None`).
 pub fn longest<S: AsRef<[i64]>>(seqs: &[S]) -> usize {
     seqs.iter().map(|s| s.as_ref().len()).max().unwrap_or(0)
@@ -590,6 +651,49 @@ mod tests {
 
     fn v(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn truncated_vocabulary_encodes_like_the_whole_one() {
+        let vocab = Vocabulary::from_texts(["a a a a b b b c c d e", "a b c f g"]);
+        let small = vocab.truncated(3);
+        assert_eq!(small.len(), 3);
+        assert_eq!(small.most_frequent(3), vocab.most_frequent(3));
+        assert_eq!(small.rank("c"), Some(3));
+        assert_eq!(small.rank("d"), None);
+        // num_words = 3 + index_from + 1 = 7 keeps exactly ranks 1..=3.
+        let enc = |v: Vocabulary| TextEncoder {
+            vocab: v,
+            index: KerasIndex::with_limits(7, 0),
+            maxlen: 6,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+        };
+        let texts = ["d a c b g", "zzz a"];
+        let (whole, shape) = enc(vocab.clone()).encode(&texts);
+        assert_eq!(shape, [2, 6]);
+        assert_eq!(whole, vec![1, 2, 4, 6, 5, 2, 0, 0, 0, 1, 2, 4]);
+        assert_eq!(enc(small).encode(&texts).0, whole);
+        assert_eq!(vocab.truncated(100), vocab);
+    }
+
+    #[test]
+    fn book_encoder_pads_and_truncates_at_the_front() {
+        let mut text = String::from("first ");
+        text.push_str(&"w ".repeat(200));
+        text.push_str("last");
+        let vocab = Vocabulary::from_texts([text.as_str()]);
+        let e = TextEncoder::book(vocab);
+        // Every word of a 3-word vocabulary falls under skip_top: only OOV (2) survives.
+        assert_eq!(e.input_dim(), 3);
+        let (ids, shape) = e.encode(&[text.as_str(), "w"]);
+        assert_eq!(shape, [2, 128]);
+        // The last 128 tokens survive; "last" (rank 3) is id 6, "w" (rank 1) is id 4,
+        // but skip_top = 20 turns both into OOV (2).
+        assert!(ids[..128].iter().all(|&i| i == 2));
+        // A short row: zeros, then the start token (OOV under skip_top) and the word.
+        assert_eq!(&ids[128..254], &[0; 126][..]);
+        assert_eq!(&ids[254..], &[2, 2]);
     }
 
     #[test]

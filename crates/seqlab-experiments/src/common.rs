@@ -160,6 +160,7 @@ impl Target {
     /// A target met when `lo <= measured <= hi`.
     pub fn within(what: &str, published: &str, measured: f64, lo: f64, hi: f64) -> Self {
         let expected = match (lo > f64::MIN, hi < f64::MAX) {
+            (true, true) if lo == hi => format!("exactly {lo}"),
             (true, true) => format!("{lo} to {hi}"),
             (true, false) => format!(">= {lo}"),
             (false, true) => format!("<= {hi}"),
@@ -176,11 +177,16 @@ impl Target {
 
     /// A one-line report, e.g. `PASS RNN test accuracy: 1.0000 (expected >= 0.99; published 100%)`.
     pub fn line(&self) -> String {
+        // Counts print as integers, fractions with four decimals.
+        let measured = if self.measured.fract() == 0.0 && self.measured.abs() >= 1000.0 {
+            format!("{:.0}", self.measured)
+        } else {
+            format!("{:.4}", self.measured)
+        };
         format!(
-            "{} {}: {:.4} (expected {}; published {})",
+            "{} {}: {measured} (expected {}; published {})",
             if self.pass { "PASS" } else { "MISS" },
             self.what,
-            self.measured,
             self.expected,
             self.published
         )
@@ -270,6 +276,12 @@ mod tests {
         let t = Target::within("ff", "46%", 0.6, 0.40, 0.55);
         assert!(!t.pass && t.line().starts_with("MISS"));
         assert_eq!(Target::within("x", "", 5.0, 1.0, f64::MAX).expected, ">= 1");
+        let count = Target::within("params", "643265", 643_265.0, 643_265.0, 643_265.0);
+        assert!(count.pass);
+        assert_eq!(
+            count.line(),
+            "PASS params: 643265 (expected exactly 643265; published 643265)"
+        );
         assert!(!Target::within("x", "", f64::NAN, 0.0, 1.0).pass);
     }
 

@@ -6,7 +6,7 @@ use seqlab_data::datadir::DataDir;
 use seqlab_data::mnist::Split;
 use seqlab_data::sine_pairs::{self, FunctionPair, WindowConfig};
 use seqlab_data::temporal_order::{self, Difficulty};
-use seqlab_data::text::{self, KerasIndex, Side, Vocabulary};
+use seqlab_data::text::{TextEncoder, Vocabulary};
 use seqlab_data::{ab_order, continuation};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -205,15 +205,8 @@ fn mnist(opts: &InspectOptions) -> Result<String, ExperimentError> {
 fn reviews(opts: &InspectOptions) -> Result<String, ExperimentError> {
     let dir = DataDir::resolve(opts.data_dir.as_deref());
     let data = dir.imdb()?;
-    let train_tokens: Vec<Vec<String>> =
-        data.train.iter().map(|r| text::tokenize(&r.text)).collect();
-    let vocab = Vocabulary::build(train_tokens.iter().map(Vec::as_slice));
     // The book's settings: 10,000 words, the top 20 skipped, 128 tokens, pre-padding and pre-truncation.
-    let index = KerasIndex {
-        num_words: Some(10_000),
-        skip_top: 20,
-        ..KerasIndex::default()
-    };
+    let encoder = TextEncoder::book(Vocabulary::from_texts(seqlab_data::imdb::texts(&data.train)));
     let split = match opts.split {
         Split::Train => &data.train,
         Split::Test => &data.test,
@@ -222,13 +215,10 @@ fn reviews(opts: &InspectOptions) -> Result<String, ExperimentError> {
         "IMDb {:?}: {} reviews; vocabulary of {} words from the training split; indexing: num_words 10000, skip_top 20, maxlen 128 (pre)\n",
         opts.split,
         split.len(),
-        vocab.len()
+        encoder.vocab.len()
     );
     for review in split.iter().take(opts.n) {
-        let tokens = text::tokenize(&review.text);
-        let ids = index.encode(&vocab, &tokens);
-        let padded = text::pad_sequences(&[ids], 128, Side::Pre, Side::Pre, 0);
-        let ids = padded.into_iter().next().unwrap_or_default();
+        let (ids, _) = encoder.encode(&[review.text.as_str()]);
         let shown: String = review.text.chars().take(240).collect();
         let _ = writeln!(
             out,
@@ -246,7 +236,7 @@ fn reviews(opts: &InspectOptions) -> Result<String, ExperimentError> {
                 ""
             },
             ids,
-            index.decode(&vocab, &ids).join(" ")
+            encoder.index.decode(&encoder.vocab, &ids).join(" ")
         );
     }
     Ok(out)

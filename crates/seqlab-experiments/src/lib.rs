@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod common;
+pub mod imdb;
 pub mod inspect;
 pub mod length_sweep;
 pub mod seq2one;
@@ -89,6 +90,16 @@ pub enum ExperimentError {
     /// libtorch refused an operation.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    /// No trained model has been saved for an experiment yet.
+    #[error("no trained model for {experiment}: {} does not exist; train one first with `seqlab run {experiment} --results-dir {}`", path.display(), results_dir.display())]
+    NoTrainedModel {
+        path: PathBuf,
+        experiment: String,
+        results_dir: PathBuf,
+    },
+    /// A saved model file is unreadable or inconsistent.
+    #[error("{}: {message}", path.display())]
+    Saved { path: PathBuf, message: String },
     /// Preparing the results folder failed.
     #[error("cannot prepare results folder {path}")]
     ResultsDir {
@@ -134,6 +145,14 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: length_sweep::NAME,
     description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget, several seeds",
     run: length_sweep::run,
+}, Experiment {
+    name: imdb::RNN_NAME,
+    description: "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
+    run: imdb::run_rnn,
+}, Experiment {
+    name: imdb::LSTM_NAME,
+    description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
+    run: imdb::run_lstm,
 }];
 
 /// Looks an experiment up by name.

@@ -237,12 +237,27 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     );
 }
 
-/// The shared reference data, when this checkout has it beside it.
+/// The shared reference data, when this checkout has it beside it (or
+/// `SEQLAB_DATA_DIR` names it). Without it a test skips, unless
+/// `SEQLAB_REQUIRE_DATA` is set (`cargo xtask test` sets it): then it fails.
 fn shared_data() -> Option<PathBuf> {
     let dir = std::env::var_os("SEQLAB_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    dir.join("mnist").is_dir().then_some(dir)
+    let imdb = dir.join("aclImdb").is_dir()
+        || seqlab_data::imdb::ARCHIVE_NAMES
+            .iter()
+            .any(|n| dir.join(n).is_file());
+    let present = dir.join("mnist").is_dir() && imdb;
+    assert!(
+        present || std::env::var_os("SEQLAB_REQUIRE_DATA").is_none(),
+        "SEQLAB_REQUIRE_DATA is set but {} lacks mnist/ or the IMDb archive",
+        dir.display()
+    );
+    if !present {
+        eprintln!("skipped: no shared data beside the checkout and SEQLAB_DATA_DIR unset");
+    }
+    present.then_some(dir)
 }
 
 #[test]
@@ -322,7 +337,6 @@ fn data_command_names_the_missing_file_and_where_it_looked() {
 #[test]
 fn data_command_reads_the_real_data_sets_when_present() {
     let Some(dir) = shared_data() else {
-        eprintln!("skipped: no shared data beside the checkout and SEQLAB_DATA_DIR unset");
         return;
     };
     let dir = dir.to_str().unwrap();
@@ -426,5 +440,204 @@ fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
     );
     let (w, h, ink, _) = png_stats(&outcome.dir.join("accuracy_vs_length.png"));
     assert!((w, h) == (1000, 520) && ink > 0.02);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Reads a CSV file with a header into rows of fields.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
+    use seqlab_experiments::imdb::{self, ImdbConfig, PredictOptions, Predictor};
+    use seqlab_models::recurrent::RecurrentKind;
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let _serial = torch_serial();
+    let dir = scratch("imdb");
+    let config = ImdbConfig {
+        train_reviews: Some(3_000),
+        test_reviews: Some(800),
+        max_epochs: 3,
+        ..ImdbConfig::quick(RecurrentKind::Lstm)
+    };
+    let o = RunOptions {
+        data_dir: Some(data.clone()),
+        ..opts(&dir)
+    };
+    let outcome = imdb::run_with(&config, &o).unwrap();
+    let out = dir.join("imdb-lstm");
+    for f in [
+        "book_history.csv",
+        "held_out_history.csv",
+        "loss.png",
+        "roc.png",
+        "metrics.json",
+        "timing.json",
+        "predictions.csv",
+        "model.safetensors",
+        "vocabulary.tsv",
+        "model.json",
+        "model.txt",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+        assert!(outcome.files.iter().any(|g| g == f), "{f} not reported");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    // The model learns: AUC on test reviews it never saw is clearly above chance, in both protocols.
+    for p in ["book", "held_out"] {
+        let t = &m["protocols"][p]["test"];
+        let auc = t["auc"].as_f64().unwrap();
+        assert!(auc > 0.7, "{p}: AUC {auc}");
+        let bal = t["balanced_accuracy"].as_f64().unwrap();
+        assert!(bal > 0.6 && bal <= 1.0, "{p}: balanced accuracy {bal}");
+        let confusion: Vec<u64> = t["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+            .collect();
+        assert_eq!(confusion.iter().sum::<u64>(), 800, "{p}: confusion {confusion:?}");
+        let runs = m["protocols"][p]["epochs_run"].as_u64().unwrap();
+        let best = m["protocols"][p]["best_epoch"].as_u64().unwrap();
+        assert!((1..=3).contains(&runs) && (1..=runs).contains(&best));
+        assert!(m["protocols"][p]["training_seconds"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(m["protocols"]["held_out"]["train_reviews"], 2_400);
+    assert_eq!(m["protocols"]["held_out"]["validation_reviews"], 600);
+    assert_eq!(m["parameters"]["keras_count"], 652_577);
+    assert_eq!(m["parameters"]["book"], 652_577);
+    assert_eq!(m["parameters"]["libtorch"], 652_705);
+
+    // Histories carry the learning rate; one row per epoch run.
+    let h = History::from_csv(&std::fs::read_to_string(out.join("book_history.csv")).unwrap())
+        .unwrap();
+    assert_eq!(h.len() as u64, m["protocols"]["book"]["epochs_run"].as_u64().unwrap());
+    assert_eq!(h.columns(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+    assert_eq!(h.learning_rates()[0], 1e-3);
+    assert!(std::fs::read_to_string(out.join("book_history.csv")).unwrap().starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
+
+    // predictions.csv: one row per test review; its AUC is the reported one.
+    let (header, rows) = read_csv(&out.join("predictions.csv"));
+    assert_eq!(header, ["id", "label", "probability", "probability_held_out"]);
+    assert_eq!(rows.len(), 800);
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), 800, "review ids are unique");
+    assert!(rows[0][0].starts_with("test/neg/"));
+    let scores: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    let truth: Vec<bool> = rows.iter().map(|r| r[1] == "1").collect();
+    assert_eq!(truth.iter().filter(|&&t| t).count(), 400);
+    assert!(scores.iter().all(|p| (0.0..=1.0).contains(p)));
+    let auc = seqlab_metrics::roc_auc(&scores, &truth).unwrap();
+    let reported = m["protocols"]["book"]["test"]["auc"].as_f64().unwrap();
+    assert!((auc - reported).abs() < 1e-3, "{auc} vs {reported}");
+
+    for (png, size) in [("loss.png", (1500, 460)), ("roc.png", (760, 700))] {
+        let (w, h, ink, colours) = png_stats(&out.join(png));
+        assert_eq!((w, h), size, "{png}");
+        assert!(ink > 0.02 && colours > 20, "{png} looks blank: ink {ink}, colours {colours}");
+    }
+
+    // The saved model, reloaded from its files, reproduces the run's probabilities.
+    let reviews = seqlab_data::datadir::DataDir::at(&data).imdb().unwrap();
+    let find_text = |id: &str| {
+        reviews
+            .test
+            .iter()
+            .find(|r| format!("test/{}/{}_{}", if r.positive { "pos" } else { "neg" }, r.id, r.rating) == id)
+            .unwrap()
+            .text
+            .clone()
+    };
+    let picked = [&rows[0], &rows[1], &rows[799]];
+    let texts: Vec<String> = picked.iter().map(|r| find_text(&r[0])).collect();
+    let popts = PredictOptions {
+        experiment: "imdb-lstm".into(),
+        results_dir: dir.clone(),
+        threshold: None,
+        device: tch::Device::Cpu,
+    };
+    let predictor = Predictor::load(&popts).unwrap();
+    let got = predictor.predict(&texts).unwrap();
+    for (p, row) in got.iter().zip(&picked) {
+        let want: f64 = row[2].parse().unwrap();
+        assert!((p.probability - want).abs() < 1e-5, "{} vs {want}", p.probability);
+        assert_eq!(p.positive, p.probability >= predictor.threshold());
+        assert!(p.tokens_used > 0 && p.tokens_used <= 128);
+    }
+
+    // The CLI: --text and --file, and a clear error without a trained model.
+    let review_file = dir.join("reviews.txt");
+    std::fs::write(&review_file, format!("{}\n\n{}\n", texts[0], texts[1])).unwrap();
+    let (ok, stdout, stderr) = seqlab(&[
+        "predict",
+        "imdb-lstm",
+        "--text",
+        "A wonderful, moving film with brilliant acting.",
+        "--file",
+        review_file.to_str().unwrap(),
+        "--results-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[0].contains("threshold"), "{stdout}");
+    let first: f64 = lines[2].split_whitespace().next().unwrap().parse().unwrap();
+    assert!((first - rows[0][2].parse::<f64>().unwrap()).abs() < 1e-3, "{stdout}");
+    let empty = scratch("imdb-empty");
+    let (ok, _, stderr) = seqlab(&["predict", "imdb-lstm", "--text", "good", "--results-dir", empty.to_str().unwrap()]);
+    assert!(
+        !ok && stderr.contains("no trained model for imdb-lstm") && stderr.contains("model.json") && stderr.contains("seqlab run imdb-lstm"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = seqlab(&["predict", "seq2one", "--text", "good"]);
+    assert!(!ok && stderr.contains("imdb-rnn"), "{stderr}");
+    let (ok, _, stderr) = seqlab(&["predict", "imdb-lstm", "--file", empty.join("none.txt").to_str().unwrap()]);
+    assert!(!ok && stderr.contains("none.txt"), "{stderr}");
+    // A corrupt weights file is an error naming it, not a panic.
+    std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
+    let err = Predictor::load(&popts).unwrap_err().to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
+    use seqlab_experiments::imdb::{self, ImdbConfig};
+    use seqlab_models::recurrent::RecurrentKind;
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let _serial = torch_serial();
+    let dir = scratch("imdb-rnn");
+    let config = ImdbConfig {
+        train_reviews: Some(3_000),
+        test_reviews: Some(600),
+        max_epochs: 3,
+        ..ImdbConfig::quick(RecurrentKind::RnnTanh)
+    };
+    let o = RunOptions {
+        data_dir: Some(data),
+        ..opts(&dir)
+    };
+    imdb::run_with(&config, &o).unwrap();
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("imdb-rnn/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let auc = m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.6, "SimpleRNN held-out AUC {auc}");
+    assert_eq!(m["parameters"]["keras_count"], 643_265);
+    assert!(m["settings"]["model"].as_str().unwrap().contains("SimpleRNN"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

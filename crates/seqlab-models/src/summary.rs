@@ -66,7 +66,8 @@ pub fn shape_str(dims: &[i64]) -> String {
     s
 }
 
-fn thousands(n: i64) -> String {
+/// `n` with thousands separators: `652,577`.
+pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {

@@ -2,7 +2,9 @@
 //!
 //! The data folder is `$SEQLAB_DATA_DIR` if set, else `../../../shared/data`
 //! relative to this crate (the project's offline copies). When the files are
-//! absent, each test prints that it was skipped and passes.
+//! absent, each test prints that it was skipped and passes, unless
+//! `SEQLAB_REQUIRE_DATA` is set (`cargo xtask test` sets it when it knows a
+//! data folder): then a missing file fails the test.
 
 use seqlab_data::imdb::{self, Imdb};
 use seqlab_data::mnist::{self, Split};
@@ -17,13 +19,22 @@ fn data_dir() -> PathBuf {
     }
 }
 
+/// Skipping is only allowed when no data folder is required.
+fn skip(why: String) {
+    assert!(
+        std::env::var_os("SEQLAB_REQUIRE_DATA").is_none(),
+        "SEQLAB_REQUIRE_DATA is set but {why}"
+    );
+    println!("skipped: {why}");
+}
+
 fn mnist_present(split: Split) -> bool {
     let ok = mnist::locate(&data_dir(), split).is_ok();
     if !ok {
-        println!(
-            "skipped: MNIST {split} files not found in {} (set SEQLAB_DATA_DIR)",
+        skip(format!(
+            "MNIST {split} files not found in {} (set SEQLAB_DATA_DIR)",
             data_dir().display()
-        );
+        ));
     }
     ok
 }
@@ -48,10 +59,10 @@ fn imdb_data() -> Option<&'static Loaded> {
         Some((data, train_tokens, vocab))
     });
     if data.is_none() {
-        println!(
-            "skipped: no aclImdb folder or archive in {} (set SEQLAB_DATA_DIR)",
+        skip(format!(
+            "no aclImdb folder or archive in {} (set SEQLAB_DATA_DIR)",
             data_dir().display()
-        );
+        ));
     }
     data.as_ref()
 }

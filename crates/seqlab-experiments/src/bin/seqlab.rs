@@ -9,6 +9,7 @@ use seqlab_data::mnist::Split;
 use seqlab_data::sine_pairs::FunctionPair;
 use seqlab_data::temporal_order::Difficulty;
 use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
+use seqlab_experiments::imdb::{PredictOptions, Predictor};
 use seqlab_experiments::{find, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use std::path::PathBuf;
@@ -80,6 +81,52 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Score reviews with a trained IMDb model (run `seqlab run imdb-lstm` first).
+    ///
+    /// Prints, per review, the probability that it is positive and the label
+    /// at the threshold (by default the Youden-optimal one saved with the
+    /// model), then the review's first words.
+    Predict {
+        /// The trained model: imdb-lstm or imdb-rnn.
+        experiment: String,
+        /// A review to score (repeat for several).
+        #[arg(long, required_unless_present = "file")]
+        text: Vec<String>,
+        /// A file with one review per line (blank lines are skipped; `-` reads stdin).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Folder holding <experiment>/ with the saved model.
+        #[arg(long, default_value = "results")]
+        results_dir: PathBuf,
+        /// Decision threshold on the probability (default: the one saved with the model).
+        #[arg(long, value_parser = parse_probability)]
+        threshold: Option<f64>,
+        /// Device: cpu, cuda or auto (cuda if available).
+        #[arg(long, default_value = "cpu", value_parser = parse_device)]
+        device: DeviceChoice,
+    },
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a number in [0, 1], got {s:?}")),
+    }
+}
+
+fn read_reviews(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read reviews from stdin")?
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read reviews from {}", path.display()))?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 fn datasets_help() -> String {
@@ -188,6 +235,49 @@ fn real_main() -> Result<ExitCode> {
                 println!("  (quick profile: the targets are meant for the full profile)");
             } else if !outcome.targets_met {
                 println!("  (some targets were missed; see metrics.json)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Predict {
+            experiment,
+            mut text,
+            file,
+            results_dir,
+            threshold,
+            device,
+        } => {
+            if let Some(path) = &file {
+                let from_file = read_reviews(path)?;
+                if from_file.is_empty() {
+                    anyhow::bail!("{} holds no reviews (one per line)", path.display());
+                }
+                text.extend(from_file);
+            }
+            let opts = PredictOptions {
+                experiment,
+                results_dir,
+                threshold,
+                device: device.resolve()?,
+            };
+            let predictor = Predictor::load(&opts)?;
+            let predictions = predictor.predict(&text)?;
+            println!(
+                "probability  label     (threshold {:.3}; {} model from {})",
+                predictor.threshold(),
+                predictor.saved().cell,
+                opts.results_dir.join(&opts.experiment).display()
+            );
+            for (p, review) in predictions.iter().zip(&text) {
+                let shown: String = review.chars().take(60).collect();
+                let more = if review.chars().count() > 60 { "..." } else { "" };
+                println!(
+                    "{:>11.4}  {:<8}  {shown}{more}",
+                    p.probability,
+                    if p.positive { "positive" } else { "negative" }
+                );
+                if p.tokens_used > 0 && p.unknown_tokens == p.tokens_used {
+                    println!("             (none of its words is in the model's vocabulary)");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,1056 @@
+//! IMDb sentiment (the book's sections on SimpleRNN and LSTM review
+//! classifiers; REFERENCE sections 1 and 6): two experiments, `imdb-rnn`
+//! and `imdb-lstm`, that differ only in the recurrent cell.
+//!
+//! From the raw reviews: a vocabulary ranked on the 25,000 training reviews,
+//! Keras indexing with 10,000 words and the top 20 skipped, rows of 128 ids
+//! (pre-padding, pre-truncation). The model is
+//! [`seqlab_models::sentiment`]: `Embedding(10000, 64) -> Dropout(0.3) ->
+//! SimpleRNN(32) | LSTM(32) -> BatchNorm -> Dropout(0.2) -> Dense(1, sigmoid)`,
+//! trained with Adam (1e-3), binary cross-entropy, batch 100, up to 1,000
+//! epochs, EarlyStopping(val_loss, patience 7, restore best) and
+//! ReduceLROnPlateau(val_loss, factor 0.5, patience 3, min_delta 1e-4).
+//!
+//! Each experiment trains the model twice, under two protocols:
+//! - **book**: validation on the test set, as the book does. Early stopping
+//!   and the LR schedule then look at the test set, and so does the choice
+//!   of the decision threshold (Youden's J on the test ROC).
+//! - **held-out**: validation on 20% of the training reviews (a seeded,
+//!   stratified split); the threshold is chosen on that validation split;
+//!   the test set is touched once, at the end.
+//!
+//! The book protocol's model is the one saved (`model.safetensors`, with
+//! `vocabulary.tsv` and `model.json` beside it) and served by
+//! `seqlab predict`.
+
+use crate::common::{epochs_or, ResultsDir, RunInfo, Target};
+use crate::{ExperimentError, RunOptions, RunOutcome};
+use seqlab_data::datadir::DataDir;
+use seqlab_data::imdb::Review;
+use seqlab_data::rng::streams;
+use seqlab_data::split::{stratified_sample, stratified_split};
+use seqlab_data::text::{KerasIndex, Side, TextEncoder, Vocabulary};
+use seqlab_metrics::{
+    balanced_accuracy_at, binary_confusion, roc_curve, youden_threshold, RocCurve,
+};
+use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
+use seqlab_models::sentiment::{sentiment_classifier, SentimentClassifier, SentimentConfig};
+use seqlab_models::summary::thousands;
+use seqlab_models::Model;
+use seqlab_plot::{Figure, LineChart, Series};
+use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
+use seqlab_train::checkpoint::{load_weights, save_weights};
+use seqlab_train::fit::{fit, predict as predict_logits, FitConfig, FitReport};
+use seqlab_train::objective::{Loss, Metric};
+use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::progress::Verbosity;
+use seqlab_train::seed_all;
+use seqlab_train::tensors::TensorData;
+use seqlab_train::History;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::{Device, Tensor};
+
+/// The SimpleRNN experiment.
+pub const RNN_NAME: &str = "imdb-rnn";
+/// The LSTM experiment.
+pub const LSTM_NAME: &str = "imdb-lstm";
+
+/// The saved model's weights, in the results folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The saved vocabulary (`word<TAB>count`, rank order), beside the weights.
+pub const VOCABULARY_FILE: &str = "vocabulary.tsv";
+/// The saved model description read by [`predict`].
+pub const MODEL_FILE: &str = "model.json";
+
+/// The experiment's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImdbConfig {
+    /// The model (cell, sizes, dropouts, initialisation).
+    pub model: SentimentConfig,
+    /// Keras `num_words`: ids kept are below this.
+    pub num_words: usize,
+    /// Keras `skip_top`: ids below this become OOV.
+    pub skip_top: usize,
+    /// Row length after padding and truncation (both at the front).
+    pub maxlen: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Upper bound on epochs (early stopping ends training before).
+    pub max_epochs: usize,
+    /// Adam's initial learning rate.
+    pub lr: f64,
+    /// EarlyStopping patience (epochs without a lower val_loss).
+    pub patience: usize,
+    /// ReduceLROnPlateau factor.
+    pub lr_factor: f64,
+    /// ReduceLROnPlateau patience.
+    pub lr_patience: usize,
+    /// ReduceLROnPlateau absolute min_delta.
+    pub lr_min_delta: f64,
+    /// Fraction of the training reviews held out for validation in the held-out protocol.
+    pub val_fraction: f64,
+    /// Use only this many training reviews (a seeded balanced sample); `None`: all.
+    pub train_reviews: Option<usize>,
+    /// Use only this many test reviews (a seeded balanced sample); `None`: all.
+    pub test_reviews: Option<usize>,
+}
+
+impl ImdbConfig {
+    /// The book's settings on all 50,000 reviews.
+    pub fn full(kind: RecurrentKind) -> Self {
+        Self {
+            model: SentimentConfig::book(kind),
+            num_words: 10_000,
+            skip_top: 20,
+            maxlen: 128,
+            batch_size: 100,
+            max_epochs: 1_000,
+            lr: 1e-3,
+            patience: 7,
+            lr_factor: 0.5,
+            lr_patience: 3,
+            lr_min_delta: 1e-4,
+            val_fraction: 0.2,
+            train_reviews: None,
+            test_reviews: None,
+        }
+    }
+
+    /// 4,000 training and 1,000 test reviews, at most 4 epochs: seconds on a CPU.
+    pub fn quick(kind: RecurrentKind) -> Self {
+        Self {
+            max_epochs: 4,
+            train_reviews: Some(4_000),
+            test_reviews: Some(1_000),
+            ..Self::full(kind)
+        }
+    }
+
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let bad = |m: String| Err(ExperimentError::InvalidOption(m));
+        if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
+            return bad(format!(
+                "validation fraction must be in (0, 1), got {}",
+                self.val_fraction
+            ));
+        }
+        if self.maxlen == 0 || self.batch_size == 0 {
+            return bad("maxlen and batch size must be at least 1".into());
+        }
+        if self.num_words as i64 > self.model.vocab_size {
+            return bad(format!(
+                "num_words {} exceeds the embedding's {} rows",
+                self.num_words, self.model.vocab_size
+            ));
+        }
+        if matches!(self.train_reviews, Some(n) if n < 10) || matches!(self.test_reviews, Some(n) if n < 2) {
+            return bad("use at least 10 training and 2 test reviews".into());
+        }
+        Ok(())
+    }
+
+    fn index(&self) -> KerasIndex {
+        KerasIndex::with_limits(self.num_words, self.skip_top)
+    }
+}
+
+/// The book's published numbers for one model (REFERENCE section 1).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Published {
+    /// ROC AUC on the test set.
+    pub auc: f64,
+    /// Balanced accuracy at the Youden-optimal threshold.
+    pub balanced_accuracy: f64,
+    /// Confusion matrix, rows = truth (negative, positive), columns = prediction.
+    pub confusion: [[u64; 2]; 2],
+    /// Total parameters of the book's Keras summary.
+    pub keras_params: i64,
+    /// The recurrent layer's parameters in that summary.
+    pub keras_recurrent_params: i64,
+    /// When the book's validation loss starts rising.
+    pub overfits_after_epoch: usize,
+}
+
+/// What the book reports for `kind` (SimpleRNN or LSTM).
+pub fn published(kind: RecurrentKind) -> Published {
+    match kind {
+        RecurrentKind::Lstm => Published {
+            auc: 0.93,
+            balanced_accuracy: 0.8544,
+            confusion: [[10459, 2041], [1598, 10902]],
+            keras_params: 652_577,
+            keras_recurrent_params: 12_416,
+            overfits_after_epoch: 1,
+        },
+        _ => Published {
+            auc: 0.92,
+            balanced_accuracy: 0.8382,
+            confusion: [[10273, 2227], [1818, 10682]],
+            keras_params: 643_265,
+            keras_recurrent_params: 3_104,
+            overfits_after_epoch: 3,
+        },
+    }
+}
+
+/// Runs `imdb-rnn`.
+pub fn run_rnn(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_kind(RecurrentKind::RnnTanh, opts)
+}
+
+/// Runs `imdb-lstm`.
+pub fn run_lstm(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_kind(RecurrentKind::Lstm, opts)
+}
+
+fn run_kind(kind: RecurrentKind, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    let config = if opts.quick {
+        ImdbConfig::quick(kind)
+    } else {
+        ImdbConfig::full(kind)
+    };
+    run_with(&config, opts)
+}
+
+/// The experiment name for a recurrent cell.
+pub fn name_of(kind: RecurrentKind) -> &'static str {
+    match kind {
+        RecurrentKind::Lstm => LSTM_NAME,
+        _ => RNN_NAME,
+    }
+}
+
+/// Encoded reviews as tensors, with the reviews' file names.
+struct Encoded {
+    data: TensorData,
+    ids: Vec<String>,
+    labels: Vec<bool>,
+}
+
+impl Encoded {
+    fn new(
+        encoder: &TextEncoder,
+        reviews: &[&Review],
+        split: &str,
+        device: Device,
+    ) -> Result<Self, ExperimentError> {
+        let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
+        let (ids, shape) = encoder.encode(&texts);
+        let x = Tensor::f_from_slice(&ids)?
+            .f_reshape([shape[0] as i64, shape[1] as i64])?
+            .f_to_device(device)?;
+        let labels: Vec<i64> = reviews.iter().map(|r| r.label()).collect();
+        let y = Tensor::f_from_slice(&labels)?.f_to_device(device)?;
+        Ok(Self {
+            data: TensorData { x, y },
+            ids: reviews.iter().map(|r| review_id(split, r)).collect(),
+            labels: reviews.iter().map(|r| r.positive).collect(),
+        })
+    }
+
+    fn subset(&self, rows: &[usize]) -> Result<Self, ExperimentError> {
+        let idx: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
+        let idx = Tensor::f_from_slice(&idx)?.f_to_device(self.data.x.device())?;
+        Ok(Self {
+            data: self.data.select(&idx),
+            ids: rows.iter().map(|&i| self.ids[i].clone()).collect(),
+            labels: rows.iter().map(|&i| self.labels[i]).collect(),
+        })
+    }
+}
+
+/// `test/pos/1234_8`: the review's path in the archive without `.txt`
+/// (ids repeat across the four folders).
+fn review_id(split: &str, r: &Review) -> String {
+    format!(
+        "{split}/{}/{}_{}",
+        if r.positive { "pos" } else { "neg" },
+        r.id,
+        r.rating
+    )
+}
+
+/// A seeded stratified sample of `n` reviews (all when `n` is `None`), in the original order.
+fn sample<'a>(reviews: &'a [Review], n: Option<usize>, seed: u64, stream: u64) -> Vec<&'a Review> {
+    let labels: Vec<bool> = reviews.iter().map(|r| r.positive).collect();
+    stratified_sample(&labels, n.unwrap_or(usize::MAX), seed, stream)
+        .into_iter()
+        .map(|i| &reviews[i])
+        .collect()
+}
+
+/// Threshold-dependent results of a set of scores.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    /// ROC AUC.
+    pub auc: f64,
+    /// The decision threshold on the probability (predict positive iff `p >= threshold`).
+    pub threshold: f64,
+    /// Where the threshold was chosen: the test set or the validation split.
+    pub threshold_from: &'static str,
+    /// Balanced accuracy at the threshold.
+    pub balanced_accuracy: f64,
+    /// Plain accuracy at the threshold.
+    pub accuracy: f64,
+    /// Confusion matrix at the threshold: rows = truth (negative, positive), columns = prediction.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+fn score(probs: &[f64], truth: &[bool], threshold: f64, from: &'static str) -> Result<(Scored, RocCurve), ExperimentError> {
+    let roc = roc_curve(probs, truth)?;
+    let auc = seqlab_metrics::auc(&roc)?;
+    let confusion = binary_confusion(probs, truth, threshold)?;
+    Ok((
+        Scored {
+            auc,
+            threshold,
+            threshold_from: from,
+            balanced_accuracy: balanced_accuracy_at(probs, truth, threshold)?,
+            accuracy: confusion.accuracy()?,
+            confusion: confusion.to_rows(),
+        },
+        roc,
+    ))
+}
+
+/// Per-protocol numbers in `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolMetrics {
+    /// What the protocol validates on.
+    pub validation: String,
+    /// Training reviews the model was fitted on.
+    pub train_reviews: usize,
+    /// Validation reviews.
+    pub validation_reviews: usize,
+    /// Epoch (1-based) whose weights were restored: the lowest val_loss.
+    pub best_epoch: usize,
+    /// Epochs trained before early stopping (or the limit).
+    pub epochs_run: usize,
+    /// The lowest validation loss.
+    pub best_val_loss: f64,
+    /// Learning rate at the last epoch.
+    pub final_lr: f64,
+    /// Test-set results.
+    pub test: Scored,
+    /// Wall time of training (seconds).
+    pub training_seconds: f64,
+}
+
+struct Trained {
+    metrics: ProtocolMetrics,
+    history: History,
+    probs: Vec<f64>,
+    roc: RocCurve,
+    vs: VarStore,
+}
+
+fn fit_config(config: &ImdbConfig, opts: &RunOptions, label: &str) -> Result<FitConfig, ExperimentError> {
+    let mut fc = FitConfig::new(
+        epochs_or(opts, config.max_epochs)?,
+        config.batch_size,
+        OptimizerConfig::keras_adam(config.lr),
+        Loss::BinaryCrossEntropyWithLogits,
+    );
+    fc.metrics = vec![Metric::BinaryAccuracy { threshold: 0.0 }];
+    fc.seed = opts.seed;
+    fc.label = label.to_string();
+    fc.eval_batch_size = 1_000;
+    fc.verbosity = if opts.verbose {
+        Verbosity::Epochs
+    } else {
+        Verbosity::Silent
+    };
+    fc.early_stopping = Some(
+        EarlyStopping::new("val_loss", Mode::Min, 0.0, config.patience)
+            .with_restore_best_weights(true),
+    );
+    fc.reduce_lr = Some(
+        ReduceLrOnPlateau::new("val_loss", Mode::Min, config.lr_factor, config.lr_patience)?
+            .with_min_delta(config.lr_min_delta),
+    );
+    Ok(fc)
+}
+
+fn build(config: &ImdbConfig, device: Device) -> Result<(VarStore, SentimentClassifier), ExperimentError> {
+    let vs = VarStore::new(device);
+    let model = sentiment_classifier(vs.root() / "imdb", &config.model)?;
+    Ok((vs, model))
+}
+
+fn probabilities(model: &SentimentClassifier, x: &Tensor) -> Result<Vec<f64>, ExperimentError> {
+    let logits = predict_logits(model, x, 1_000)?;
+    let p = logits.f_sigmoid()?.f_reshape([-1])?.f_to_kind(tch::Kind::Double)?;
+    Ok(Vec::<f64>::try_from(&p)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_protocol(
+    config: &ImdbConfig,
+    opts: &RunOptions,
+    device: Device,
+    label: &str,
+    validation: &str,
+    train: &Encoded,
+    val: &Encoded,
+    test: &Encoded,
+    threshold_on_validation: bool,
+) -> Result<Trained, ExperimentError> {
+    seed_all(opts.seed);
+    let (mut vs, model) = build(config, device)?;
+    let report: FitReport = fit(
+        &mut vs,
+        &model,
+        &train.data,
+        Some(&val.data),
+        fit_config(config, opts, label)?,
+    )?;
+    let history = report.history;
+    let val_loss = history.column("val_loss").unwrap_or_default();
+    let (best_i, best_val_loss) = val_loss
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f64::INFINITY), |b, (i, v)| if v < b.1 { (i, v) } else { b });
+    let best_epoch = report.restored_epoch.unwrap_or(best_i + 1);
+    let probs = probabilities(&model, &test.data.x)?;
+    let (threshold, from) = if threshold_on_validation {
+        let val_probs = probabilities(&model, &val.data.x)?;
+        let roc = roc_curve(&val_probs, &val.labels)?;
+        (youden_threshold(&roc)?.threshold, "validation split")
+    } else {
+        let roc = roc_curve(&probs, &test.labels)?;
+        (youden_threshold(&roc)?.threshold, "test set (as in the book)")
+    };
+    let (scored, roc) = score(&probs, &test.labels, threshold, from)?;
+    Ok(Trained {
+        metrics: ProtocolMetrics {
+            validation: validation.to_string(),
+            train_reviews: train.ids.len(),
+            validation_reviews: val.ids.len(),
+            best_epoch,
+            epochs_run: history.len(),
+            best_val_loss,
+            final_lr: history.learning_rates().last().copied().unwrap_or(config.lr),
+            test: scored,
+            training_seconds: report.seconds,
+        },
+        history,
+        probs,
+        roc,
+        vs,
+    })
+}
+
+/// `model.json`: everything [`predict`] needs besides the weights and the vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// Experiment that trained it.
+    pub experiment: String,
+    /// `SimpleRNN` or `LSTM`.
+    pub cell: String,
+    /// Embedding rows.
+    pub vocab_size: i64,
+    /// Embedding width.
+    pub embedding_dim: i64,
+    /// Recurrent units.
+    pub hidden_size: i64,
+    /// Dropout after the embedding (training only).
+    pub embedding_dropout: f64,
+    /// Dropout before the dense layer (training only).
+    pub head_dropout: f64,
+    /// Keras `num_words`.
+    pub num_words: usize,
+    /// Keras `skip_top`.
+    pub skip_top: usize,
+    /// Keras `start_char`.
+    pub start_char: Option<i64>,
+    /// Keras `oov_char`.
+    pub oov_char: Option<i64>,
+    /// Keras `index_from`.
+    pub index_from: i64,
+    /// Row length; padding and truncation are both at the front.
+    pub maxlen: usize,
+    /// The Youden-optimal threshold found at training time.
+    pub threshold: f64,
+    /// Weights file, relative to this file.
+    pub weights: String,
+    /// Vocabulary file, relative to this file.
+    pub vocabulary: String,
+    /// Protocol the weights come from.
+    pub protocol: String,
+}
+
+impl SavedModel {
+    fn kind(&self, path: &Path) -> Result<RecurrentKind, ExperimentError> {
+        match self.cell.as_str() {
+            "SimpleRNN" => Ok(RecurrentKind::RnnTanh),
+            "LSTM" => Ok(RecurrentKind::Lstm),
+            other => Err(ExperimentError::Saved {
+                path: path.to_path_buf(),
+                message: format!("unknown cell {other:?} (expected SimpleRNN or LSTM)"),
+            }),
+        }
+    }
+
+    fn sentiment_config(&self, path: &Path) -> Result<SentimentConfig, ExperimentError> {
+        Ok(SentimentConfig {
+            vocab_size: self.vocab_size,
+            embedding_dim: self.embedding_dim,
+            kind: self.kind(path)?,
+            hidden_size: self.hidden_size,
+            embedding_dropout: self.embedding_dropout,
+            head_dropout: self.head_dropout,
+            init: RecurrentInit::Keras,
+        })
+    }
+
+    fn encoder(&self, vocab: Vocabulary) -> TextEncoder {
+        TextEncoder {
+            vocab,
+            index: KerasIndex {
+                num_words: Some(self.num_words),
+                skip_top: self.skip_top,
+                start_char: self.start_char,
+                oov_char: self.oov_char,
+                index_from: self.index_from,
+            },
+            maxlen: self.maxlen,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Metrics {
+    #[serde(flatten)]
+    info: RunInfo,
+    settings: Settings,
+    parameters: Parameters,
+    protocols: BTreeMap<&'static str, ProtocolMetrics>,
+    published: Published,
+    targets: Vec<Target>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Settings {
+    model: String,
+    num_words: usize,
+    skip_top: usize,
+    maxlen: usize,
+    vocabulary_words: usize,
+    embedding_dim: i64,
+    hidden_size: i64,
+    embedding_dropout: f64,
+    head_dropout: f64,
+    batch_size: usize,
+    optimizer: String,
+    max_epochs: usize,
+    early_stopping: String,
+    reduce_lr: String,
+    val_fraction: f64,
+    train_reviews: usize,
+    test_reviews: usize,
+}
+
+#[derive(Serialize)]
+struct Parameters {
+    libtorch: i64,
+    keras_count: i64,
+    book: i64,
+    trainable: i64,
+    explanation: String,
+}
+
+/// Runs one of the two experiments with explicit settings.
+pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    config.validate()?;
+    let kind = config.model.kind;
+    let name = name_of(kind);
+    let device = opts.device.resolve()?;
+    let started = Instant::now();
+    let data = DataDir::resolve(opts.data_dir.as_deref()).imdb()?;
+    let mut out = ResultsDir::prepare(opts, name)?;
+    let train_reviews = sample(&data.train, config.train_reviews, opts.seed, streams::TRAIN_DATA);
+    let test_reviews = sample(&data.test, config.test_reviews, opts.seed, streams::TEST_DATA);
+    let full_vocab = Vocabulary::from_texts(train_reviews.iter().map(|r| r.text.as_str()));
+    let index = config.index();
+    // Words of rank above num_words - index_from - 1 are OOV anyway: keep only what the model can see.
+    let kept_words = config
+        .num_words
+        .saturating_sub(usize::try_from(index.index_from).unwrap_or(0) + 1);
+    let encoder = TextEncoder {
+        vocab: full_vocab.truncated(kept_words),
+        index,
+        maxlen: config.maxlen,
+        padding: Side::Pre,
+        truncating: Side::Pre,
+    };
+    let train = Encoded::new(&encoder, &train_reviews, "train", device)?;
+    let test = Encoded::new(&encoder, &test_reviews, "test", device)?;
+    let (fit_rows, val_rows) =
+        stratified_split(&train.labels, config.val_fraction, opts.seed, streams::SPLIT)?;
+    let fit_part = train.subset(&fit_rows)?;
+    let val_part = train.subset(&val_rows)?;
+    drop(data);
+
+    let (_, probe) = build(config, Device::Cpu)?;
+    let summary = probe.summary(&[config.maxlen as i64]);
+    let book = published(kind);
+    let cell = config.model.keras_layer();
+    let explanation = format!(
+        "libtorch counts {} parameters, Keras would count {}, the book's summary shows {}. The difference is the recurrent layer's second bias vector: libtorch keeps b_ih and b_hh ({} x {} = {} values), Keras one. BatchNormalization counts 4 values per feature in both, 2 of them (moving mean and variance) not trained.",
+        summary.total_params(),
+        summary.total_keras_params(),
+        book.keras_params,
+        config.model.kind.gates(),
+        config.model.hidden_size,
+        summary.total_params() - summary.total_keras_params(),
+    );
+    let summary_text = format!("{summary}{explanation}\n");
+    if opts.verbose {
+        println!("\n{summary_text}");
+    }
+
+    let book_run = train_protocol(
+        config,
+        opts,
+        device,
+        &format!("{cell} book protocol"),
+        "the test set (as in the book)",
+        &train,
+        &test,
+        &test,
+        false,
+    )?;
+    let held_out = train_protocol(
+        config,
+        opts,
+        device,
+        &format!("{cell} held-out protocol"),
+        &format!(
+            "{:.0}% of the training reviews (stratified, seeded)",
+            config.val_fraction * 100.0
+        ),
+        &fit_part,
+        &val_part,
+        &test,
+        true,
+    )?;
+
+    // Files: histories, plots, predictions, weights, vocabulary, model description.
+    out.write_history("book", &book_run.history)?;
+    out.write_history("held_out", &held_out.history)?;
+    plot_losses(
+        &format!("IMDb {cell}: loss per epoch"),
+        (&book_run.history, book_run.metrics.best_epoch),
+        (&held_out.history, held_out.metrics.best_epoch),
+        &out.path("loss.png"),
+    )?;
+    plot_roc(
+        &format!(
+            "IMDb {cell}: ROC on the {} test reviews",
+            thousands(test.ids.len() as i64)
+        ),
+        &[
+            ("book protocol", &book_run.roc, book_run.metrics.test.auc),
+            ("held-out protocol", &held_out.roc, held_out.metrics.test.auc),
+        ],
+        &out.path("roc.png"),
+    )?;
+    out.write_text(
+        "predictions.csv",
+        &predictions_csv(&test, &book_run.probs, &held_out.probs),
+    )?;
+    save_weights(&book_run.vs, out.path(WEIGHTS_FILE))?;
+    encoder
+        .vocab
+        .save(&out.path(VOCABULARY_FILE))
+        .map_err(seqlab_data::datadir::DatasetError::from)?;
+    let saved = SavedModel {
+        experiment: name.to_string(),
+        cell: cell.to_string(),
+        vocab_size: config.model.vocab_size,
+        embedding_dim: config.model.embedding_dim,
+        hidden_size: config.model.hidden_size,
+        embedding_dropout: config.model.embedding_dropout,
+        head_dropout: config.model.head_dropout,
+        num_words: config.num_words,
+        skip_top: config.skip_top,
+        start_char: index.start_char,
+        oov_char: index.oov_char,
+        index_from: index.index_from,
+        maxlen: config.maxlen,
+        threshold: book_run.metrics.test.threshold,
+        weights: WEIGHTS_FILE.to_string(),
+        vocabulary: VOCABULARY_FILE.to_string(),
+        protocol: "book (best val_loss on the test set)".to_string(),
+    };
+    out.write_json(MODEL_FILE, &saved)?;
+    out.write_text("model.txt", &summary_text)?;
+
+    let b = &book_run.metrics;
+    let h = &held_out.metrics;
+    let (auc_target, bal_target) = (book.auc, book.balanced_accuracy);
+    let mut targets = vec![
+        Target::within(
+            &format!("{cell} ROC AUC (book protocol)"),
+            &format!("{auc_target:.2}"),
+            b.test.auc,
+            auc_target,
+            1.0,
+        ),
+        Target::within(
+            &format!("{cell} balanced accuracy at the Youden threshold (book protocol)"),
+            &format!("{:.2}%", bal_target * 100.0),
+            b.test.balanced_accuracy,
+            bal_target,
+            1.0,
+        ),
+        Target::within(
+            &format!("{cell} Keras-counted parameters"),
+            &format!("{}", book.keras_params),
+            summary.total_keras_params() as f64,
+            book.keras_params as f64,
+            book.keras_params as f64,
+        ),
+    ];
+    if kind == RecurrentKind::Lstm {
+        targets.push(Target::within(
+            "LSTM ROC AUC, stretch (book protocol)",
+            "0.93 (stretch goal 0.94)",
+            b.test.auc,
+            0.94,
+            1.0,
+        ));
+    }
+    let targets_met = targets.iter().all(|t| t.pass);
+    let mut headline: Vec<String> = targets.iter().map(Target::line).collect();
+    headline.push(format!(
+        "held-out protocol: AUC {:.4}, balanced accuracy {:.2}% (threshold {:.3} chosen on the validation split); book protocol: AUC {:.4}, {:.2}%",
+        h.test.auc,
+        h.test.balanced_accuracy * 100.0,
+        h.test.threshold,
+        b.test.auc,
+        b.test.balanced_accuracy * 100.0
+    ));
+    headline.push(format!(
+        "best epochs {} (book) and {} (held-out); epochs run {} and {}",
+        b.best_epoch, h.best_epoch, b.epochs_run, h.epochs_run
+    ));
+
+    let metrics = Metrics {
+        info: RunInfo::new(name, opts, device),
+        settings: Settings {
+            model: summary.name.clone(),
+            num_words: config.num_words,
+            skip_top: config.skip_top,
+            maxlen: config.maxlen,
+            vocabulary_words: full_vocab.len(),
+            embedding_dim: config.model.embedding_dim,
+            hidden_size: config.model.hidden_size,
+            embedding_dropout: config.model.embedding_dropout,
+            head_dropout: config.model.head_dropout,
+            batch_size: config.batch_size,
+            optimizer: OptimizerConfig::keras_adam(config.lr).describe(),
+            max_epochs: epochs_or(opts, config.max_epochs)?,
+            early_stopping: format!(
+                "val_loss, patience {}, restore best weights",
+                config.patience
+            ),
+            reduce_lr: format!(
+                "val_loss, factor {}, patience {}, min_delta {}",
+                config.lr_factor, config.lr_patience, config.lr_min_delta
+            ),
+            val_fraction: config.val_fraction,
+            train_reviews: train.ids.len(),
+            test_reviews: test.ids.len(),
+        },
+        parameters: Parameters {
+            libtorch: summary.total_params(),
+            keras_count: summary.total_keras_params(),
+            book: book.keras_params,
+            trainable: summary.trainable_params(),
+            explanation,
+        },
+        protocols: BTreeMap::from([("book", book_run.metrics.clone()), ("held_out", held_out.metrics.clone())]),
+        published: book,
+        targets,
+        notes: vec![
+            "The vocabulary is ranked on the training reviews only, with seqlab's tokenizer (lowercase, <br /> and punctuation removed, apostrophes kept inside words); Keras never published the tokenizer behind imdb.npz, so word ranks and the 10,000-word cut differ slightly from the book's.".into(),
+            "book protocol: early stopping, the LR schedule and the Youden threshold all look at the test set, as the book does. held-out protocol: they look at a validation split of the training reviews; the test set is scored once at the end.".into(),
+            "The model outputs a logit and trains with binary cross-entropy on logits; its sigmoid is the book's Dense(1, sigmoid) output.".into(),
+            "training_seconds are wall times (they vary between runs); every other number depends only on the seed on a CPU.".into(),
+        ],
+    };
+    out.write_json("metrics.json", &metrics)?;
+    let timing = BTreeMap::from([
+        ("book_training", b.training_seconds),
+        ("held_out_training", h.training_seconds),
+        ("total", started.elapsed().as_secs_f64()),
+    ]);
+    out.write_json("timing.json", &timing)?;
+    Ok(RunOutcome {
+        dir: out.dir().to_path_buf(),
+        files: out.files().to_vec(),
+        headline,
+        targets_met,
+    })
+}
+
+fn predictions_csv(test: &Encoded, book: &[f64], held_out: &[f64]) -> String {
+    let mut s = String::from("id,label,probability,probability_held_out\n");
+    for (i, id) in test.ids.iter().enumerate() {
+        s.push_str(&format!(
+            "{id},{},{:.6},{:.6}\n",
+            u8::from(test.labels[i]),
+            book[i],
+            held_out[i]
+        ));
+    }
+    s
+}
+
+fn plot_losses(
+    title: &str,
+    book: (&History, usize),
+    held_out: (&History, usize),
+    path: &Path,
+) -> Result<(), ExperimentError> {
+    let curve = |h: &History, col: &str, name: &str, color: usize| -> Result<Option<Series>, ExperimentError> {
+        let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
+        Ok(match h.column(col) {
+            Some(y) => Some(Series::from_xy(name, &x, &y)?.color(color)),
+            None => None,
+        })
+    };
+    let panel = |h: &History, what: &str, best: usize| -> Result<LineChart, ExperimentError> {
+        let mut c = LineChart::new(what).x_label("epoch").y_label("binary cross-entropy");
+        if let Some(s) = curve(h, "loss", "train", 0)? {
+            c = c.series(s);
+        }
+        if let Some(s) = curve(h, "val_loss", "validation", 1)? {
+            c = c.series(s.dashed());
+        }
+        // A vertical marker at the restored epoch, spanning the plotted losses.
+        let all: Vec<f64> = ["loss", "val_loss"]
+            .iter()
+            .filter_map(|col| h.column(col))
+            .flatten()
+            .filter(|v| v.is_finite())
+            .collect();
+        if let (Some(lo), Some(hi)) = (
+            all.iter().copied().reduce(f64::min),
+            all.iter().copied().reduce(f64::max),
+        ) {
+            let x = best as f64;
+            c = c.series(
+                Series::from_xy(format!("best epoch {best} (restored)"), &[x, x], &[lo, hi])?
+                    .color(7)
+                    .dashed(),
+            );
+        }
+        Ok(c)
+    };
+    let mut lr = LineChart::new("Learning rate (ReduceLROnPlateau)")
+        .x_label("epoch")
+        .y_label("learning rate")
+        .log_y(true);
+    for (h, name, color) in [(book.0, "book protocol", 0), (held_out.0, "held-out protocol", 2)] {
+        let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
+        let s = Series::from_xy(name, &x, &h.learning_rates())?.color(color);
+        lr = lr.series(if color == 2 { s.dashed() } else { s });
+    }
+    Figure::new(1500, 460)
+        .title(title)
+        .grid(1, 3)
+        .panel(panel(book.0, "Book protocol: validation = test set", book.1)?)
+        .panel(panel(held_out.0, "Held-out protocol: validation = 20% of train", held_out.1)?)
+        .panel(lr)
+        .save_png(path)?;
+    Ok(())
+}
+
+fn plot_roc(title: &str, curves: &[(&str, &RocCurve, f64)], path: &Path) -> Result<(), ExperimentError> {
+    let mut chart = LineChart::new(title)
+        .x_label("false positive rate")
+        .y_label("true positive rate")
+        .x_range(0.0, 1.0)
+        .y_range(0.0, 1.0)
+        .legend(seqlab_plot::LegendPosition::LowerRight);
+    for (i, (name, roc, auc)) in curves.iter().enumerate() {
+        let s = Series::from_xy(format!("{name} (AUC = {auc:.3})"), &roc.fpr, &roc.tpr)?.color(i);
+        chart = chart.series(s);
+    }
+    chart = chart.series(
+        Series::from_xy("chance (AUC = 0.5)", &[0.0, 1.0], &[0.0, 1.0])?
+            .color(7)
+            .dashed(),
+    );
+    chart.save_png(path, 760, 700)?;
+    Ok(())
+}
+
+/// Options of [`predict`].
+#[derive(Debug, Clone)]
+pub struct PredictOptions {
+    /// Experiment whose saved model to use (`imdb-rnn` or `imdb-lstm`).
+    pub experiment: String,
+    /// Folder holding `<experiment>/`.
+    pub results_dir: PathBuf,
+    /// Decision threshold; `None`: the one saved with the model.
+    pub threshold: Option<f64>,
+    /// Device to run on.
+    pub device: Device,
+}
+
+/// One scored review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Probability that the review is positive.
+    pub probability: f64,
+    /// `probability >= threshold`.
+    pub positive: bool,
+    /// Tokens of the review the model saw (after truncation to `maxlen`, without padding).
+    pub tokens_used: usize,
+    /// Of those, tokens outside the vocabulary (or among the skipped top words).
+    pub unknown_tokens: usize,
+}
+
+/// A trained review classifier loaded from a results folder.
+pub struct Predictor {
+    saved: SavedModel,
+    encoder: TextEncoder,
+    model: SentimentClassifier,
+    _vs: VarStore,
+    device: Device,
+    threshold: f64,
+}
+
+impl std::fmt::Debug for Predictor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Predictor").field("saved", &self.saved).finish()
+    }
+}
+
+impl Predictor {
+    /// Loads `<results_dir>/<experiment>/model.json` and the files it names.
+    pub fn load(opts: &PredictOptions) -> Result<Self, ExperimentError> {
+        if opts.experiment != RNN_NAME && opts.experiment != LSTM_NAME {
+            return Err(ExperimentError::InvalidOption(format!(
+                "predict works with {RNN_NAME} and {LSTM_NAME}, not {:?}",
+                opts.experiment
+            )));
+        }
+        let dir = opts.results_dir.join(&opts.experiment);
+        let model_path = dir.join(MODEL_FILE);
+        let no_model = |what: &Path| ExperimentError::NoTrainedModel {
+            path: what.to_path_buf(),
+            experiment: opts.experiment.clone(),
+            results_dir: opts.results_dir.clone(),
+        };
+        let text = match std::fs::read_to_string(&model_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_model(&model_path)),
+            Err(e) => {
+                return Err(ExperimentError::Saved {
+                    path: model_path,
+                    message: e.to_string(),
+                })
+            }
+        };
+        let saved: SavedModel = serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
+            path: model_path.clone(),
+            message: e.to_string(),
+        })?;
+        let weights = dir.join(&saved.weights);
+        if !weights.is_file() {
+            return Err(no_model(&weights));
+        }
+        let vocab = seqlab_data::text::Vocabulary::load(&dir.join(&saved.vocabulary))
+            .map_err(seqlab_data::datadir::DatasetError::from)?;
+        let encoder = saved.encoder(vocab);
+        let cfg = saved.sentiment_config(&model_path)?;
+        if encoder.input_dim() as i64 > cfg.vocab_size {
+            return Err(ExperimentError::Saved {
+                path: model_path,
+                message: format!(
+                    "the indexing produces ids up to {} but the embedding has {} rows",
+                    encoder.input_dim() - 1,
+                    cfg.vocab_size
+                ),
+            });
+        }
+        let mut vs = VarStore::new(opts.device);
+        let model = sentiment_classifier(vs.root() / "imdb", &cfg)?;
+        load_weights(&mut vs, &weights)?;
+        let threshold = opts.threshold.unwrap_or(saved.threshold);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(ExperimentError::InvalidOption(format!(
+                "threshold must be in [0, 1], got {threshold}"
+            )));
+        }
+        Ok(Self {
+            saved,
+            encoder,
+            model,
+            _vs: vs,
+            device: opts.device,
+            threshold,
+        })
+    }
+
+    /// The saved model's description.
+    pub fn saved(&self) -> &SavedModel {
+        &self.saved
+    }
+
+    /// The threshold in use.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Scores each text.
+    pub fn predict<T: AsRef<str>>(&self, texts: &[T]) -> Result<Vec<Prediction>, ExperimentError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, shape) = self.encoder.encode(texts);
+        let x = Tensor::f_from_slice(&ids)?
+            .f_reshape([shape[0] as i64, shape[1] as i64])?
+            .f_to_device(self.device)?;
+        let probs = probabilities(&self.model, &x)?;
+        let oov = self.encoder.index.oov_char;
+        let maxlen = self.encoder.maxlen;
+        let start = usize::from(self.encoder.index.start_char.is_some());
+        texts
+            .iter()
+            .zip(probs)
+            .map(|(text, p)| {
+                let raw = self.encoder.ids(text.as_ref());
+                // Pre-truncation keeps the last maxlen ids (the start id goes first).
+                let kept = if raw.len() > maxlen {
+                    &raw[raw.len() - maxlen..]
+                } else {
+                    raw.get(start..).unwrap_or_default()
+                };
+                Ok(Prediction {
+                    probability: p,
+                    positive: p >= self.threshold,
+                    tokens_used: kept.len(),
+                    unknown_tokens: kept.iter().filter(|&&i| Some(i) == oov).count(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Loads the saved model of `opts.experiment` and scores `texts`.
+pub fn predict<T: AsRef<str>>(opts: &PredictOptions, texts: &[T]) -> Result<Vec<Prediction>, ExperimentError> {
+    Predictor::load(opts)?.predict(texts)
+}
