@@ -45,7 +45,12 @@ pub fn stratified_split<T: Ord + Copy>(
 /// A stratified sample of about `n` rows (every class in proportion;
 /// rounding may add or drop one row per class); all rows when `n` is at
 /// least their number.
-pub fn stratified_sample<T: Ord + Copy>(labels: &[T], n: usize, seed: u64, stream: u64) -> Vec<usize> {
+pub fn stratified_sample<T: Ord + Copy>(
+    labels: &[T],
+    n: usize,
+    seed: u64,
+    stream: u64,
+) -> Vec<usize> {
     if n >= labels.len() {
         return (0..labels.len()).collect();
     }
@@ -74,7 +79,10 @@ mod tests {
         assert_ne!(stratified_split(&labels, 0.2, 8, 4).unwrap().1, held);
         assert_ne!(stratified_split(&labels, 0.2, 7, 5).unwrap().1, held);
         assert!(stratified_split(&labels, 1.5, 7, 4).is_err());
-        assert_eq!(stratified_split(&labels, 0.0, 7, 4).unwrap().1, Vec::<usize>::new());
+        assert_eq!(
+            stratified_split(&labels, 0.0, 7, 4).unwrap().1,
+            Vec::<usize>::new()
+        );
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl ImdbConfig {
                 self.num_words, self.model.vocab_size
             ));
         }
-        if matches!(self.train_reviews, Some(n) if n < 10) || matches!(self.test_reviews, Some(n) if n < 2) {
+        if matches!(self.train_reviews, Some(n) if n < 10)
+            || matches!(self.test_reviews, Some(n) if n < 2)
+        {
             return bad("use at least 10 training and 2 test reviews".into());
         }
         Ok(())
@@ -275,7 +277,7 @@ fn review_id(split: &str, r: &Review) -> String {
 }
 
 /// A seeded stratified sample of `n` reviews (all when `n` is `None`), in the original order.
-fn sample<'a>(reviews: &'a [Review], n: Option<usize>, seed: u64, stream: u64) -> Vec<&'a Review> {
+fn sample(reviews: &[Review], n: Option<usize>, seed: u64, stream: u64) -> Vec<&Review> {
     let labels: Vec<bool> = reviews.iter().map(|r| r.positive).collect();
     stratified_sample(&labels, n.unwrap_or(usize::MAX), seed, stream)
         .into_iter()
@@ -300,7 +302,12 @@ pub struct Scored {
     pub confusion: Vec<Vec<u64>>,
 }
 
-fn score(probs: &[f64], truth: &[bool], threshold: f64, from: &'static str) -> Result<(Scored, RocCurve), ExperimentError> {
+fn score(
+    probs: &[f64],
+    truth: &[bool],
+    threshold: f64,
+    from: &'static str,
+) -> Result<(Scored, RocCurve), ExperimentError> {
     let roc = roc_curve(probs, truth)?;
     let auc = seqlab_metrics::auc(&roc)?;
     let confusion = binary_confusion(probs, truth, threshold)?;
@@ -348,7 +355,11 @@ struct Trained {
     vs: VarStore,
 }
 
-fn fit_config(config: &ImdbConfig, opts: &RunOptions, label: &str) -> Result<FitConfig, ExperimentError> {
+fn fit_config(
+    config: &ImdbConfig,
+    opts: &RunOptions,
+    label: &str,
+) -> Result<FitConfig, ExperimentError> {
     let mut fc = FitConfig::new(
         epochs_or(opts, config.max_epochs)?,
         config.batch_size,
@@ -375,7 +386,10 @@ fn fit_config(config: &ImdbConfig, opts: &RunOptions, label: &str) -> Result<Fit
     Ok(fc)
 }
 
-fn build(config: &ImdbConfig, device: Device) -> Result<(VarStore, SentimentClassifier), ExperimentError> {
+fn build(
+    config: &ImdbConfig,
+    device: Device,
+) -> Result<(VarStore, SentimentClassifier), ExperimentError> {
     let vs = VarStore::new(device);
     let model = sentiment_classifier(vs.root() / "imdb", &config.model)?;
     Ok((vs, model))
@@ -383,7 +397,10 @@ fn build(config: &ImdbConfig, device: Device) -> Result<(VarStore, SentimentClas
 
 fn probabilities(model: &SentimentClassifier, x: &Tensor) -> Result<Vec<f64>, ExperimentError> {
     let logits = predict_logits(model, x, 1_000)?;
-    let p = logits.f_sigmoid()?.f_reshape([-1])?.f_to_kind(tch::Kind::Double)?;
+    let p = logits
+        .f_sigmoid()?
+        .f_reshape([-1])?
+        .f_to_kind(tch::Kind::Double)?;
     Ok(Vec::<f64>::try_from(&p)?)
 }
 
@@ -410,11 +427,15 @@ fn train_protocol(
     )?;
     let history = report.history;
     let val_loss = history.column("val_loss").unwrap_or_default();
-    let (best_i, best_val_loss) = val_loss
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f64::INFINITY), |b, (i, v)| if v < b.1 { (i, v) } else { b });
+    let (best_i, best_val_loss) =
+        val_loss
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |b, (i, v)| if v < b.1 { (i, v) } else { b },
+            );
     let best_epoch = report.restored_epoch.unwrap_or(best_i + 1);
     let probs = probabilities(&model, &test.data.x)?;
     let (threshold, from) = if threshold_on_validation {
@@ -423,7 +444,10 @@ fn train_protocol(
         (youden_threshold(&roc)?.threshold, "validation split")
     } else {
         let roc = roc_curve(&probs, &test.labels)?;
-        (youden_threshold(&roc)?.threshold, "test set (as in the book)")
+        (
+            youden_threshold(&roc)?.threshold,
+            "test set (as in the book)",
+        )
     };
     let (scored, roc) = score(&probs, &test.labels, threshold, from)?;
     Ok(Trained {
@@ -434,7 +458,11 @@ fn train_protocol(
             best_epoch,
             epochs_run: history.len(),
             best_val_loss,
-            final_lr: history.learning_rates().last().copied().unwrap_or(config.lr),
+            final_lr: history
+                .learning_rates()
+                .last()
+                .copied()
+                .unwrap_or(config.lr),
             test: scored,
             training_seconds: report.seconds,
         },
@@ -576,8 +604,18 @@ pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, Ex
     let started = Instant::now();
     let data = DataDir::resolve(opts.data_dir.as_deref()).imdb()?;
     let mut out = ResultsDir::prepare(opts, name)?;
-    let train_reviews = sample(&data.train, config.train_reviews, opts.seed, streams::TRAIN_DATA);
-    let test_reviews = sample(&data.test, config.test_reviews, opts.seed, streams::TEST_DATA);
+    let train_reviews = sample(
+        &data.train,
+        config.train_reviews,
+        opts.seed,
+        streams::TRAIN_DATA,
+    );
+    let test_reviews = sample(
+        &data.test,
+        config.test_reviews,
+        opts.seed,
+        streams::TEST_DATA,
+    );
     let full_vocab = Vocabulary::from_texts(train_reviews.iter().map(|r| r.text.as_str()));
     let index = config.index();
     // Words of rank above num_words - index_from - 1 are OOV anyway: keep only what the model can see.
@@ -593,8 +631,12 @@ pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, Ex
     };
     let train = Encoded::new(&encoder, &train_reviews, "train", device)?;
     let test = Encoded::new(&encoder, &test_reviews, "test", device)?;
-    let (fit_rows, val_rows) =
-        stratified_split(&train.labels, config.val_fraction, opts.seed, streams::SPLIT)?;
+    let (fit_rows, val_rows) = stratified_split(
+        &train.labels,
+        config.val_fraction,
+        opts.seed,
+        streams::SPLIT,
+    )?;
     let fit_part = train.subset(&fit_rows)?;
     let val_part = train.subset(&val_rows)?;
     drop(data);
@@ -659,7 +701,11 @@ pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, Ex
         ),
         &[
             ("book protocol", &book_run.roc, book_run.metrics.test.auc),
-            ("held-out protocol", &held_out.roc, held_out.metrics.test.auc),
+            (
+                "held-out protocol",
+                &held_out.roc,
+                held_out.metrics.test.auc,
+            ),
         ],
         &out.path("roc.png"),
     )?;
@@ -822,7 +868,11 @@ fn plot_losses(
     held_out: (&History, usize),
     path: &Path,
 ) -> Result<(), ExperimentError> {
-    let curve = |h: &History, col: &str, name: &str, color: usize| -> Result<Option<Series>, ExperimentError> {
+    let curve = |h: &History,
+                 col: &str,
+                 name: &str,
+                 color: usize|
+     -> Result<Option<Series>, ExperimentError> {
         let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
         Ok(match h.column(col) {
             Some(y) => Some(Series::from_xy(name, &x, &y)?.color(color)),
@@ -830,7 +880,9 @@ fn plot_losses(
         })
     };
     let panel = |h: &History, what: &str, best: usize| -> Result<LineChart, ExperimentError> {
-        let mut c = LineChart::new(what).x_label("epoch").y_label("binary cross-entropy");
+        let mut c = LineChart::new(what)
+            .x_label("epoch")
+            .y_label("binary cross-entropy");
         if let Some(s) = curve(h, "loss", "train", 0)? {
             c = c.series(s);
         }
@@ -849,8 +901,10 @@ fn plot_losses(
             all.iter().copied().reduce(f64::max),
         ) {
             let x = best as f64;
+            // Headroom above the curves keeps the legend inside the plot.
+            c = c.y_range(0.0, hi * 1.4);
             c = c.series(
-                Series::from_xy(format!("best epoch {best} (restored)"), &[x, x], &[lo, hi])?
+                Series::from_xy(format!("best epoch {best}"), &[x, x], &[lo, hi])?
                     .color(7)
                     .dashed(),
             );
@@ -861,7 +915,10 @@ fn plot_losses(
         .x_label("epoch")
         .y_label("learning rate")
         .log_y(true);
-    for (h, name, color) in [(book.0, "book protocol", 0), (held_out.0, "held-out protocol", 2)] {
+    for (h, name, color) in [
+        (book.0, "book protocol", 0),
+        (held_out.0, "held-out protocol", 2),
+    ] {
         let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
         let s = Series::from_xy(name, &x, &h.learning_rates())?.color(color);
         lr = lr.series(if color == 2 { s.dashed() } else { s });
@@ -869,14 +926,26 @@ fn plot_losses(
     Figure::new(1500, 460)
         .title(title)
         .grid(1, 3)
-        .panel(panel(book.0, "Book protocol: validation = test set", book.1)?)
-        .panel(panel(held_out.0, "Held-out protocol: validation = 20% of train", held_out.1)?)
+        .panel(panel(
+            book.0,
+            "Book protocol: validation = test set",
+            book.1,
+        )?)
+        .panel(panel(
+            held_out.0,
+            "Held-out protocol: validation = 20% of train",
+            held_out.1,
+        )?)
         .panel(lr)
         .save_png(path)?;
     Ok(())
 }
 
-fn plot_roc(title: &str, curves: &[(&str, &RocCurve, f64)], path: &Path) -> Result<(), ExperimentError> {
+fn plot_roc(
+    title: &str,
+    curves: &[(&str, &RocCurve, f64)],
+    path: &Path,
+) -> Result<(), ExperimentError> {
     let mut chart = LineChart::new(title)
         .x_label("false positive rate")
         .y_label("true positive rate")
@@ -934,7 +1003,9 @@ pub struct Predictor {
 
 impl std::fmt::Debug for Predictor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Predictor").field("saved", &self.saved).finish()
+        f.debug_struct("Predictor")
+            .field("saved", &self.saved)
+            .finish()
     }
 }
 
@@ -956,7 +1027,9 @@ impl Predictor {
         };
         let text = match std::fs::read_to_string(&model_path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_model(&model_path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(no_model(&model_path))
+            }
             Err(e) => {
                 return Err(ExperimentError::Saved {
                     path: model_path,
@@ -964,10 +1037,11 @@ impl Predictor {
                 })
             }
         };
-        let saved: SavedModel = serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
-            path: model_path.clone(),
-            message: e.to_string(),
-        })?;
+        let saved: SavedModel =
+            serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
+                path: model_path.clone(),
+                message: e.to_string(),
+            })?;
         let weights = dir.join(&saved.weights);
         if !weights.is_file() {
             return Err(no_model(&weights));
@@ -1051,6 +1125,9 @@ impl Predictor {
 }
 
 /// Loads the saved model of `opts.experiment` and scores `texts`.
-pub fn predict<T: AsRef<str>>(opts: &PredictOptions, texts: &[T]) -> Result<Vec<Prediction>, ExperimentError> {
+pub fn predict<T: AsRef<str>>(
+    opts: &PredictOptions,
+    texts: &[T],
+) -> Result<Vec<Prediction>, ExperimentError> {
     Predictor::load(opts)?.predict(texts)
 }

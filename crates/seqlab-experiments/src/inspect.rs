@@ -206,7 +206,9 @@ fn reviews(opts: &InspectOptions) -> Result<String, ExperimentError> {
     let dir = DataDir::resolve(opts.data_dir.as_deref());
     let data = dir.imdb()?;
     // The book's settings: 10,000 words, the top 20 skipped, 128 tokens, pre-padding and pre-truncation.
-    let encoder = TextEncoder::book(Vocabulary::from_texts(seqlab_data::imdb::texts(&data.train)));
+    let encoder = TextEncoder::book(Vocabulary::from_texts(seqlab_data::imdb::texts(
+        &data.train,
+    )));
     let split = match opts.split {
         Split::Train => &data.train,
         Split::Test => &data.test,

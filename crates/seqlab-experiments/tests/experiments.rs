@@ -506,7 +506,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
             .iter()
             .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
             .collect();
-        assert_eq!(confusion.iter().sum::<u64>(), 800, "{p}: confusion {confusion:?}");
+        assert_eq!(
+            confusion.iter().sum::<u64>(),
+            800,
+            "{p}: confusion {confusion:?}"
+        );
         let runs = m["protocols"][p]["epochs_run"].as_u64().unwrap();
         let best = m["protocols"][p]["best_epoch"].as_u64().unwrap();
         assert!((1..=3).contains(&runs) && (1..=runs).contains(&best));
@@ -519,16 +523,27 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     assert_eq!(m["parameters"]["libtorch"], 652_705);
 
     // Histories carry the learning rate; one row per epoch run.
-    let h = History::from_csv(&std::fs::read_to_string(out.join("book_history.csv")).unwrap())
-        .unwrap();
-    assert_eq!(h.len() as u64, m["protocols"]["book"]["epochs_run"].as_u64().unwrap());
-    assert_eq!(h.columns(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+    let h =
+        History::from_csv(&std::fs::read_to_string(out.join("book_history.csv")).unwrap()).unwrap();
+    assert_eq!(
+        h.len() as u64,
+        m["protocols"]["book"]["epochs_run"].as_u64().unwrap()
+    );
+    assert_eq!(
+        h.columns(),
+        ["loss", "accuracy", "val_loss", "val_accuracy"]
+    );
     assert_eq!(h.learning_rates()[0], 1e-3);
-    assert!(std::fs::read_to_string(out.join("book_history.csv")).unwrap().starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
+    assert!(std::fs::read_to_string(out.join("book_history.csv"))
+        .unwrap()
+        .starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
 
     // predictions.csv: one row per test review; its AUC is the reported one.
     let (header, rows) = read_csv(&out.join("predictions.csv"));
-    assert_eq!(header, ["id", "label", "probability", "probability_held_out"]);
+    assert_eq!(
+        header,
+        ["id", "label", "probability", "probability_held_out"]
+    );
     assert_eq!(rows.len(), 800);
     let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), 800, "review ids are unique");
@@ -544,7 +559,10 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     for (png, size) in [("loss.png", (1500, 460)), ("roc.png", (760, 700))] {
         let (w, h, ink, colours) = png_stats(&out.join(png));
         assert_eq!((w, h), size, "{png}");
-        assert!(ink > 0.02 && colours > 20, "{png} looks blank: ink {ink}, colours {colours}");
+        assert!(
+            ink > 0.02 && colours > 20,
+            "{png} looks blank: ink {ink}, colours {colours}"
+        );
     }
 
     // The saved model, reloaded from its files, reproduces the run's probabilities.
@@ -553,7 +571,14 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         reviews
             .test
             .iter()
-            .find(|r| format!("test/{}/{}_{}", if r.positive { "pos" } else { "neg" }, r.id, r.rating) == id)
+            .find(|r| {
+                format!(
+                    "test/{}/{}_{}",
+                    if r.positive { "pos" } else { "neg" },
+                    r.id,
+                    r.rating
+                ) == id
+            })
             .unwrap()
             .text
             .clone()
@@ -570,7 +595,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     let got = predictor.predict(&texts).unwrap();
     for (p, row) in got.iter().zip(&picked) {
         let want: f64 = row[2].parse().unwrap();
-        assert!((p.probability - want).abs() < 1e-5, "{} vs {want}", p.probability);
+        assert!(
+            (p.probability - want).abs() < 1e-5,
+            "{} vs {want}",
+            p.probability
+        );
         assert_eq!(p.positive, p.probability >= predictor.threshold());
         assert!(p.tokens_used > 0 && p.tokens_used <= 128);
     }
@@ -593,16 +622,33 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(lines[0].contains("threshold"), "{stdout}");
     let first: f64 = lines[2].split_whitespace().next().unwrap().parse().unwrap();
-    assert!((first - rows[0][2].parse::<f64>().unwrap()).abs() < 1e-3, "{stdout}");
-    let empty = scratch("imdb-empty");
-    let (ok, _, stderr) = seqlab(&["predict", "imdb-lstm", "--text", "good", "--results-dir", empty.to_str().unwrap()]);
     assert!(
-        !ok && stderr.contains("no trained model for imdb-lstm") && stderr.contains("model.json") && stderr.contains("seqlab run imdb-lstm"),
+        (first - rows[0][2].parse::<f64>().unwrap()).abs() < 1e-3,
+        "{stdout}"
+    );
+    let empty = scratch("imdb-empty");
+    let (ok, _, stderr) = seqlab(&[
+        "predict",
+        "imdb-lstm",
+        "--text",
+        "good",
+        "--results-dir",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("no trained model for imdb-lstm")
+            && stderr.contains("model.json")
+            && stderr.contains("seqlab run imdb-lstm"),
         "{stderr}"
     );
     let (ok, _, stderr) = seqlab(&["predict", "seq2one", "--text", "good"]);
     assert!(!ok && stderr.contains("imdb-rnn"), "{stderr}");
-    let (ok, _, stderr) = seqlab(&["predict", "imdb-lstm", "--file", empty.join("none.txt").to_str().unwrap()]);
+    let (ok, _, stderr) = seqlab(&[
+        "predict",
+        "imdb-lstm",
+        "--file",
+        empty.join("none.txt").to_str().unwrap(),
+    ]);
     assert!(!ok && stderr.contains("none.txt"), "{stderr}");
     // A corrupt weights file is an error naming it, not a panic.
     std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
@@ -631,13 +677,15 @@ fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
         ..opts(&dir)
     };
     imdb::run_with(&config, &o).unwrap();
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("imdb-rnn/metrics.json")).unwrap(),
-    )
-    .unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("imdb-rnn/metrics.json")).unwrap())
+            .unwrap();
     let auc = m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
     assert!(auc > 0.6, "SimpleRNN held-out AUC {auc}");
     assert_eq!(m["parameters"]["keras_count"], 643_265);
-    assert!(m["settings"]["model"].as_str().unwrap().contains("SimpleRNN"));
+    assert!(m["settings"]["model"]
+        .as_str()
+        .unwrap()
+        .contains("SimpleRNN"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -219,7 +219,10 @@ mod tests {
         let var: Vec<f32> = bn.running_var().try_into().unwrap();
         assert!((mean[0] - 0.02).abs() < 1e-6 && (mean[1] - 0.02).abs() < 1e-6);
         // Feature 0 unbiased var 2: 0.99 * 1 + 0.01 * 2; feature 1: 0.99.
-        assert!((var[0] - 1.01).abs() < 1e-6 && (var[1] - 0.99).abs() < 1e-6, "{var:?}");
+        assert!(
+            (var[0] - 1.01).abs() < 1e-6 && (var[1] - 0.99).abs() < 1e-6,
+            "{var:?}"
+        );
         // Evaluation uses the moving statistics: (x - 0.02) / sqrt(1.01 + eps).
         let e: Vec<f32> = bn.forward_t(&x, false).flatten(0, -1).try_into().unwrap();
         let want0 = (1.0 - 0.02) / (1.01f64 + KERAS_BN_EPSILON).sqrt();
@@ -234,11 +237,17 @@ mod tests {
         let y = bn.forward_t(&x, true);
         assert_eq!(y.size(), [2, 4, 3]);
         // Every feature has mean 0 over batch and steps.
-        let m: Vec<f32> = y.mean_dim(&[0i64, 1][..], false, Kind::Float).try_into().unwrap();
+        let m: Vec<f32> = y
+            .mean_dim(&[0i64, 1][..], false, Kind::Float)
+            .try_into()
+            .unwrap();
         assert!(m.iter().all(|v| v.abs() < 1e-5), "{m:?}");
         // And a steps-axis stats would differ: feature means of x are 10.5, 11.5, 12.5.
         let rm: Vec<f32> = bn.running_mean().try_into().unwrap();
-        assert!((rm[0] - 0.105).abs() < 1e-5 && (rm[2] - 0.125).abs() < 1e-5, "{rm:?}");
+        assert!(
+            (rm[0] - 0.105).abs() < 1e-5 && (rm[2] - 0.125).abs() < 1e-5,
+            "{rm:?}"
+        );
     }
 
     #[test]
@@ -248,11 +257,20 @@ mod tests {
         let b = glorot_bound(64, 32);
         assert!(d.ws.abs().max().double_value(&[]) <= b);
         assert!(d.ws.abs().max().double_value(&[]) > 0.5 * b);
-        assert_eq!(d.bs.as_ref().unwrap().abs().sum(Kind::Float).double_value(&[]), 0.0);
+        assert_eq!(
+            d.bs.as_ref()
+                .unwrap()
+                .abs()
+                .sum(Kind::Float)
+                .double_value(&[]),
+            0.0
+        );
         assert_eq!(dense_params(&d), 64 * 32 + 32);
         let e = embedding(vs.root() / "e", 100, 8).unwrap();
         assert!(e.ws.abs().max().double_value(&[]) <= KERAS_EMBEDDING_BOUND);
-        assert!(matches!(dense(vs.root() / "x", 0, 3), Err(ModelError::InvalidConfig(m)) if m.contains("dense input size")));
+        assert!(
+            matches!(dense(vs.root() / "x", 0, 3), Err(ModelError::InvalidConfig(m)) if m.contains("dense input size"))
+        );
         assert!(embedding(vs.root() / "y", 10, 0).is_err());
         assert!(batch_norm(vs.root() / "z", -1).is_err());
     }

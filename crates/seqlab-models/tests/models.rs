@@ -467,7 +467,11 @@ fn sentiment_summaries_reconcile_with_the_books_keras_counts() {
         assert_eq!(s.total_params(), torch_total, "{}", s);
         assert_eq!(s.rows[2].keras_params, keras_rnn);
         assert_eq!(s.rows[3].params, 128);
-        assert_eq!(s.total_params() - s.trainable_params(), 64, "moving mean and variance");
+        assert_eq!(
+            s.total_params() - s.trainable_params(),
+            64,
+            "moving mean and variance"
+        );
         // The store holds exactly what the summary counts.
         let stored: i64 = vs.variables().values().map(|t| t.numel() as i64).sum();
         assert_eq!(stored, torch_total);

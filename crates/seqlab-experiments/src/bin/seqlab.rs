@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use seqlab_data::mnist::Split;
 use seqlab_data::sine_pairs::FunctionPair;
 use seqlab_data::temporal_order::Difficulty;
-use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::imdb::{PredictOptions, Predictor};
+use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::{find, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use std::path::PathBuf;
@@ -269,7 +269,11 @@ fn real_main() -> Result<ExitCode> {
             );
             for (p, review) in predictions.iter().zip(&text) {
                 let shown: String = review.chars().take(60).collect();
-                let more = if review.chars().count() > 60 { "..." } else { "" };
+                let more = if review.chars().count() > 60 {
+                    "..."
+                } else {
+                    ""
+                };
                 println!(
                     "{:>11.4}  {:<8}  {shown}{more}",
                     p.probability,
