@@ -14,6 +14,7 @@ pub mod common;
 pub mod imdb;
 pub mod inspect;
 pub mod length_sweep;
+pub mod mnist_ae;
 pub mod seq2one;
 pub mod temporal_order;
 
@@ -153,6 +154,14 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: imdb::LSTM_NAME,
     description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
     run: imdb::run_lstm,
+}, Experiment {
+    name: mnist_ae::LSTM_NAME,
+    description: "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
+    run: mnist_ae::run_lstm,
+}, Experiment {
+    name: mnist_ae::BILSTM_NAME,
+    description: "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
+    run: mnist_ae::run_bilstm,
 }];
 
 /// Looks an experiment up by name.

@@ -6,6 +6,8 @@
 //! - [`recurrent`]: one fused recurrent layer family (Elman RNN with relu or
 //!   tanh, LSTM, GRU), batch-first, running libtorch's whole-sequence kernels
 //!   (`rnn_relu`, `rnn_tanh`, `lstm`, `gru`; cuDNN on a GPU).
+//! - [`autoencoder`]: sequence-to-vector encoders and vector-to-sequence
+//!   decoders (LSTM or BiLSTM), alone or as an autoencoder.
 //! - [`feedforward`]: a multi-layer perceptron over flattened inputs.
 //! - [`classifier`]: a sequence-to-one classifier, a stack of recurrent
 //!   layers read at the last step, followed by a dense head.
@@ -31,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod autoencoder;
 pub mod classifier;
 pub mod feedforward;
 pub mod keras;

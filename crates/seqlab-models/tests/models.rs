@@ -2,6 +2,7 @@
 //! (a hand calculation and an independent step-by-step reference written
 //! here), not only shapes.
 
+use seqlab_models::autoencoder::{autoencoder, AutoencoderConfig, DecoderConfig, EncoderConfig};
 use seqlab_models::classifier::{seq_classifier, LayerSpec, SeqClassifierConfig};
 use seqlab_models::feedforward::{feed_forward, FeedForwardConfig};
 use seqlab_models::recurrent::{
@@ -488,4 +489,141 @@ fn sentiment_summaries_reconcile_with_the_books_keras_counts() {
         .unwrap_err()
         .to_string()
         .contains("head dropout"));
+}
+
+/// Sets a batch-norm layer's moving statistics (fix_weights would make the variance negative).
+fn set_bn_stats(vs: &nn::VarStore, prefix: &str, mean: &[f32], var: &[f32]) {
+    let vars = vs.variables();
+    tch::no_grad(|| {
+        vars[&format!("{prefix}.running_mean")]
+            .shallow_clone()
+            .copy_(&Tensor::from_slice(mean));
+        vars[&format!("{prefix}.running_var")]
+            .shallow_clone()
+            .copy_(&Tensor::from_slice(var));
+    });
+}
+
+#[test]
+fn lstm_autoencoder_matches_a_hand_computed_forward_pass() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = AutoencoderConfig {
+        encoder: EncoderConfig {
+            features: 3,
+            hidden: 2,
+            bidirectional: false,
+            input_dropout: 0.1,
+            latent_dropout: 0.1,
+            latent: 2,
+        },
+        decoder: DecoderConfig {
+            latent: 2,
+            steps: 4,
+            hidden: 2,
+            bidirectional: false,
+            input_dropout: 0.0,
+            features: 3,
+        },
+    };
+    let ae = autoencoder(vs.root() / "ae", &cfg).unwrap();
+    fix_weights(&vs);
+    set_bn_stats(&vs, "ae.encoder.batch_norm", &[0.1, -0.1], &[1.5, 0.7]);
+    set_bn_stats(&vs, "ae.decoder.batch_norm", &[-0.2, 0.3], &[0.9, 2.0]);
+    let vars = vs.variables();
+    let g = |name: &str| to_vec(&vars[name]);
+    let lstm = |m: &str| -> Vec<Vec<f64>> {
+        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+            .iter()
+            .map(|n| g(&format!("ae.{m}.lstm.{n}")))
+            .collect()
+    };
+    let bn = |m: &str, h: &[f64], mean: [f64; 2], var: [f64; 2]| -> Vec<f64> {
+        let (gamma, beta) = (
+            g(&format!("ae.{m}.batch_norm.weight")),
+            g(&format!("ae.{m}.batch_norm.bias")),
+        );
+        (0..2)
+            .map(|j| (h[j] - mean[j]) / (var[j] + 1e-3).sqrt() * gamma[j] + beta[j])
+            .collect()
+    };
+    let xs = input(2, 5, 3);
+    let out = ae.forward_t(&xs, false);
+    assert_eq!(out.size(), [2, 4, 3]);
+    let z_model = ae.encoder.encode(&xs);
+    assert_eq!(z_model.size(), [2, 2]);
+    let mut want = Vec::new();
+    let mut want_z = Vec::new();
+    for seq in sequences(&xs) {
+        let h = reference_layer(RecurrentKind::Lstm, &lstm("encoder"), &seq, 2)
+            .pop()
+            .unwrap();
+        let h = bn("encoder", &h, [0.1, -0.1], [1.5, 0.7]);
+        let z: Vec<f64> = matvec(&g("ae.encoder.dense.weight"), &h, 2)
+            .iter()
+            .zip(g("ae.encoder.dense.bias"))
+            .map(|(a, b)| sigmoid(a + b))
+            .collect();
+        want_z.extend(z.clone());
+        // RepeatVector: the same latent vector at each of the 4 steps.
+        let outs = reference_layer(RecurrentKind::Lstm, &lstm("decoder"), &vec![z; 4], 2);
+        for o in outs {
+            let o = bn("decoder", &o, [-0.2, 0.3], [0.9, 2.0]);
+            want.extend(
+                matvec(&g("ae.decoder.dense.weight"), &o, 3)
+                    .iter()
+                    .zip(g("ae.decoder.dense.bias"))
+                    .map(|(a, b)| a + b),
+            );
+        }
+    }
+    assert_close(&to_vec(&z_model), &want_z, "latent");
+    assert_close(&to_vec(&out), &want, "reconstruction logits");
+    let rec = to_vec(&ae.reconstruct(&xs));
+    let want_p: Vec<f64> = want.iter().map(|&l| sigmoid(l)).collect();
+    assert_close(&rec, &want_p, "reconstruction");
+    // The decoder alone, fed the encoder's latent vectors, gives the same images.
+    assert_close(
+        &to_vec(&ae.decoder.decode(&z_model)),
+        &want_p,
+        "decoder alone",
+    );
+}
+
+#[test]
+fn autoencoder_summaries_reconcile_with_the_books_keras_counts() {
+    for (cfg, keras_total, keras_encoder, trainable) in [
+        (AutoencoderConfig::lstm_book(), 10_950, 6_554, 10_838),
+        (
+            AutoencoderConfig::bilstm_book(),
+            49_408,
+            18_692,
+            49_408 - 2 * (56 + 56),
+        ),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let ae = autoencoder(vs.root() / "ae", &cfg).unwrap();
+        let s = ae.summary(&[28, 28]);
+        assert_eq!(s.total_keras_params(), keras_total, "{s}");
+        let enc = ae.encoder.summary(&[28, 28]);
+        assert_eq!(enc.total_keras_params(), keras_encoder, "{enc}");
+        assert_eq!(
+            ae.decoder.summary(&[]).total_keras_params(),
+            keras_total - keras_encoder
+        );
+        // Keras' trainable count: all but the moving statistics (its LSTMs have one bias).
+        let non_trainable = s.total_params() - s.trainable_params();
+        assert_eq!(keras_total - non_trainable, trainable);
+        let stored: i64 = vs.variables().values().map(|t| t.numel() as i64).sum();
+        assert_eq!(stored, s.total_params());
+        let xs = Tensor::rand([3, 28, 28], (Kind::Float, Device::Cpu));
+        assert_eq!(ae.forward_t(&xs, true).size(), [3, 28, 28]);
+        assert_eq!(ae.encoder.encode(&xs).size(), [3, cfg.encoder.latent]);
+    }
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut bad = AutoencoderConfig::lstm_book();
+    bad.decoder.latent = 3;
+    assert!(autoencoder(vs.root(), &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("latent"));
 }

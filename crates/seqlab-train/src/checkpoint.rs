@@ -33,3 +33,87 @@ pub fn load_weights(vs: &mut VarStore, path: impl AsRef<Path>) -> Result<(), Tra
         message: e.to_string(),
     })
 }
+
+fn under(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// Saves the variables of `vs` whose names start with `prefix.` (one
+/// submodule, e.g. the `encoder` of an autoencoder) to `path`
+/// (`.safetensors`), atomically. Names keep their prefix, so the file loads
+/// into any store that builds the submodule under the same path.
+pub fn save_weights_under(
+    vs: &VarStore,
+    prefix: &str,
+    path: impl AsRef<Path>,
+) -> Result<(), TrainError> {
+    let path = path.as_ref();
+    if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        return Err(TrainError::InvalidConfig(format!(
+            "checkpoint {} must have the .safetensors extension",
+            path.display()
+        )));
+    }
+    let mut named: Vec<(String, tch::Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(n, _)| under(n, prefix))
+        .collect();
+    if named.is_empty() {
+        return Err(TrainError::InvalidConfig(format!(
+            "no variables under {prefix:?} to save to {}",
+            path.display()
+        )));
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(seqlab_io::write_atomic_with(path, |tmp| {
+        tch::Tensor::write_safetensors(&named, tmp)
+    })?)
+}
+
+/// Loads a file written by [`save_weights_under`] into the variables of `vs`
+/// under `prefix.`: every such variable must be in the file with the same
+/// shape, and the file must hold nothing else. Errors name the file and the
+/// variable.
+pub fn load_weights_under(
+    vs: &VarStore,
+    prefix: &str,
+    path: impl AsRef<Path>,
+) -> Result<(), TrainError> {
+    let path = path.as_ref();
+    let fail = |message: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(fail("no such file (train the model first)".into()));
+    }
+    let saved = tch::Tensor::read_safetensors(path).map_err(|e| fail(e.to_string()))?;
+    let vars = vs.variables();
+    let wanted: Vec<&String> = vars.keys().filter(|n| under(n, prefix)).collect();
+    if let Some((extra, _)) = saved.iter().find(|(n, _)| !wanted.contains(&n)) {
+        return Err(fail(format!(
+            "holds {extra:?}, which is not a variable under {prefix:?} of this model"
+        )));
+    }
+    tch::no_grad(|| {
+        for name in wanted {
+            let Some((_, value)) = saved.iter().find(|(n, _)| n == name) else {
+                return Err(fail(format!("lacks the variable {name:?}")));
+            };
+            let var = &vars[name];
+            if var.size() != value.size() {
+                return Err(fail(format!(
+                    "{name:?} has shape {:?} in the file but {:?} in the model",
+                    value.size(),
+                    var.size()
+                )));
+            }
+            var.shallow_clone()
+                .f_copy_(value)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,623 @@
+//! MNIST images as sequences of rows (the book's sections 5.3 to 5.5;
+//! REFERENCE section 1): the LSTM autoencoder with a 2-D latent space
+//! (`mnist-lstm-ae`) and the BiLSTM autoencoder with a 100-D latent space
+//! (`mnist-bilstm-ae`).
+//!
+//! Each image is 28 steps of 28 pixels (`byte / 255`). Training follows the
+//! book: binary cross-entropy, Adam 1e-3, batch 100, up to 1,000 epochs,
+//! EarlyStopping(val_loss, patience 15, restore best),
+//! ReduceLROnPlateau(val_loss, factor 0.5, patience 5, min_delta 1e-4), the
+//! 60,000 training images, validation on the 10,000 test images.
+//!
+//! Besides reconstructions, the trained halves are used on their own:
+//! - **sequence to vector**: the encoder maps every test image to its latent
+//!   vector (a 2-D scatter for the LSTM autoencoder);
+//! - **vector to sequence**: the decoder turns random latent vectors in
+//!   `[0, 1)` into images;
+//! - **sequence to sequence**: per digit class, the test images' mean,
+//!   rounded to 0/1, is encoded and decoded.
+//!
+//! Encoder and decoder are saved as separate `.safetensors` files and load
+//! on their own ([`load_encoder`], [`load_decoder`]).
+
+use crate::common::{epochs_or, ResultsDir, RunInfo, Target};
+use crate::{ExperimentError, RunOptions, RunOutcome};
+use seqlab_data::datadir::DataDir;
+use seqlab_data::mnist::Split;
+use seqlab_data::rng::streams;
+use seqlab_data::split::stratified_sample;
+use seqlab_models::autoencoder::{
+    autoencoder, seq_decoder, seq_encoder, Autoencoder, AutoencoderConfig, DecoderConfig,
+    EncoderConfig, SeqDecoder, SeqEncoder,
+};
+use seqlab_models::summary::thousands;
+use seqlab_models::Model;
+use seqlab_plot::{GrayImage, ImageGrid, LegendPosition, ScatterChart};
+use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
+use seqlab_train::checkpoint::{load_weights_under, save_weights_under};
+use seqlab_train::fit::{fit, predict, FitConfig};
+use seqlab_train::objective::Loss;
+use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::progress::Verbosity;
+use seqlab_train::seed_all;
+use seqlab_train::tensors::{array_to_tensor, TensorData};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// The LSTM autoencoder experiment.
+pub const LSTM_NAME: &str = "mnist-lstm-ae";
+/// The BiLSTM autoencoder experiment.
+pub const BILSTM_NAME: &str = "mnist-bilstm-ae";
+/// The saved encoder, in the results folder.
+pub const ENCODER_FILE: &str = "encoder.safetensors";
+/// The saved decoder, in the results folder.
+pub const DECODER_FILE: &str = "decoder.safetensors";
+
+/// Image side: 28 steps of 28 features.
+const SIDE: i64 = 28;
+
+/// The experiment's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AeConfig {
+    /// The model.
+    pub model: AutoencoderConfig,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Upper bound on epochs (early stopping ends training before).
+    pub max_epochs: usize,
+    /// Adam's initial learning rate.
+    pub lr: f64,
+    /// EarlyStopping patience.
+    pub patience: usize,
+    /// ReduceLROnPlateau factor.
+    pub lr_factor: f64,
+    /// ReduceLROnPlateau patience.
+    pub lr_patience: usize,
+    /// ReduceLROnPlateau absolute min_delta.
+    pub lr_min_delta: f64,
+    /// Use only this many training images (a seeded stratified sample); `None`: all 60,000.
+    pub train_images: Option<usize>,
+    /// Use only this many test images; `None`: all 10,000.
+    pub test_images: Option<usize>,
+    /// Images generated from random latent vectors.
+    pub generated: usize,
+}
+
+impl AeConfig {
+    /// The book's settings for `model`.
+    pub fn full(model: AutoencoderConfig) -> Self {
+        Self {
+            model,
+            batch_size: 100,
+            max_epochs: 1_000,
+            lr: 1e-3,
+            patience: 15,
+            lr_factor: 0.5,
+            lr_patience: 5,
+            lr_min_delta: 1e-4,
+            train_images: None,
+            test_images: None,
+            generated: 20,
+        }
+    }
+
+    /// 5,000 training and 1,000 test images, at most 15 epochs: seconds on a CPU.
+    pub fn quick(model: AutoencoderConfig) -> Self {
+        Self {
+            max_epochs: 15,
+            train_images: Some(5_000),
+            test_images: Some(1_000),
+            ..Self::full(model)
+        }
+    }
+}
+
+/// The book's published numbers for one autoencoder.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Published {
+    /// Keras total parameters.
+    pub keras_params: i64,
+    /// Validation BCE after the first epoch.
+    pub first_epoch_val_loss: f64,
+}
+
+/// What the book reports for the LSTM (`bidirectional = false`) or BiLSTM autoencoder.
+pub fn published(bidirectional: bool) -> Published {
+    if bidirectional {
+        Published {
+            keras_params: 49_408,
+            first_epoch_val_loss: 0.1927,
+        }
+    } else {
+        Published {
+            keras_params: 10_950,
+            first_epoch_val_loss: 0.2461,
+        }
+    }
+}
+
+/// Runs `mnist-lstm-ae`.
+pub fn run_lstm(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_model(AutoencoderConfig::lstm_book(), opts)
+}
+
+/// Runs `mnist-bilstm-ae`.
+pub fn run_bilstm(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_model(AutoencoderConfig::bilstm_book(), opts)
+}
+
+fn run_model(model: AutoencoderConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    let config = if opts.quick {
+        AeConfig::quick(model)
+    } else {
+        AeConfig::full(model)
+    };
+    run_with(&config, opts)
+}
+
+/// The experiment name of a model.
+pub fn name_of(model: &AutoencoderConfig) -> &'static str {
+    if model.encoder.bidirectional {
+        BILSTM_NAME
+    } else {
+        LSTM_NAME
+    }
+}
+
+/// Loads an encoder saved by a run into a fresh variable store on `device`.
+pub fn load_encoder(
+    config: &EncoderConfig,
+    path: &Path,
+    device: Device,
+) -> Result<(VarStore, SeqEncoder), ExperimentError> {
+    let vs = VarStore::new(device);
+    let encoder = seq_encoder(vs.root() / "ae" / "encoder", config)?;
+    load_weights_under(&vs, "ae.encoder", path)?;
+    Ok((vs, encoder))
+}
+
+/// Loads a decoder saved by a run into a fresh variable store on `device`.
+pub fn load_decoder(
+    config: &DecoderConfig,
+    path: &Path,
+    device: Device,
+) -> Result<(VarStore, SeqDecoder), ExperimentError> {
+    let vs = VarStore::new(device);
+    let decoder = seq_decoder(vs.root() / "ae" / "decoder", config)?;
+    load_weights_under(&vs, "ae.decoder", path)?;
+    Ok((vs, decoder))
+}
+
+/// Images of a split as a `[n, 28, 28]` tensor with their labels.
+struct Images {
+    x: Tensor,
+    labels: Vec<i64>,
+}
+
+fn load_images(
+    dir: &DataDir,
+    split: Split,
+    limit: Option<usize>,
+    seed: u64,
+    device: Device,
+) -> Result<Images, ExperimentError> {
+    let m = dir.mnist(split)?;
+    let rows = stratified_sample(
+        &m.labels,
+        limit.unwrap_or(usize::MAX),
+        seed,
+        match split {
+            Split::Train => streams::TRAIN_DATA,
+            Split::Test => streams::TEST_DATA,
+        },
+    );
+    let images = if rows.len() == m.len() {
+        m.images
+    } else {
+        m.images.select(&rows)?
+    };
+    let labels = rows.iter().map(|&i| m.labels[i]).collect();
+    Ok(Images {
+        x: array_to_tensor(&images, device)?,
+        labels,
+    })
+}
+
+fn to_gray(t: &Tensor) -> Result<Vec<GrayImage>, ExperimentError> {
+    let t = t
+        .f_to_device(Device::Cpu)?
+        .f_to_kind(Kind::Float)?
+        .f_contiguous()?;
+    let n = t.size()[0];
+    let flat = Vec::<f32>::try_from(&t.f_reshape([-1])?)?;
+    let side = SIDE as usize;
+    Ok((0..n as usize)
+        .map(|i| {
+            GrayImage::new(
+                side,
+                side,
+                flat[i * side * side..(i + 1) * side * side].to_vec(),
+            )
+        })
+        .collect())
+}
+
+fn grid(
+    title: &str,
+    images: Vec<GrayImage>,
+    captions: &[String],
+    columns: usize,
+    path: &Path,
+) -> Result<(), ExperimentError> {
+    let rows = images.len().div_ceil(columns).max(1) as u32;
+    let mut g = ImageGrid::new(title).columns(columns);
+    for (img, cap) in images.into_iter().zip(captions) {
+        g = g.image(img, cap.clone());
+    }
+    g.save_png(path, 90 * columns as u32 + 40, 110 * rows + 70)?;
+    Ok(())
+}
+
+/// Numbers of one run in `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AeMetrics {
+    /// Validation BCE of the last epoch.
+    pub final_val_bce: f64,
+    /// The lowest validation BCE (the restored weights).
+    pub best_val_bce: f64,
+    /// Validation BCE after the first epoch (the book reports this one).
+    pub first_epoch_val_bce: f64,
+    /// Epoch (1-based) of the lowest validation BCE.
+    pub best_epoch: usize,
+    /// Epochs trained.
+    pub epochs_run: usize,
+    /// Mean squared error per pixel of the test reconstructions (restored weights).
+    pub reconstruction_mse: f64,
+    /// The same for predicting the mean training image for every test image.
+    pub mean_image_mse: f64,
+    /// Wall time of training (seconds).
+    pub training_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Metrics {
+    #[serde(flatten)]
+    info: RunInfo,
+    settings: Settings,
+    parameters: BTreeMap<&'static str, i64>,
+    run: AeMetrics,
+    published: Published,
+    targets: Vec<Target>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Settings {
+    model: String,
+    latent: i64,
+    batch_size: usize,
+    optimizer: String,
+    max_epochs: usize,
+    early_stopping: String,
+    reduce_lr: String,
+    train_images: usize,
+    test_images: usize,
+}
+
+/// Runs one of the two experiments with explicit settings.
+pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    let name = name_of(&config.model);
+    let bidirectional = config.model.encoder.bidirectional;
+    let device = opts.device.resolve()?;
+    let started = Instant::now();
+    let dir = DataDir::resolve(opts.data_dir.as_deref());
+    let train = load_images(&dir, Split::Train, config.train_images, opts.seed, device)?;
+    let test = load_images(&dir, Split::Test, config.test_images, opts.seed, device)?;
+    let mut out = ResultsDir::prepare(opts, name)?;
+    let epochs = epochs_or(opts, config.max_epochs)?;
+
+    seed_all(opts.seed);
+    let mut vs = VarStore::new(device);
+    let model: Autoencoder = autoencoder(vs.root() / "ae", &config.model)?;
+    let summary = model.summary(&[SIDE, SIDE]);
+    let book = published(bidirectional);
+    let summary_text = format!(
+        "{summary}The book's Keras summary: {} parameters in total. Batch normalisation counts 4 values per feature, 2 of them (moving mean and variance) not trained.\n",
+        book.keras_params
+    );
+    if opts.verbose {
+        println!("\n{summary_text}");
+    }
+    let mut fc = FitConfig::new(
+        epochs,
+        config.batch_size,
+        OptimizerConfig::keras_adam(config.lr),
+        Loss::BinaryCrossEntropyWithLogits,
+    );
+    fc.seed = opts.seed;
+    fc.label = summary.name.clone();
+    fc.eval_batch_size = 1_000;
+    fc.verbosity = if opts.verbose {
+        Verbosity::Epochs
+    } else {
+        Verbosity::Silent
+    };
+    fc.early_stopping = Some(
+        EarlyStopping::new("val_loss", Mode::Min, 0.0, config.patience)
+            .with_restore_best_weights(true),
+    );
+    fc.reduce_lr = Some(
+        ReduceLrOnPlateau::new("val_loss", Mode::Min, config.lr_factor, config.lr_patience)?
+            .with_min_delta(config.lr_min_delta),
+    );
+    let train_data = TensorData {
+        x: train.x.shallow_clone(),
+        y: train.x.shallow_clone(),
+    };
+    let test_data = TensorData {
+        x: test.x.shallow_clone(),
+        y: test.x.shallow_clone(),
+    };
+    let report = fit(&mut vs, &model, &train_data, Some(&test_data), fc)?;
+    let history = report.history;
+    let val: Vec<f64> = history.column("val_loss").unwrap_or_default();
+    let (best_i, best_val) = val.iter().copied().enumerate().fold(
+        (0, f64::INFINITY),
+        |b, (i, v)| if v < b.1 { (i, v) } else { b },
+    );
+
+    // Reconstructions of the whole test set with the restored weights.
+    let recon = predict(&model, &test.x, 1_000)?.f_sigmoid()?;
+    let mse = |a: &Tensor, b: &Tensor| -> Result<f64, ExperimentError> {
+        Ok(a.f_sub(b)?
+            .f_square()?
+            .f_mean(Kind::Double)?
+            .double_value(&[]))
+    };
+    let reconstruction_mse = mse(&recon, &test.x)?;
+    let mean_image = train.x.f_mean_dim(&[0i64][..], true, Kind::Float)?;
+    let mean_image_mse = mse(&mean_image.f_expand_as(&test.x)?, &test.x)?;
+    let run = AeMetrics {
+        final_val_bce: val.last().copied().unwrap_or(f64::NAN),
+        best_val_bce: best_val,
+        first_epoch_val_bce: val.first().copied().unwrap_or(f64::NAN),
+        best_epoch: report.restored_epoch.unwrap_or(best_i + 1),
+        epochs_run: history.len(),
+        reconstruction_mse,
+        mean_image_mse,
+        training_seconds: report.seconds,
+    };
+
+    // Pictures.
+    out.write_history("train", &history)?;
+    crate::common::plot_history(
+        &history,
+        &format!("MNIST {}: binary cross-entropy per epoch", summary.name),
+        "validation (test images)",
+        &out.path("loss.png"),
+    )?;
+    // The first test image of each digit, and its reconstruction.
+    let firsts: Vec<i64> = (0..10)
+        .filter_map(|d| test.labels.iter().position(|&l| l == d).map(|i| i as i64))
+        .collect();
+    let digit_captions: Vec<String> = firsts
+        .iter()
+        .map(|&i| format!("digit {}", test.labels[i as usize]))
+        .collect();
+    let idx = Tensor::f_from_slice(&firsts)?.f_to_device(device)?;
+    let originals = test.x.f_index_select(0, &idx)?;
+    grid(
+        "Original test digits",
+        to_gray(&originals)?,
+        &digit_captions,
+        10,
+        &out.path("originals.png"),
+    )?;
+    grid(
+        &format!("Reconstructed by the {}", summary.name),
+        to_gray(&recon.f_index_select(0, &idx)?)?,
+        &digit_captions,
+        10,
+        &out.path("reconstructions.png"),
+    )?;
+    // Sequence to vector: the latent codes of the test set.
+    let latent = tch::no_grad(|| -> Result<Tensor, ExperimentError> {
+        let parts: Vec<Tensor> = (0..test.labels.len() as i64)
+            .step_by(1_000)
+            .map(|s| {
+                let len = 1_000.min(test.labels.len() as i64 - s);
+                model.encoder.encode(&test.x.narrow(0, s, len))
+            })
+            .collect();
+        Ok(Tensor::f_cat(&parts, 0)?)
+    })?;
+    let mut notes = vec![
+        "The model emits logits and trains with binary cross-entropy on logits; its sigmoid is the book's output layer. val_loss is the mean BCE per pixel over the 10,000 test images, as in the book.".to_string(),
+        "training_seconds are wall times; every other number depends only on the seed on a CPU.".to_string(),
+    ];
+    if config.model.encoder.latent == 2 {
+        let z = Vec::<f32>::try_from(&latent.f_to_device(Device::Cpu)?.f_reshape([-1])?)?;
+        let points: Vec<(f64, f64)> = z
+            .chunks(2)
+            .map(|p| (f64::from(p[0]), f64::from(p[1])))
+            .collect();
+        let labels: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
+        ScatterChart::from_labels(
+            format!(
+                "Latent space of the {} test images, coloured by digit",
+                thousands(test.labels.len() as i64)
+            ),
+            &points,
+            &labels,
+        )?
+        .x_label("latent 1")
+        .y_label("latent 2")
+        .point_size(2)
+        .legend(LegendPosition::OutsideRight)
+        .save_png(out.path("latent.png"), 900, 760)?;
+    } else {
+        notes.push(format!(
+            "The latent space has {} dimensions, so there is no latent scatter.",
+            config.model.encoder.latent
+        ));
+    }
+    // Vector to sequence: random latent vectors in [0, 1).
+    seed_all(opts.seed.wrapping_add(1));
+    let z = Tensor::f_rand(
+        [config.generated as i64, config.model.decoder.latent],
+        (Kind::Float, device),
+    )?;
+    let generated = model.decoder.decode(&z);
+    let gen_captions: Vec<String> = (1..=config.generated).map(|i| format!("z #{i}")).collect();
+    grid(
+        &format!(
+            "Decoded from random {}-D latent vectors in [0, 1)",
+            config.model.decoder.latent
+        ),
+        to_gray(&generated)?,
+        &gen_captions,
+        10,
+        &out.path("generated.png"),
+    )?;
+    // Sequence to sequence: each class's rounded mean test image, encoded and decoded.
+    let mut means = Vec::new();
+    for d in 0..10 {
+        let rows: Vec<i64> = (0..test.labels.len() as i64)
+            .filter(|&i| test.labels[i as usize] == d)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let idx = Tensor::f_from_slice(&rows)?.f_to_device(device)?;
+        means.push(
+            test.x
+                .f_index_select(0, &idx)?
+                .f_mean_dim(&[0i64][..], true, Kind::Float)?
+                .f_round()?,
+        );
+    }
+    let means = Tensor::f_cat(&means, 0)?;
+    let outputs = model.decoder.decode(&model.encoder.encode(&means));
+    let mut both = to_gray(&means)?;
+    both.extend(to_gray(&outputs)?);
+    let mut captions: Vec<String> = (0..10).map(|d| format!("mean {d}")).collect();
+    captions.extend((0..10).map(|d| format!("decoded {d}")));
+    grid(
+        "Sequence to sequence: rounded class means (top) encoded and decoded (bottom)",
+        both,
+        &captions,
+        10,
+        &out.path("class_means.png"),
+    )?;
+    save_weights_under(&vs, "ae.encoder", out.path(ENCODER_FILE))?;
+    save_weights_under(&vs, "ae.decoder", out.path(DECODER_FILE))?;
+    out.write_text("model.txt", &summary_text)?;
+
+    let mut targets = vec![
+        Target::within(
+            "Keras-counted parameters",
+            &book.keras_params.to_string(),
+            summary.total_keras_params() as f64,
+            book.keras_params as f64,
+            book.keras_params as f64,
+        ),
+        Target::within(
+            "best validation BCE below the book's first-epoch value",
+            &format!("{} after epoch 1", book.first_epoch_val_loss),
+            best_val,
+            0.0,
+            book.first_epoch_val_loss,
+        ),
+        Target::within(
+            "reconstructions beat the mean image (MSE ratio)",
+            "not published",
+            reconstruction_mse / mean_image_mse,
+            0.0,
+            0.999,
+        ),
+    ];
+    if bidirectional {
+        let lstm_metrics = opts.results_dir.join(LSTM_NAME).join("metrics.json");
+        match read_best_val(&lstm_metrics) {
+            Some(lstm_best) => targets.push(Target::within(
+                "best validation BCE relative to the LSTM autoencoder's (at least 20% lower)",
+                "reconstructions visibly sharper than the LSTM AE",
+                best_val / lstm_best,
+                0.0,
+                0.8,
+            )),
+            None => notes.push(format!(
+                "No comparison with the LSTM autoencoder: {} was not found or unreadable (run {LSTM_NAME} first).",
+                lstm_metrics.display()
+            )),
+        }
+    }
+    let targets_met = targets.iter().all(|t| t.pass);
+    let mut headline: Vec<String> = targets.iter().map(Target::line).collect();
+    headline.push(format!(
+        "validation BCE: first epoch {:.4}, best {:.4} (epoch {}), final {:.4}; {} epochs; reconstruction MSE {:.4} vs mean image {:.4}",
+        run.first_epoch_val_bce, run.best_val_bce, run.best_epoch, run.final_val_bce, run.epochs_run, run.reconstruction_mse, run.mean_image_mse
+    ));
+    let metrics = Metrics {
+        info: RunInfo::new(name, opts, device),
+        settings: Settings {
+            model: summary.name.clone(),
+            latent: config.model.encoder.latent,
+            batch_size: config.batch_size,
+            optimizer: OptimizerConfig::keras_adam(config.lr).describe(),
+            max_epochs: epochs,
+            early_stopping: format!(
+                "val_loss, patience {}, restore best weights",
+                config.patience
+            ),
+            reduce_lr: format!(
+                "val_loss, factor {}, patience {}, min_delta {}",
+                config.lr_factor, config.lr_patience, config.lr_min_delta
+            ),
+            train_images: train.labels.len(),
+            test_images: test.labels.len(),
+        },
+        parameters: BTreeMap::from([
+            ("libtorch", summary.total_params()),
+            ("keras_count", summary.total_keras_params()),
+            ("book", book.keras_params),
+            (
+                "encoder_keras_count",
+                model.encoder.summary(&[SIDE, SIDE]).total_keras_params(),
+            ),
+            (
+                "decoder_keras_count",
+                model.decoder.summary(&[]).total_keras_params(),
+            ),
+        ]),
+        run: run.clone(),
+        published: book,
+        targets,
+        notes,
+    };
+    out.write_json("metrics.json", &metrics)?;
+    out.write_json(
+        "timing.json",
+        &BTreeMap::from([
+            ("training", run.training_seconds),
+            ("total", started.elapsed().as_secs_f64()),
+        ]),
+    )?;
+    Ok(RunOutcome {
+        dir: out.dir().to_path_buf(),
+        files: out.files().to_vec(),
+        headline,
+        targets_met,
+    })
+}
+
+/// The best validation BCE recorded in an autoencoder's `metrics.json`.
+fn read_best_val(path: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["run"]["best_val_bce"].as_f64()
+}
