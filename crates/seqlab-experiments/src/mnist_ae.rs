@@ -73,6 +73,8 @@ pub struct AeConfig {
     pub lr: f64,
     /// EarlyStopping patience.
     pub patience: usize,
+    /// EarlyStopping absolute min_delta (the book leaves Keras' 0; see [`AeConfig::full`]).
+    pub es_min_delta: f64,
     /// ReduceLROnPlateau factor.
     pub lr_factor: f64,
     /// ReduceLROnPlateau patience.
@@ -88,7 +90,13 @@ pub struct AeConfig {
 }
 
 impl AeConfig {
-    /// The book's settings for `model`.
+    /// The book's settings for `model`, with one change: EarlyStopping
+    /// ignores improvements below 1e-4 (the book's ReduceLROnPlateau
+    /// threshold). With Keras' default of 0, the learning rate halves down
+    /// to ~1e-7 and training goes on for hundreds of epochs on validation
+    /// gains of ~1e-6 (measured: the LSTM autoencoder was still running at
+    /// epoch 130 with its best loss, 0.1787, unchanged in the 4th decimal
+    /// since epoch 100).
     pub fn full(model: AutoencoderConfig) -> Self {
         Self {
             model,
@@ -96,6 +104,7 @@ impl AeConfig {
             max_epochs: 1_000,
             lr: 1e-3,
             patience: 15,
+            es_min_delta: 1e-4,
             lr_factor: 0.5,
             lr_patience: 5,
             lr_min_delta: 1e-4,
@@ -347,7 +356,7 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         Verbosity::Silent
     };
     fc.early_stopping = Some(
-        EarlyStopping::new("val_loss", Mode::Min, 0.0, config.patience)
+        EarlyStopping::new("val_loss", Mode::Min, config.es_min_delta, config.patience)
             .with_restore_best_weights(true),
     );
     fc.reduce_lr = Some(

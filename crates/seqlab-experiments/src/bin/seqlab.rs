@@ -172,11 +172,12 @@ fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::List { names } => {
+            let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
             for e in EXPERIMENTS {
                 if names {
                     println!("{}", e.name);
                 } else {
-                    println!("{:<12} {}", e.name, e.description);
+                    println!("{:<width$}  {}", e.name, e.description);
                 }
             }
             Ok(ExitCode::SUCCESS)
