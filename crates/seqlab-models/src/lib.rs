@@ -14,6 +14,8 @@
 //! - [`keras`]: dense, embedding and batch-norm layers with Keras' defaults.
 //! - [`sentiment`]: the book's IMDb review classifier (embedding, SimpleRNN
 //!   or LSTM, batch norm, dense).
+//! - [`seq2seq`]: the encoder-decoder LSTM with teacher-forced and
+//!   autoregressive decoding.
 //! - [`summary`]: a Keras-like model summary with libtorch and Keras
 //!   parameter counts.
 //!
@@ -39,6 +41,7 @@ pub mod feedforward;
 pub mod keras;
 pub mod recurrent;
 pub mod sentiment;
+pub mod seq2seq;
 pub mod summary;
 
 pub use summary::{Summary, SummaryRow};

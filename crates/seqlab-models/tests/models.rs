@@ -9,6 +9,7 @@ use seqlab_models::recurrent::{
     recurrent, RecurrentConfig, RecurrentInit, RecurrentKind, RecurrentState,
 };
 use seqlab_models::sentiment::{sentiment_classifier, SentimentConfig};
+use seqlab_models::seq2seq::{encoder_decoder, EncoderDecoderConfig, FreeRunning, TeacherForced};
 use seqlab_models::{Model, ModelError};
 use tch::nn::ModuleT;
 use tch::{nn, Device, Kind, Tensor};
@@ -626,4 +627,109 @@ fn autoencoder_summaries_reconcile_with_the_books_keras_counts() {
         .unwrap_err()
         .to_string()
         .contains("latent"));
+}
+
+/// One LSTM layer from the equations, from state `(h, c)`: the outputs and the final `(h, c)`.
+fn reference_lstm(
+    p: &[Vec<f64>],
+    xs: &[Vec<f64>],
+    mut h: Vec<f64>,
+    mut c: Vec<f64>,
+) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
+    let hidden = h.len();
+    let mut outs = Vec::new();
+    for x in xs {
+        let gi = matvec(&p[0], x, 4 * hidden);
+        let gh = matvec(&p[1], &h, 4 * hidden);
+        let s = |k: usize, j: usize| {
+            gi[k * hidden + j] + p[2][k * hidden + j] + gh[k * hidden + j] + p[3][k * hidden + j]
+        };
+        let mut nh = vec![0.0; hidden];
+        for j in 0..hidden {
+            let (i, f, g, o) = (
+                sigmoid(s(0, j)),
+                sigmoid(s(1, j)),
+                s(2, j).tanh(),
+                sigmoid(s(3, j)),
+            );
+            c[j] = f * c[j] + i * g;
+            nh[j] = o * c[j].tanh();
+        }
+        h = nh;
+        outs.push(h.clone());
+    }
+    (outs, h, c)
+}
+
+#[test]
+fn encoder_decoder_feeds_back_its_own_predictions_step_by_step() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = EncoderDecoderConfig {
+        hidden: 3,
+        ..EncoderDecoderConfig::post()
+    };
+    let model = encoder_decoder(vs.root() / "s2s", &cfg).unwrap();
+    fix_weights(&vs);
+    let vars = vs.variables();
+    let g = |name: &str| to_vec(&vars[name]);
+    let lstm = |m: &str| -> Vec<Vec<f64>> {
+        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+            .iter()
+            .map(|n| g(&format!("s2s.{m}.{n}")))
+            .collect()
+    };
+    let (w, b) = (g("s2s.dense.weight"), g("s2s.dense.bias"));
+    let enc_in = input(2, 6, 1);
+    let steps = 5;
+    let pred = model.predict(&enc_in, steps);
+    assert_eq!(pred.size(), [2, 5, 1], "one output per requested step");
+    // By hand: encode, then start from 0 and feed each prediction back.
+    let mut want = Vec::new();
+    for seq in sequences(&enc_in) {
+        let (_, mut h, mut c) = reference_lstm(&lstm("encoder"), &seq, vec![0.0; 3], vec![0.0; 3]);
+        let mut y = 0.0;
+        for _ in 0..steps {
+            let (_, nh, nc) = reference_lstm(&lstm("decoder"), &[vec![y]], h, c);
+            (h, c) = (nh, nc);
+            y = matvec(&w, &h, 1)[0] + b[0];
+            want.push(y);
+        }
+    }
+    assert_close(&to_vec(&pred), &want, "autoregressive outputs");
+    // Teacher forcing with the predictions shifted right (leading 0) reproduces them:
+    // the decoder really was fed its own previous output.
+    let shifted = Tensor::cat(
+        &[
+            Tensor::zeros([2, 1, 1], (Kind::Float, Device::Cpu)),
+            pred.narrow(1, 0, steps - 1),
+        ],
+        1,
+    );
+    let tf = model.teacher_forced(&enc_in.narrow(1, 0, 6), &shifted, false);
+    assert_close(&to_vec(&tf), &want, "teacher forced on own outputs");
+    // A different decoder input changes teacher-forced outputs but not free-running ones.
+    let tf_other = model.teacher_forced(&enc_in, &(shifted.shallow_clone() + 1.0), false);
+    assert!(to_vec(&tf_other) != want);
+    // The fit-loop views: [batch, steps, 2] inputs (encoder feature, shifted target).
+    let both = Tensor::cat(&[enc_in.narrow(1, 0, 5), shifted.shallow_clone() + 1.0], 2);
+    let tf_view = TeacherForced(model);
+    assert_eq!(tf_view.forward_t(&both, false).size(), [2, 5, 1]);
+    let free = FreeRunning(tf_view.0);
+    let free_out = tch::no_grad(|| free.forward_t(&both, false));
+    // Free running ignores the teacher-forcing channel and decodes 5 steps from the first 5 encoder steps.
+    assert_close(
+        &to_vec(&free_out),
+        &to_vec(&free.0.predict(&enc_in.narrow(1, 0, 5), 5)),
+        "free-running view",
+    );
+    assert_eq!(free.0.predict(&enc_in, 0).size(), [2, 0, 1]);
+}
+
+#[test]
+fn encoder_decoder_parameters_match_the_post() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = encoder_decoder(vs.root(), &EncoderDecoderConfig::post()).unwrap();
+    let s = TeacherForced(model).summary(&[24, 2]);
+    assert_eq!(s.total_keras_params(), 46_276, "{s}");
+    assert_eq!(s.total_params(), 46_276 + 2 * 4 * 75);
 }
