@@ -180,6 +180,8 @@ impl Target {
         // Counts print as integers, fractions with four decimals.
         let measured = if self.measured.fract() == 0.0 && self.measured.abs() >= 1000.0 {
             format!("{:.0}", self.measured)
+        } else if self.measured != 0.0 && self.measured.abs() < 0.01 {
+            format!("{:.3e}", self.measured)
         } else {
             format!("{:.4}", self.measured)
         };
@@ -276,6 +278,9 @@ mod tests {
         let t = Target::within("ff", "46%", 0.6, 0.40, 0.55);
         assert!(!t.pass && t.line().starts_with("MISS"));
         assert_eq!(Target::within("x", "", 5.0, 1.0, f64::MAX).expected, ">= 1");
+        assert!(Target::within("mse", "", 2.3e-4, 0.0, 1e-3)
+            .line()
+            .contains(": 2.300e-4 "));
         let count = Target::within("params", "643265", 643_265.0, 643_265.0, 643_265.0);
         assert!(count.pass);
         assert_eq!(

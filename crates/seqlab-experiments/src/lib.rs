@@ -11,11 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod common;
+pub mod continuation;
 pub mod imdb;
 pub mod inspect;
 pub mod length_sweep;
 pub mod mnist_ae;
 pub mod seq2one;
+pub mod seq2seq;
 pub mod temporal_order;
 
 use seqlab_train::device::DeviceChoice;
@@ -162,6 +164,22 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: mnist_ae::BILSTM_NAME,
     description: "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
     run: mnist_ae::run_bilstm,
+}, Experiment {
+    name: "seq2seq-sin-cos",
+    description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's recipe vs an improved one, autoregressive inference",
+    run: seq2seq::run_sin_cos,
+}, Experiment {
+    name: "seq2seq-damped",
+    description: "encoder-decoder LSTM, damped oscillation exp(-x/5) cos x -> exp(-x/5) sin x",
+    run: seq2seq::run_damped,
+}, Experiment {
+    name: "seq2seq-power",
+    description: "encoder-decoder LSTM, x^2 -> x^0.5",
+    run: seq2seq::run_power,
+}, Experiment {
+    name: continuation::NAME,
+    description: "seed-conditioned continuation (Flux forum): LSTM encoder-decoder vs the predict-the-mean baseline",
+    run: continuation::run,
 }];
 
 /// Looks an experiment up by name.
