@@ -3,7 +3,8 @@
 //! - `setup`: make libtorch 2.11.0 available (LIBTORCH, or wheels from the package index into `.libtorch/`).
 //! - `test`: setup, then every test of the workspace.
 //! - `run <experiment> [seqlab run options]`: setup, then the experiment in a release build.
-//! - `reproduce-all [--device D] [--quick] [--seed N] [--results-dir DIR]`: every registered experiment.
+//! - `reproduce-all [--device D] [--quick] [--only a,b] [--seed N] [--results-dir DIR]`: every
+//!   registered experiment (or those named), then `seqlab report`.
 
 mod libtorch;
 
@@ -22,8 +23,9 @@ commands:
   run <experiment> [opts]    setup, then `seqlab run <experiment> [opts]` from a release build
                              (opts: --device cpu|cuda|auto --seed N --epochs N --results-dir DIR --quick)
   reproduce-all [opts]       setup, then run every registered experiment, cheapest first, continue past
-                             failures, print a summary table, and exit non-zero if any failed
-                             (opts: --device cpu|cuda|auto --quick --seed N --results-dir DIR)
+                             failures, print a summary table, write <results-dir>/REPORT.md, and exit
+                             non-zero if any failed (opts: --device cpu|cuda|auto --quick --only a,b
+                             --seed N --results-dir DIR)
   help                       this text
 ";
 
@@ -140,14 +142,28 @@ fn run(args: &[String]) -> Result<(), String> {
 
 fn reproduce_all(args: &[String]) -> Result<(), String> {
     let mut pass = Vec::new();
+    let mut only: Option<Vec<String>> = None;
+    let mut results_dir = root().join("results");
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => pass.push(a.clone()),
             "--device" | "--seed" | "--results-dir" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                if a == "--results-dir" {
+                    results_dir = root().join(v);
+                }
                 pass.push(a.clone());
                 pass.push(v.clone());
+            }
+            "--only" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                only = Some(
+                    v.split(',')
+                        .map(|n| n.trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .collect(),
+                );
             }
             other => return Err(format!("unknown reproduce-all option {other:?}\n\n{USAGE}")),
         }
@@ -165,10 +181,20 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
             String::from_utf8_lossy(&list.stderr)
         ));
     }
-    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+    let mut names: Vec<String> = String::from_utf8_lossy(&list.stdout)
         .lines()
         .map(str::to_string)
         .collect();
+    if let Some(only) = &only {
+        if let Some(bad) = only.iter().find(|n| !names.contains(n)) {
+            return Err(format!(
+                "--only names an unknown experiment {bad:?}; available: {}",
+                names.join(", ")
+            ));
+        }
+        // Keep the registry's order (cheap first; dependencies first).
+        names.retain(|n| only.contains(n));
+    }
     let started = Instant::now();
     let mut rows = Vec::new();
     for name in &names {
@@ -198,6 +224,18 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
         "",
         started.elapsed().as_secs_f64()
     );
+    write_runs(&results_dir, &rows)?;
+    let report = Command::new(&seqlab)
+        .current_dir(root())
+        .arg("report")
+        .arg("--results-dir")
+        .arg(&results_dir)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !report {
+        return Err("seqlab report failed".into());
+    }
     let failed: Vec<&str> = rows.iter().filter(|r| !r.1).map(|r| r.0.as_str()).collect();
     if failed.is_empty() {
         Ok(())
@@ -208,4 +246,23 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
             failed.join(", ")
         ))
     }
+}
+
+/// Writes the status table `reproduce-all.tsv` (read by `seqlab report`),
+/// through a temporary file and a rename.
+fn write_runs(results_dir: &std::path::Path, rows: &[(String, bool, f64)]) -> Result<(), String> {
+    let mut text = String::new();
+    for (name, ok, secs) in rows {
+        text.push_str(&format!(
+            "{name}\t{}\t{secs:.1}\n",
+            if *ok { "ok" } else { "failed" }
+        ));
+    }
+    std::fs::create_dir_all(results_dir)
+        .map_err(|e| format!("cannot create {}: {e}", results_dir.display()))?;
+    let path = results_dir.join("reproduce-all.tsv");
+    let tmp = results_dir.join(".seqlab-tmp-reproduce-all.tsv");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

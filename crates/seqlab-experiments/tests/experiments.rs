@@ -932,3 +932,86 @@ fn quick_continuation_beats_the_mean_baseline_on_held_out_sequences() {
     assert!(png_gray_std(&out.join("sequences.png")) > 10.0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every `metrics.json` under `dir`, with fields named `*seconds` removed (wall times).
+fn metrics_without_timings(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.ends_with("seconds"));
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    seqlab_experiments::EXPERIMENTS
+        .iter()
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(dir.join(e.name).join("metrics.json")).ok()?;
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            strip(&mut v);
+            Some((e.name.to_string(), v))
+        })
+        .collect()
+}
+
+#[test]
+fn quick_profile_of_everything_is_reproducible_and_fully_reported() {
+    use seqlab_experiments::report::{write_report, REPORT_FILE};
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let _serial = torch_serial();
+    let (a, b) = (scratch("all-a"), scratch("all-b"));
+    let mut files = Vec::new();
+    for dir in [&a, &b] {
+        let o = RunOptions {
+            data_dir: Some(data.clone()),
+            ..opts(dir)
+        };
+        for e in seqlab_experiments::EXPERIMENTS {
+            let outcome = (e.run)(&o).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            if dir == &a {
+                files.push((e.name, outcome.files));
+            }
+        }
+    }
+    // Same seed, same metrics (wall times aside), for every experiment.
+    let (ma, mb) = (metrics_without_timings(&a), metrics_without_timings(&b));
+    assert_eq!(ma.len(), seqlab_experiments::EXPERIMENTS.len());
+    for (name, v) in &ma {
+        assert_eq!(
+            Some(v),
+            mb.get(name),
+            "{name}: metrics differ between two quick runs"
+        );
+    }
+    // The report names every experiment, embeds every PNG, and every file it points at exists.
+    let report_path = write_report(&a).unwrap();
+    assert_eq!(report_path, a.join(REPORT_FILE));
+    let report = std::fs::read_to_string(&report_path).unwrap();
+    for (name, written) in &files {
+        assert!(
+            report.contains(&format!("## {name}\n")),
+            "{name} missing from the report"
+        );
+        assert!(!written.is_empty());
+        for f in written {
+            assert!(
+                a.join(name).join(f).is_file(),
+                "{name}/{f} reported but missing"
+            );
+            if f.ends_with(".png") {
+                assert!(
+                    report.contains(&format!("({name}/{f})")),
+                    "{name}/{f} not in the report"
+                );
+            }
+        }
+    }
+    assert!(report.contains("| quick |"), "profile column");
+    assert!(!report.contains("Not run yet"));
+    std::fs::remove_dir_all(&a).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+}

@@ -81,6 +81,12 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Write <results-dir>/REPORT.md from the experiments' results there.
+    Report {
+        /// Folder holding the experiments' folders.
+        #[arg(long, default_value = "results")]
+        results_dir: PathBuf,
+    },
     /// Score reviews with a trained IMDb model (run `seqlab run imdb-lstm` first).
     ///
     /// Prints, per review, the probability that it is positive and the label
@@ -237,6 +243,14 @@ fn real_main() -> Result<ExitCode> {
             } else if !outcome.targets_met {
                 println!("  (some targets were missed; see metrics.json)");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { results_dir } => {
+            if !results_dir.is_dir() {
+                anyhow::bail!("results folder {} does not exist", results_dir.display());
+            }
+            let path = seqlab_experiments::report::write_report(&results_dir)?;
+            println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Predict {
