@@ -1015,3 +1015,112 @@ fn quick_profile_of_everything_is_reproducible_and_fully_reported() {
     std::fs::remove_dir_all(&a).unwrap();
     std::fs::remove_dir_all(&b).unwrap();
 }
+
+/// Every result file in `dir` (temporaries aside) is complete: JSON parses,
+/// CSV rows all have the header's width, PNGs decode. Returns the temporaries.
+fn assert_results_complete(dir: &Path) -> Vec<String> {
+    let mut temps = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(seqlab_io::TEMP_PREFIX) {
+            temps.push(name);
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        if name.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .unwrap_or_else(|e| panic!("{name} is not complete JSON: {e}"));
+        } else if name.ends_with(".csv") {
+            let text = String::from_utf8(bytes).unwrap();
+            let widths: Vec<usize> = text.lines().map(|l| l.split(',').count()).collect();
+            assert!(
+                widths.len() > 1 && widths.iter().all(|&w| w == widths[0]),
+                "{name} is ragged"
+            );
+            assert!(text.ends_with('\n'), "{name} lacks its last line break");
+        } else if name.ends_with(".png") {
+            let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+                .read_info()
+                .unwrap();
+            let mut buf = vec![0; reader.output_buffer_size()];
+            reader
+                .next_frame(&mut buf)
+                .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
+        }
+    }
+    temps
+}
+
+#[test]
+fn a_killed_run_leaves_no_half_written_result_and_the_next_run_starts_clean() {
+    let dir = scratch("kill");
+    let args = [
+        "run",
+        "continuation",
+        "--quick",
+        "--quiet",
+        "--results-dir",
+        dir.to_str().unwrap(),
+    ];
+    let (ok, _, err) = seqlab(&args);
+    assert!(ok, "{err}");
+    let out = dir.join("continuation");
+    assert!(assert_results_complete(&out).is_empty());
+    for delay_ms in [150, 400, 700, 1000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Under every final name: the old file or the new one, complete.
+        assert_results_complete(&out);
+    }
+    let (ok, _, err) = seqlab(&args);
+    assert!(ok, "{err}");
+    assert!(
+        assert_results_complete(&out).is_empty(),
+        "the next run removes the temporaries of killed runs"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_experiment_without_its_data_fails_with_the_loaders_message_and_writes_nothing() {
+    let empty = scratch("exp-no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let results = empty.join("results");
+    for (experiment, needle) in [
+        ("imdb-rnn", "aclImdb_v1.tar.gz"),
+        ("mnist-lstm-ae", "train-images-idx3-ubyte"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args([
+                "run",
+                experiment,
+                "--quick",
+                "--data-dir",
+                empty.to_str().unwrap(),
+            ])
+            .args(["--results-dir", results.to_str().unwrap()])
+            .env("SEQLAB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains(&format!("experiment {experiment} failed"))
+                && err.contains(needle)
+                && err.contains(empty.to_str().unwrap()),
+            "{err}"
+        );
+        assert!(
+            !results.join(experiment).exists(),
+            "{experiment}: results written without data"
+        );
+    }
+    std::fs::remove_dir_all(&empty).unwrap();
+}
