@@ -93,7 +93,7 @@ fn read_version(dir: &Path) -> Option<String> {
     })
 }
 
-fn find_python() -> Option<String> {
+pub(crate) fn find_python() -> Option<String> {
     ["python3", "python"]
         .into_iter()
         .map(str::to_string)

@@ -6,6 +6,7 @@
 //! - `reproduce-all [--device D] [--quick] [--only a,b] [--seed N] [--results-dir DIR]`: every
 //!   registered experiment (or those named), then `seqlab report`.
 
+mod bench;
 mod libtorch;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,10 @@ commands:
                              failures, print a summary table, write <results-dir>/REPORT.md, and exit
                              non-zero if any failed (opts: --device cpu|cuda|auto --quick --only a,b
                              --seed N --results-dir DIR)
+  bench [opts]               setup, then training throughput of seqlab and of a PyTorch eager peer
+                             (bench/peers/peers.py; PyTorch 2.11.0 installed into .bench/ once) per
+                             workload; writes results/BENCH.md (opts: --device cpu|cuda --workload W
+                             --warmup N --epochs N --shrink N --rounds N --no-peer --out FILE)
   help                       this text
 ";
 
@@ -36,6 +41,9 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("run") => run(&args[1..]),
         Some("reproduce-all") => reproduce_all(&args[1..]),
+        Some("bench") => libtorch::setup(&root())
+            .and_then(|_| build_seqlab(&features_for(&args[1..])))
+            .and_then(|seqlab| bench::bench(&args[1..], &root(), &seqlab)),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1124,3 +1124,20 @@ fn an_experiment_without_its_data_fails_with_the_loaders_message_and_writes_noth
     }
     std::fs::remove_dir_all(&empty).unwrap();
 }
+
+#[test]
+fn bench_harness_runs_every_workload_on_a_tiny_setting() {
+    for w in seqlab_experiments::bench::WORKLOADS {
+        let (ok, out, err) = seqlab(&[
+            "bench", w, "--shrink", "50", "--warmup", "0", "--epochs", "2",
+        ]);
+        assert!(ok, "{w}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["workload"], *w);
+        assert_eq!(v["epoch_seconds"].as_array().unwrap().len(), 2);
+        let sps = v["samples_per_second"].as_f64().unwrap();
+        assert!(sps.is_finite() && sps > 0.0, "{w}: {sps}");
+    }
+    let (ok, _, err) = seqlab(&["bench", "nope"]);
+    assert!(!ok && err.contains("toy-seq2one"), "{err}");
+}

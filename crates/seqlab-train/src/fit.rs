@@ -314,8 +314,15 @@ pub fn fit_stream(
             config.shuffle,
             config.seed,
         )?;
-        let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
-        let order = Tensor::f_from_slice(&order)?.f_to_device(device)?;
+        // Reorder the epoch's data once (one gather), then take each batch as
+        // a view: no per-batch index tensor or copy. Without shuffling the
+        // data is used as it is.
+        let epoch_data = if config.shuffle {
+            let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
+            train.select(&Tensor::f_from_slice(&order)?.f_to_device(device)?)
+        } else {
+            train.shallow_clone()
+        };
         let progress = EpochProgress::start(
             config.verbosity,
             &config.label,
@@ -327,7 +334,7 @@ pub fn fit_stream(
         for (batch_index, (start, len)) in batch_ranges(train.len(), config.batch_size).enumerate()
         {
             let batch_no = batch_index + 1;
-            let b = train.select(&order.narrow(0, start, len));
+            let b = epoch_data.narrow(start, len);
             let out = model.forward_t(&b.x, true);
             let loss = config.loss.compute(&out, &b.y);
             let value = loss.double_value(&[]);

@@ -81,6 +81,23 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Measure training throughput of one workload; prints one JSON line (used by `cargo xtask bench`).
+    Bench {
+        /// Workload: toy-seq2one, temporal-order-hard, imdb-lstm, mnist-bilstm-ae or seq2seq-sine.
+        workload: String,
+        /// Device: cpu, cuda or auto.
+        #[arg(long, default_value = "cpu", value_parser = parse_device)]
+        device: DeviceChoice,
+        /// Untimed epochs first.
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// Timed epochs (the median is reported).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        epochs: u64,
+        /// Divide the samples per epoch by this (a tiny run for tests).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        shrink: u64,
+    },
     /// Write <results-dir>/REPORT.md from the experiments' results there.
     Report {
         /// Folder holding the experiments' folders.
@@ -243,6 +260,23 @@ fn real_main() -> Result<ExitCode> {
             } else if !outcome.targets_met {
                 println!("  (some targets were missed; see metrics.json)");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            workload,
+            device,
+            warmup,
+            epochs,
+            shrink,
+        } => {
+            let opts = seqlab_experiments::bench::BenchOptions {
+                warmup,
+                epochs: epochs as usize,
+                shrink: shrink as usize,
+            };
+            let result =
+                seqlab_experiments::bench::run_workload(&workload, device.resolve()?, &opts)?;
+            println!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { results_dir } => {

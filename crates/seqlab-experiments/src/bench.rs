@@ -1,0 +1,248 @@
+//! Training-throughput workloads for `seqlab bench` (driven by `cargo xtask
+//! bench`, which runs the PyTorch peers in `bench/peers/` beside them).
+//!
+//! Each workload is one of the chapter's models with its batch size and
+//! optimiser, trained by seqlab's own fit loop on a fixed, seeded stream of
+//! batches built once as tensors (no shuffling, no validation). Throughput
+//! is samples per second over the median epoch after warm-up epochs. The
+//! PyTorch peers build the same models, batches and optimisers; the shapes
+//! below are the contract between the two.
+
+use crate::ExperimentError;
+use seqlab_data::sine_pairs::{self, WindowConfig};
+use seqlab_models::autoencoder::{autoencoder, AutoencoderConfig};
+use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
+use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
+use seqlab_models::sentiment::{sentiment_classifier, SentimentConfig};
+use seqlab_models::seq2seq::{encoder_decoder, EncoderDecoderConfig, TeacherForced};
+use seqlab_train::fit::{fit, FitConfig};
+use seqlab_train::objective::Loss;
+use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::progress::Verbosity;
+use seqlab_train::seed_all;
+use seqlab_train::tensors::{to_tensors, TensorData};
+use serde::Serialize;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// The workloads, in the order `cargo xtask bench` runs them.
+pub const WORKLOADS: [&str; 5] = [
+    "toy-seq2one",
+    "temporal-order-hard",
+    "imdb-lstm",
+    "mnist-bilstm-ae",
+    "seq2seq-sine",
+];
+
+/// How long to measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BenchOptions {
+    /// Untimed epochs first.
+    pub warmup: usize,
+    /// Timed epochs (the median is reported).
+    pub epochs: usize,
+    /// Divide every workload's samples per epoch by this (1 = full size; tests use more).
+    pub shrink: usize,
+}
+
+/// One workload's measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// Workload name.
+    pub workload: String,
+    /// `seqlab`.
+    pub framework: &'static str,
+    /// Samples per epoch.
+    pub samples: usize,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Seconds of each timed epoch.
+    pub epoch_seconds: Vec<f64>,
+    /// Median epoch seconds.
+    pub median_seconds: f64,
+    /// `samples / median_seconds`.
+    pub samples_per_second: f64,
+    /// Intra-op threads libtorch used.
+    pub threads: i32,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// Random one-hot sequences `[n, steps, features]` and labels in `0..classes`.
+fn one_hot_data(n: i64, steps: i64, features: i64, classes: i64, device: Device) -> TensorData {
+    let idx = Tensor::randint(features, [n, steps], (Kind::Int64, device));
+    let x = idx.one_hot(features).to_kind(Kind::Float);
+    let y = Tensor::randint(classes, [n], (Kind::Int64, device));
+    TensorData { x, y }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    data: &TensorData,
+    batch: usize,
+    optimizer: OptimizerConfig,
+    loss: Loss,
+    clip: Option<f64>,
+    opts: &BenchOptions,
+) -> Result<Vec<f64>, ExperimentError> {
+    let mut fc = FitConfig::new(opts.warmup + opts.epochs, batch, optimizer, loss);
+    fc.shuffle = false;
+    fc.clip_grad_norm = clip;
+    fc.verbosity = Verbosity::Silent;
+    let report = fit(vs, model, data, None, fc)?;
+    Ok(report
+        .history
+        .epochs()
+        .iter()
+        .skip(opts.warmup)
+        .map(|e| e.seconds)
+        .collect())
+}
+
+/// Runs one workload on `device`.
+pub fn run_workload(
+    name: &str,
+    device: Device,
+    opts: &BenchOptions,
+) -> Result<BenchResult, ExperimentError> {
+    if opts.epochs == 0 {
+        return Err(ExperimentError::InvalidOption(
+            "bench needs at least one timed epoch".into(),
+        ));
+    }
+    seed_all(42);
+    let shrink = opts.shrink.max(1) as i64;
+    let mut vs = VarStore::new(device);
+    let root = vs.root();
+    let (samples, batch, seconds) = match name {
+        // Two stacked RNN(relu) layers of 128 over 12 one-hot steps of 5 letters; Adam.
+        "toy-seq2one" => {
+            let data = one_hot_data(6_400 / shrink, 12, 5, 4, device);
+            let model = seq_classifier(
+                &root / "m",
+                &SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4),
+            )?;
+            let s = train(
+                &mut vs,
+                &model,
+                &data,
+                32,
+                OptimizerConfig::adam(1e-3),
+                Loss::CrossEntropy,
+                None,
+                opts,
+            )?;
+            (data.len(), 32, s)
+        }
+        // LSTM(12) over 111 one-hot steps of 8 symbols; RMSprop, gradient norm clipped at 1.
+        "temporal-order-hard" => {
+            let data = one_hot_data(3_200 / shrink, 111, 8, 4, device);
+            let mut cfg = SeqClassifierConfig::stacked(8, RecurrentKind::Lstm, &[12], 4);
+            cfg.init = RecurrentInit::LongMemory { forget_bias: 3.0 };
+            let model = seq_classifier(&root / "m", &cfg)?;
+            let s = train(
+                &mut vs,
+                &model,
+                &data,
+                32,
+                OptimizerConfig::rmsprop(1e-3),
+                Loss::CrossEntropy,
+                Some(1.0),
+                opts,
+            )?;
+            (data.len(), 32, s)
+        }
+        // The book's IMDb LSTM on 128 token ids; Adam (Keras epsilon), BCE on logits.
+        "imdb-lstm" => {
+            let n = 5_000 / shrink;
+            let data = TensorData {
+                x: Tensor::randint(10_000, [n, 128], (Kind::Int64, device)),
+                y: Tensor::randint(2, [n], (Kind::Int64, device)),
+            };
+            let model =
+                sentiment_classifier(&root / "m", &SentimentConfig::book(RecurrentKind::Lstm))?;
+            let s = train(
+                &mut vs,
+                &model,
+                &data,
+                100,
+                OptimizerConfig::keras_adam(1e-3),
+                Loss::BinaryCrossEntropyWithLogits,
+                None,
+                opts,
+            )?;
+            (data.len(), 100, s)
+        }
+        // The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.
+        "mnist-bilstm-ae" => {
+            let n = 6_000 / shrink;
+            let x = Tensor::rand([n, 28, 28], (Kind::Float, device));
+            let data = TensorData {
+                x: x.shallow_clone(),
+                y: x,
+            };
+            let model = autoencoder(&root / "m", &AutoencoderConfig::bilstm_book())?;
+            let s = train(
+                &mut vs,
+                &model,
+                &data,
+                100,
+                OptimizerConfig::keras_adam(1e-3),
+                Loss::BinaryCrossEntropyWithLogits,
+                None,
+                opts,
+            )?;
+            (data.len(), 100, s)
+        }
+        // The post's encoder-decoder with teacher forcing on sin -> cos windows, 10 passes per epoch; Adam, MSE.
+        "seq2seq-sine" => {
+            let w = sine_pairs::windows(&WindowConfig::default())?;
+            let one = to_tensors(&w.teacher_forcing(), device)?;
+            let reps = (10 / shrink).max(1);
+            let data = TensorData {
+                x: one.x.repeat([reps, 1, 1]),
+                y: one.y.repeat([reps, 1, 1]),
+            };
+            let model = TeacherForced(encoder_decoder(&root / "m", &EncoderDecoderConfig::post())?);
+            let s = train(
+                &mut vs,
+                &model,
+                &data,
+                10,
+                OptimizerConfig::keras_adam(1e-3),
+                Loss::Mse,
+                None,
+                opts,
+            )?;
+            (data.len(), 10, s)
+        }
+        other => {
+            return Err(ExperimentError::InvalidOption(format!(
+                "unknown workload {other:?}; available: {}",
+                WORKLOADS.join(", ")
+            )))
+        }
+    };
+    let samples = samples as usize;
+    let med = median(&seconds);
+    Ok(BenchResult {
+        workload: name.to_string(),
+        framework: "seqlab",
+        samples,
+        batch,
+        epoch_seconds: seconds,
+        median_seconds: med,
+        samples_per_second: samples as f64 / med,
+        threads: tch::get_num_threads(),
+    })
+}
