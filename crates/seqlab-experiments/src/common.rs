@@ -3,6 +3,7 @@
 
 use crate::{ExperimentError, RunOptions, LIBTORCH_VERSION};
 use seqlab_plot::{Figure, LineChart, Series};
+use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
 use seqlab_train::device::device_name;
 use seqlab_train::fit::FitConfig;
 use seqlab_train::objective::{Loss, Metric};
@@ -90,6 +91,32 @@ pub fn epochs_or(opts: &RunOptions, default: usize) -> Result<usize, ExperimentE
     }
 }
 
+/// Progress lines per epoch when `opts.verbose`, else silence.
+pub fn verbosity(opts: &RunOptions) -> Verbosity {
+    if opts.verbose {
+        Verbosity::Epochs
+    } else {
+        Verbosity::Silent
+    }
+}
+
+/// Fit settings every experiment shares: shuffling seeded by `opts.seed`,
+/// a label for progress lines, and those lines when `opts.verbose`.
+pub fn base_fit(
+    opts: &RunOptions,
+    label: String,
+    epochs: usize,
+    batch_size: usize,
+    optimizer: OptimizerConfig,
+    loss: Loss,
+) -> FitConfig {
+    let mut config = FitConfig::new(epochs, batch_size, optimizer, loss);
+    config.seed = opts.seed;
+    config.label = label;
+    config.verbosity = verbosity(opts);
+    config
+}
+
 /// The fit settings every classification run of the chapter shares:
 /// cross-entropy with accuracy reported, shuffling seeded by `seed`, and
 /// progress lines when `opts.verbose`.
@@ -101,16 +128,51 @@ pub fn classification_fit(
     optimizer: OptimizerConfig,
     seed: u64,
 ) -> FitConfig {
-    let mut config = FitConfig::new(epochs, batch_size, optimizer, Loss::CrossEntropy);
+    let mut config = base_fit(
+        opts,
+        label,
+        epochs,
+        batch_size,
+        optimizer,
+        Loss::CrossEntropy,
+    );
     config.metrics = vec![Metric::Accuracy];
     config.seed = seed;
-    config.label = label;
-    config.verbosity = if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    };
     config
+}
+
+/// Keras-style callbacks on `val_loss`: EarlyStopping restoring the best
+/// weights, and ReduceLROnPlateau.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValLossCallbacks {
+    /// EarlyStopping patience.
+    pub patience: usize,
+    /// EarlyStopping absolute min_delta (Keras default 0).
+    pub min_delta: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_factor: f64,
+    /// ReduceLROnPlateau patience.
+    pub lr_patience: usize,
+    /// ReduceLROnPlateau absolute min_delta (Keras default 1e-4).
+    pub lr_min_delta: f64,
+    /// ReduceLROnPlateau floor (Keras default 0).
+    pub min_lr: f64,
+}
+
+impl ValLossCallbacks {
+    /// Installs both callbacks in `fit`.
+    pub fn install(&self, fit: &mut FitConfig) -> Result<(), ExperimentError> {
+        fit.early_stopping = Some(
+            EarlyStopping::new("val_loss", Mode::Min, self.min_delta, self.patience)
+                .with_restore_best_weights(true),
+        );
+        fit.reduce_lr = Some(
+            ReduceLrOnPlateau::new("val_loss", Mode::Min, self.lr_factor, self.lr_patience)?
+                .with_min_delta(self.lr_min_delta)
+                .with_min_lr(self.min_lr),
+        );
+        Ok(())
+    }
 }
 
 /// Run facts recorded in every `metrics.json`.

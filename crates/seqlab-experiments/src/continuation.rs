@@ -11,7 +11,9 @@
 //! validation plateaus, MSE, batch 32, on 1,000 sequences, validated on 100
 //! others, with early stopping restoring the best epoch.
 
-use crate::common::{epochs_or, plot_history, ResultsDir, RunInfo, Target};
+use crate::common::{
+    base_fit, epochs_or, plot_history, ResultsDir, RunInfo, Target, ValLossCallbacks,
+};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::continuation::{self, N_SEEDS, N_STEPS};
 use seqlab_metrics::mse;
@@ -19,11 +21,9 @@ use seqlab_models::recurrent::RecurrentInit;
 use seqlab_models::seq2seq::{encoder_decoder, EncoderDecoderConfig, FreeRunning};
 use seqlab_models::Model;
 use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
-use seqlab_train::fit::{fit, FitConfig};
+use seqlab_train::fit::fit;
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::to_tensors;
 use serde::Serialize;
@@ -116,28 +116,23 @@ pub fn run_with(
     if opts.verbose {
         println!("\n{summary}");
     }
-    let mut fc = FitConfig::new(
+    let mut fc = base_fit(
+        opts,
+        "continuation".into(),
         epochs_or(opts, config.max_epochs)?,
         config.batch_size,
         OptimizerConfig::keras_adam(config.lr),
         Loss::Mse,
     );
-    fc.seed = opts.seed;
-    fc.label = "continuation".into();
-    fc.verbosity = if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    };
-    fc.early_stopping = Some(
-        EarlyStopping::new("val_loss", Mode::Min, 0.0, config.patience)
-            .with_restore_best_weights(true),
-    );
-    fc.reduce_lr = Some(
-        ReduceLrOnPlateau::new("val_loss", Mode::Min, 0.5, config.lr_patience)?
-            .with_min_delta(0.0)
-            .with_min_lr(1e-6),
-    );
+    ValLossCallbacks {
+        patience: config.patience,
+        min_delta: 0.0,
+        lr_factor: 0.5,
+        lr_patience: config.lr_patience,
+        lr_min_delta: 0.0,
+        min_lr: 1e-6,
+    }
+    .install(&mut fc)?;
     let report = fit(&mut vs, &model, &train_t, Some(&val_t), fc)?;
     let history = report.history;
 

@@ -23,7 +23,7 @@
 //! `vocabulary.tsv` and `model.json` beside it) and served by
 //! `seqlab predict`.
 
-use crate::common::{epochs_or, ResultsDir, RunInfo, Target};
+use crate::common::{base_fit, epochs_or, ResultsDir, RunInfo, Target, ValLossCallbacks};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::datadir::DataDir;
 use seqlab_data::imdb::Review;
@@ -38,12 +38,10 @@ use seqlab_models::sentiment::{sentiment_classifier, SentimentClassifier, Sentim
 use seqlab_models::summary::thousands;
 use seqlab_models::Model;
 use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
 use seqlab_train::checkpoint::{load_weights, save_weights};
 use seqlab_train::fit::{fit, predict as predict_logits, FitConfig, FitReport};
 use seqlab_train::objective::{Loss, Metric};
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::TensorData;
 use seqlab_train::History;
@@ -360,29 +358,25 @@ fn fit_config(
     opts: &RunOptions,
     label: &str,
 ) -> Result<FitConfig, ExperimentError> {
-    let mut fc = FitConfig::new(
+    let mut fc = base_fit(
+        opts,
+        label.to_string(),
         epochs_or(opts, config.max_epochs)?,
         config.batch_size,
         OptimizerConfig::keras_adam(config.lr),
         Loss::BinaryCrossEntropyWithLogits,
     );
     fc.metrics = vec![Metric::BinaryAccuracy { threshold: 0.0 }];
-    fc.seed = opts.seed;
-    fc.label = label.to_string();
     fc.eval_batch_size = 1_000;
-    fc.verbosity = if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    };
-    fc.early_stopping = Some(
-        EarlyStopping::new("val_loss", Mode::Min, 0.0, config.patience)
-            .with_restore_best_weights(true),
-    );
-    fc.reduce_lr = Some(
-        ReduceLrOnPlateau::new("val_loss", Mode::Min, config.lr_factor, config.lr_patience)?
-            .with_min_delta(config.lr_min_delta),
-    );
+    ValLossCallbacks {
+        patience: config.patience,
+        min_delta: 0.0,
+        lr_factor: config.lr_factor,
+        lr_patience: config.lr_patience,
+        lr_min_delta: config.lr_min_delta,
+        min_lr: 0.0,
+    }
+    .install(&mut fc)?;
     Ok(fc)
 }
 

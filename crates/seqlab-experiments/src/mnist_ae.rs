@@ -20,7 +20,7 @@
 //! Encoder and decoder are saved as separate `.safetensors` files and load
 //! on their own ([`load_encoder`], [`load_decoder`]).
 
-use crate::common::{epochs_or, ResultsDir, RunInfo, Target};
+use crate::common::{base_fit, epochs_or, ResultsDir, RunInfo, Target, ValLossCallbacks};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::datadir::DataDir;
 use seqlab_data::mnist::Split;
@@ -33,12 +33,10 @@ use seqlab_models::autoencoder::{
 use seqlab_models::summary::thousands;
 use seqlab_models::Model;
 use seqlab_plot::{GrayImage, ImageGrid, LegendPosition, ScatterChart};
-use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
 use seqlab_train::checkpoint::{load_weights_under, save_weights_under};
-use seqlab_train::fit::{fit, predict, FitConfig};
+use seqlab_train::fit::{fit, predict};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{array_to_tensor, TensorData};
 use serde::Serialize;
@@ -341,28 +339,24 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
     if opts.verbose {
         println!("\n{summary_text}");
     }
-    let mut fc = FitConfig::new(
+    let mut fc = base_fit(
+        opts,
+        summary.name.clone(),
         epochs,
         config.batch_size,
         OptimizerConfig::keras_adam(config.lr),
         Loss::BinaryCrossEntropyWithLogits,
     );
-    fc.seed = opts.seed;
-    fc.label = summary.name.clone();
     fc.eval_batch_size = 1_000;
-    fc.verbosity = if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    };
-    fc.early_stopping = Some(
-        EarlyStopping::new("val_loss", Mode::Min, config.es_min_delta, config.patience)
-            .with_restore_best_weights(true),
-    );
-    fc.reduce_lr = Some(
-        ReduceLrOnPlateau::new("val_loss", Mode::Min, config.lr_factor, config.lr_patience)?
-            .with_min_delta(config.lr_min_delta),
-    );
+    ValLossCallbacks {
+        patience: config.patience,
+        min_delta: config.es_min_delta,
+        lr_factor: config.lr_factor,
+        lr_patience: config.lr_patience,
+        lr_min_delta: config.lr_min_delta,
+        min_lr: 0.0,
+    }
+    .install(&mut fc)?;
     let train_data = TensorData {
         x: train.x.shallow_clone(),
         y: train.x.shallow_clone(),

@@ -18,7 +18,7 @@
 //! starts from 0 and feeds back its predictions), and the two are reported
 //! apart.
 
-use crate::common::{epochs_or, ResultsDir, RunInfo, Target};
+use crate::common::{base_fit, epochs_or, ResultsDir, RunInfo, Target};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::sine_pairs::{self, FunctionPair, WindowConfig, Windows};
 use seqlab_metrics::mse;
@@ -31,7 +31,6 @@ use seqlab_train::callbacks::{Mode, ReduceLrOnPlateau};
 use seqlab_train::fit::{fit, FitConfig};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use seqlab_train::History;
@@ -155,19 +154,14 @@ fn fit_config(
     label: String,
     plateau: bool,
 ) -> Result<FitConfig, ExperimentError> {
-    let mut fc = FitConfig::new(
+    let mut fc = base_fit(
+        opts,
+        label,
         epochs,
         config.batch_size,
         OptimizerConfig::keras_adam(lr),
         Loss::Mse,
     );
-    fc.seed = opts.seed;
-    fc.label = label;
-    fc.verbosity = if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    };
     if plateau {
         fc.reduce_lr = Some(
             ReduceLrOnPlateau::new("loss", Mode::Min, 0.5, config.lr_patience)?
