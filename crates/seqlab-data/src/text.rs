@@ -627,7 +627,13 @@ impl TextEncoder {
     /// Encodes `texts` into one row-major buffer of shape `[texts.len(), maxlen]`.
     pub fn encode<T: AsRef<str>>(&self, texts: &[T]) -> (Vec<i64>, [usize; 2]) {
         let ids: Vec<Vec<i64>> = texts.iter().map(|t| self.ids(t.as_ref())).collect();
-        pad_sequences_flat(&ids, self.maxlen, self.padding, self.truncating, 0)
+        self.pad(&ids)
+    }
+
+    /// Pads and truncates id sequences (from [`TextEncoder::ids`]) into one
+    /// row-major buffer of shape `[seqs.len(), maxlen]`.
+    pub fn pad<S: AsRef<[i64]>>(&self, seqs: &[S]) -> (Vec<i64>, [usize; 2]) {
+        pad_sequences_flat(seqs, self.maxlen, self.padding, self.truncating, 0)
     }
 
     /// The embedding size the ids need ([`KerasIndex::input_dim`]).

@@ -84,29 +84,111 @@ fn one_hot_data(n: i64, steps: i64, features: i64, classes: i64, device: Device)
     TensorData { x, y }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    vs: &mut VarStore,
-    model: &dyn ModuleT,
-    data: &TensorData,
+/// A workload ready to train: its batch stream, model and training settings.
+struct Workload {
+    data: TensorData,
+    model: Box<dyn ModuleT>,
     batch: usize,
     optimizer: OptimizerConfig,
     loss: Loss,
     clip: Option<f64>,
-    opts: &BenchOptions,
-) -> Result<Vec<f64>, ExperimentError> {
-    let mut fc = FitConfig::new(opts.warmup + opts.epochs, batch, optimizer, loss);
-    fc.shuffle = false;
-    fc.clip_grad_norm = clip;
-    fc.verbosity = Verbosity::Silent;
-    let report = fit(vs, model, data, None, fc)?;
-    Ok(report
-        .history
-        .epochs()
-        .iter()
-        .skip(opts.warmup)
-        .map(|e| e.seconds)
-        .collect())
+}
+
+/// Builds workload `name` with its variables in `vs`.
+fn build(
+    name: &str,
+    vs: &VarStore,
+    device: Device,
+    shrink: i64,
+) -> Result<Workload, ExperimentError> {
+    let root = vs.root();
+    let adam = OptimizerConfig::keras_adam(1e-3);
+    Ok(match name {
+        // Two stacked RNN(relu) layers of 128 over 12 one-hot steps of 5 letters; Adam.
+        "toy-seq2one" => Workload {
+            data: one_hot_data(6_400 / shrink, 12, 5, 4, device),
+            model: Box::new(seq_classifier(
+                &root / "m",
+                &SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4),
+            )?),
+            batch: 32,
+            optimizer: OptimizerConfig::adam(1e-3),
+            loss: Loss::CrossEntropy,
+            clip: None,
+        },
+        // LSTM(12) over 111 one-hot steps of 8 symbols; RMSprop, gradient norm clipped at 1.
+        "temporal-order-hard" => {
+            let mut cfg = SeqClassifierConfig::stacked(8, RecurrentKind::Lstm, &[12], 4);
+            cfg.init = RecurrentInit::LongMemory { forget_bias: 3.0 };
+            Workload {
+                data: one_hot_data(3_200 / shrink, 111, 8, 4, device),
+                model: Box::new(seq_classifier(&root / "m", &cfg)?),
+                batch: 32,
+                optimizer: OptimizerConfig::rmsprop(1e-3),
+                loss: Loss::CrossEntropy,
+                clip: Some(1.0),
+            }
+        }
+        // The book's IMDb LSTM on 128 token ids; Adam (Keras epsilon), BCE on logits.
+        "imdb-lstm" => {
+            let n = 5_000 / shrink;
+            Workload {
+                data: TensorData {
+                    x: Tensor::randint(10_000, [n, 128], (Kind::Int64, device)),
+                    y: Tensor::randint(2, [n], (Kind::Int64, device)),
+                },
+                model: Box::new(sentiment_classifier(
+                    &root / "m",
+                    &SentimentConfig::book(RecurrentKind::Lstm),
+                )?),
+                batch: 100,
+                optimizer: adam,
+                loss: Loss::BinaryCrossEntropyWithLogits,
+                clip: None,
+            }
+        }
+        // The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.
+        "mnist-bilstm-ae" => {
+            let x = Tensor::rand([6_000 / shrink, 28, 28], (Kind::Float, device));
+            Workload {
+                data: TensorData {
+                    x: x.shallow_clone(),
+                    y: x,
+                },
+                model: Box::new(autoencoder(&root / "m", &AutoencoderConfig::bilstm_book())?),
+                batch: 100,
+                optimizer: adam,
+                loss: Loss::BinaryCrossEntropyWithLogits,
+                clip: None,
+            }
+        }
+        // The post's encoder-decoder with teacher forcing on sin -> cos windows, 10 passes per epoch; Adam, MSE.
+        "seq2seq-sine" => {
+            let w = sine_pairs::windows(&WindowConfig::default())?;
+            let one = to_tensors(&w.teacher_forcing(), device)?;
+            let reps = (10 / shrink).max(1);
+            Workload {
+                data: TensorData {
+                    x: one.x.repeat([reps, 1, 1]),
+                    y: one.y.repeat([reps, 1, 1]),
+                },
+                model: Box::new(TeacherForced(encoder_decoder(
+                    &root / "m",
+                    &EncoderDecoderConfig::post(),
+                )?)),
+                batch: 10,
+                optimizer: adam,
+                loss: Loss::Mse,
+                clip: None,
+            }
+        }
+        other => {
+            return Err(ExperimentError::InvalidOption(format!(
+                "unknown workload {other:?}; available: {}",
+                WORKLOADS.join(", ")
+            )))
+        }
+    })
 }
 
 /// Runs one workload on `device`.
@@ -121,125 +203,27 @@ pub fn run_workload(
         ));
     }
     seed_all(42);
-    let shrink = opts.shrink.max(1) as i64;
     let mut vs = VarStore::new(device);
-    let root = vs.root();
-    let (samples, batch, seconds) = match name {
-        // Two stacked RNN(relu) layers of 128 over 12 one-hot steps of 5 letters; Adam.
-        "toy-seq2one" => {
-            let data = one_hot_data(6_400 / shrink, 12, 5, 4, device);
-            let model = seq_classifier(
-                &root / "m",
-                &SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4),
-            )?;
-            let s = train(
-                &mut vs,
-                &model,
-                &data,
-                32,
-                OptimizerConfig::adam(1e-3),
-                Loss::CrossEntropy,
-                None,
-                opts,
-            )?;
-            (data.len(), 32, s)
-        }
-        // LSTM(12) over 111 one-hot steps of 8 symbols; RMSprop, gradient norm clipped at 1.
-        "temporal-order-hard" => {
-            let data = one_hot_data(3_200 / shrink, 111, 8, 4, device);
-            let mut cfg = SeqClassifierConfig::stacked(8, RecurrentKind::Lstm, &[12], 4);
-            cfg.init = RecurrentInit::LongMemory { forget_bias: 3.0 };
-            let model = seq_classifier(&root / "m", &cfg)?;
-            let s = train(
-                &mut vs,
-                &model,
-                &data,
-                32,
-                OptimizerConfig::rmsprop(1e-3),
-                Loss::CrossEntropy,
-                Some(1.0),
-                opts,
-            )?;
-            (data.len(), 32, s)
-        }
-        // The book's IMDb LSTM on 128 token ids; Adam (Keras epsilon), BCE on logits.
-        "imdb-lstm" => {
-            let n = 5_000 / shrink;
-            let data = TensorData {
-                x: Tensor::randint(10_000, [n, 128], (Kind::Int64, device)),
-                y: Tensor::randint(2, [n], (Kind::Int64, device)),
-            };
-            let model =
-                sentiment_classifier(&root / "m", &SentimentConfig::book(RecurrentKind::Lstm))?;
-            let s = train(
-                &mut vs,
-                &model,
-                &data,
-                100,
-                OptimizerConfig::keras_adam(1e-3),
-                Loss::BinaryCrossEntropyWithLogits,
-                None,
-                opts,
-            )?;
-            (data.len(), 100, s)
-        }
-        // The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.
-        "mnist-bilstm-ae" => {
-            let n = 6_000 / shrink;
-            let x = Tensor::rand([n, 28, 28], (Kind::Float, device));
-            let data = TensorData {
-                x: x.shallow_clone(),
-                y: x,
-            };
-            let model = autoencoder(&root / "m", &AutoencoderConfig::bilstm_book())?;
-            let s = train(
-                &mut vs,
-                &model,
-                &data,
-                100,
-                OptimizerConfig::keras_adam(1e-3),
-                Loss::BinaryCrossEntropyWithLogits,
-                None,
-                opts,
-            )?;
-            (data.len(), 100, s)
-        }
-        // The post's encoder-decoder with teacher forcing on sin -> cos windows, 10 passes per epoch; Adam, MSE.
-        "seq2seq-sine" => {
-            let w = sine_pairs::windows(&WindowConfig::default())?;
-            let one = to_tensors(&w.teacher_forcing(), device)?;
-            let reps = (10 / shrink).max(1);
-            let data = TensorData {
-                x: one.x.repeat([reps, 1, 1]),
-                y: one.y.repeat([reps, 1, 1]),
-            };
-            let model = TeacherForced(encoder_decoder(&root / "m", &EncoderDecoderConfig::post())?);
-            let s = train(
-                &mut vs,
-                &model,
-                &data,
-                10,
-                OptimizerConfig::keras_adam(1e-3),
-                Loss::Mse,
-                None,
-                opts,
-            )?;
-            (data.len(), 10, s)
-        }
-        other => {
-            return Err(ExperimentError::InvalidOption(format!(
-                "unknown workload {other:?}; available: {}",
-                WORKLOADS.join(", ")
-            )))
-        }
-    };
-    let samples = samples as usize;
+    let w = build(name, &vs, device, opts.shrink.max(1) as i64)?;
+    let mut fc = FitConfig::new(opts.warmup + opts.epochs, w.batch, w.optimizer, w.loss);
+    fc.shuffle = false;
+    fc.clip_grad_norm = w.clip;
+    fc.verbosity = Verbosity::Silent;
+    let report = fit(&mut vs, w.model.as_ref(), &w.data, None, fc)?;
+    let seconds: Vec<f64> = report
+        .history
+        .epochs()
+        .iter()
+        .skip(opts.warmup)
+        .map(|e| e.seconds)
+        .collect();
+    let samples = w.data.len() as usize;
     let med = median(&seconds);
     Ok(BenchResult {
         workload: name.to_string(),
         framework: "seqlab",
         samples,
-        batch,
+        batch: w.batch,
         epoch_seconds: seconds,
         median_seconds: med,
         samples_per_second: samples as f64 / med,

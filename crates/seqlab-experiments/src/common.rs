@@ -1,7 +1,7 @@
 //! What every experiment shares: the results folder, JSON and text output,
 //! history plots, and targets compared with the published numbers.
 
-use crate::{ExperimentError, RunOptions, LIBTORCH_VERSION};
+use crate::{ExperimentError, RunOptions, RunOutcome, LIBTORCH_VERSION};
 use seqlab_plot::{Figure, LineChart, Series};
 use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
 use seqlab_train::device::device_name;
@@ -11,7 +11,9 @@ use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use tch::Device;
 
 /// The folder an experiment writes, with the list of files written so far.
@@ -71,6 +73,28 @@ impl ResultsDir {
             .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise {file}: {e}")))?;
         text.push('\n');
         self.write_text(file, &text)
+    }
+
+    /// Ends an experiment: writes `timing.json` (the wall times in `timing`,
+    /// in seconds, plus `total` since `started`) and returns the outcome with
+    /// every file written.
+    pub fn finish<K: Into<String>>(
+        mut self,
+        timing: impl IntoIterator<Item = (K, f64)>,
+        started: Instant,
+        headline: Vec<String>,
+        targets_met: bool,
+    ) -> Result<RunOutcome, ExperimentError> {
+        let mut times: BTreeMap<String, f64> =
+            timing.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        times.insert("total".into(), started.elapsed().as_secs_f64());
+        self.write_json("timing.json", &times)?;
+        Ok(RunOutcome {
+            dir: self.dir,
+            files: self.files,
+            headline,
+            targets_met,
+        })
     }
 
     /// Writes a history as `<stem>_history.csv` and its timings as `<stem>_timing.csv`.
@@ -160,6 +184,44 @@ pub struct ValLossCallbacks {
 }
 
 impl ValLossCallbacks {
+    /// The book's early stopping and LR schedule for the IMDb and MNIST
+    /// models: EarlyStopping(patience), ReduceLROnPlateau(factor 0.5,
+    /// `lr_patience`, min_delta 1e-4), Keras' defaults otherwise.
+    pub fn book(patience: usize, lr_patience: usize) -> Self {
+        Self {
+            patience,
+            min_delta: 0.0,
+            lr_factor: 0.5,
+            lr_patience,
+            lr_min_delta: 1e-4,
+            min_lr: 0.0,
+        }
+    }
+
+    /// `val_loss, patience 7, restore best weights` (min_delta shown when not 0).
+    pub fn describe_early_stopping(&self) -> String {
+        if self.min_delta == 0.0 {
+            format!("val_loss, patience {}, restore best weights", self.patience)
+        } else {
+            format!(
+                "val_loss, patience {}, min_delta {}, restore best weights",
+                self.patience, self.min_delta
+            )
+        }
+    }
+
+    /// `val_loss, factor 0.5, patience 3, min_delta 0.0001` (min_lr shown when not 0).
+    pub fn describe_reduce_lr(&self) -> String {
+        let mut s = format!(
+            "val_loss, factor {}, patience {}, min_delta {}",
+            self.lr_factor, self.lr_patience, self.lr_min_delta
+        );
+        if self.min_lr != 0.0 {
+            s.push_str(&format!(", min_lr {}", self.min_lr));
+        }
+        s
+    }
+
     /// Installs both callbacks in `fit`.
     pub fn install(&self, fit: &mut FitConfig) -> Result<(), ExperimentError> {
         fit.early_stopping = Some(

@@ -27,7 +27,6 @@ use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::to_tensors;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::nn::VarStore;
 
@@ -49,10 +48,8 @@ pub struct ContinuationConfig {
     pub lr: f64,
     /// Upper bound on epochs.
     pub max_epochs: usize,
-    /// EarlyStopping patience on the validation MSE.
-    pub patience: usize,
-    /// ReduceLROnPlateau patience on the validation MSE.
-    pub lr_patience: usize,
+    /// EarlyStopping and ReduceLROnPlateau on the validation MSE.
+    pub callbacks: ValLossCallbacks,
 }
 
 impl ContinuationConfig {
@@ -65,8 +62,14 @@ impl ContinuationConfig {
             batch_size: 32,
             lr: 3e-3,
             max_epochs: 500,
-            patience: 40,
-            lr_patience: 10,
+            callbacks: ValLossCallbacks {
+                patience: 40,
+                min_delta: 0.0,
+                lr_factor: 0.5,
+                lr_patience: 10,
+                lr_min_delta: 0.0,
+                min_lr: 1e-6,
+            },
         }
     }
 
@@ -124,15 +127,7 @@ pub fn run_with(
         OptimizerConfig::keras_adam(config.lr),
         Loss::Mse,
     );
-    ValLossCallbacks {
-        patience: config.patience,
-        min_delta: 0.0,
-        lr_factor: 0.5,
-        lr_patience: config.lr_patience,
-        lr_min_delta: 0.0,
-        min_lr: 1e-6,
-    }
-    .install(&mut fc)?;
+    config.callbacks.install(&mut fc)?;
     let report = fit(&mut vs, &model, &train_t, Some(&val_t), fc)?;
     let history = report.history;
 
@@ -240,17 +235,10 @@ pub fn run_with(
             ],
         },
     )?;
-    out.write_json(
-        "timing.json",
-        &BTreeMap::from([
-            ("training", report.seconds),
-            ("total", started.elapsed().as_secs_f64()),
-        ]),
-    )?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
+    out.finish(
+        [("training", report.seconds)],
+        started,
         headline,
         targets_met,
-    })
+    )
 }

@@ -81,14 +81,8 @@ pub struct ImdbConfig {
     pub max_epochs: usize,
     /// Adam's initial learning rate.
     pub lr: f64,
-    /// EarlyStopping patience (epochs without a lower val_loss).
-    pub patience: usize,
-    /// ReduceLROnPlateau factor.
-    pub lr_factor: f64,
-    /// ReduceLROnPlateau patience.
-    pub lr_patience: usize,
-    /// ReduceLROnPlateau absolute min_delta.
-    pub lr_min_delta: f64,
+    /// EarlyStopping and ReduceLROnPlateau on val_loss.
+    pub callbacks: ValLossCallbacks,
     /// Fraction of the training reviews held out for validation in the held-out protocol.
     pub val_fraction: f64,
     /// Use only this many training reviews (a seeded balanced sample); `None`: all.
@@ -108,10 +102,7 @@ impl ImdbConfig {
             batch_size: 100,
             max_epochs: 1_000,
             lr: 1e-3,
-            patience: 7,
-            lr_factor: 0.5,
-            lr_patience: 3,
-            lr_min_delta: 1e-4,
+            callbacks: ValLossCallbacks::book(7, 3),
             val_fraction: 0.2,
             train_reviews: None,
             test_reviews: None,
@@ -368,15 +359,7 @@ fn fit_config(
     );
     fc.metrics = vec![Metric::BinaryAccuracy { threshold: 0.0 }];
     fc.eval_batch_size = 1_000;
-    ValLossCallbacks {
-        patience: config.patience,
-        min_delta: 0.0,
-        lr_factor: config.lr_factor,
-        lr_patience: config.lr_patience,
-        lr_min_delta: config.lr_min_delta,
-        min_lr: 0.0,
-    }
-    .install(&mut fc)?;
+    config.callbacks.install(&mut fc)?;
     Ok(fc)
 }
 
@@ -799,14 +782,8 @@ pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, Ex
             batch_size: config.batch_size,
             optimizer: OptimizerConfig::keras_adam(config.lr).describe(),
             max_epochs: epochs_or(opts, config.max_epochs)?,
-            early_stopping: format!(
-                "val_loss, patience {}, restore best weights",
-                config.patience
-            ),
-            reduce_lr: format!(
-                "val_loss, factor {}, patience {}, min_delta {}",
-                config.lr_factor, config.lr_patience, config.lr_min_delta
-            ),
+            early_stopping: config.callbacks.describe_early_stopping(),
+            reduce_lr: config.callbacks.describe_reduce_lr(),
             val_fraction: config.val_fraction,
             train_reviews: train.ids.len(),
             test_reviews: test.ids.len(),
@@ -829,18 +806,15 @@ pub fn run_with(config: &ImdbConfig, opts: &RunOptions) -> Result<RunOutcome, Ex
         ],
     };
     out.write_json("metrics.json", &metrics)?;
-    let timing = BTreeMap::from([
-        ("book_training", b.training_seconds),
-        ("held_out_training", h.training_seconds),
-        ("total", started.elapsed().as_secs_f64()),
-    ]);
-    out.write_json("timing.json", &timing)?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
+    out.finish(
+        [
+            ("book_training", b.training_seconds),
+            ("held_out_training", h.training_seconds),
+        ],
+        started,
         headline,
         targets_met,
-    })
+    )
 }
 
 fn predictions_csv(test: &Encoded, book: &[f64], held_out: &[f64]) -> String {
@@ -1088,7 +1062,8 @@ impl Predictor {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let (ids, shape) = self.encoder.encode(texts);
+        let raw: Vec<Vec<i64>> = texts.iter().map(|t| self.encoder.ids(t.as_ref())).collect();
+        let (ids, shape) = self.encoder.pad(&raw);
         let x = Tensor::f_from_slice(&ids)?
             .f_reshape([shape[0] as i64, shape[1] as i64])?
             .f_to_device(self.device)?;
@@ -1096,25 +1071,24 @@ impl Predictor {
         let oov = self.encoder.index.oov_char;
         let maxlen = self.encoder.maxlen;
         let start = usize::from(self.encoder.index.start_char.is_some());
-        texts
+        Ok(raw
             .iter()
             .zip(probs)
-            .map(|(text, p)| {
-                let raw = self.encoder.ids(text.as_ref());
+            .map(|(raw, p)| {
                 // Pre-truncation keeps the last maxlen ids (the start id goes first).
                 let kept = if raw.len() > maxlen {
                     &raw[raw.len() - maxlen..]
                 } else {
                     raw.get(start..).unwrap_or_default()
                 };
-                Ok(Prediction {
+                Prediction {
                     probability: p,
                     positive: p >= self.threshold,
                     tokens_used: kept.len(),
                     unknown_tokens: kept.iter().filter(|&&i| Some(i) == oov).count(),
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -172,6 +172,7 @@ pub fn run_with(
         ));
     }
     let device = opts.device.resolve()?;
+    let started = std::time::Instant::now();
     let mut out = ResultsDir::prepare(opts, NAME)?;
     let epochs = epochs_or(opts, config.epochs)?;
     let optimizer = OptimizerConfig::adam(config.lr);
@@ -285,13 +286,7 @@ pub fn run_with(
         targets,
     };
     out.write_json("metrics.json", &metrics)?;
-    out.write_json("timing.json", &timing)?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
-        headline,
-        targets_met,
-    })
+    out.finish(timing, started, headline, targets_met)
 }
 
 fn targets(

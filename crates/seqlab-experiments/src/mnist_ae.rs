@@ -69,16 +69,9 @@ pub struct AeConfig {
     pub max_epochs: usize,
     /// Adam's initial learning rate.
     pub lr: f64,
-    /// EarlyStopping patience.
-    pub patience: usize,
-    /// EarlyStopping absolute min_delta (the book leaves Keras' 0; see [`AeConfig::full`]).
-    pub es_min_delta: f64,
-    /// ReduceLROnPlateau factor.
-    pub lr_factor: f64,
-    /// ReduceLROnPlateau patience.
-    pub lr_patience: usize,
-    /// ReduceLROnPlateau absolute min_delta.
-    pub lr_min_delta: f64,
+    /// EarlyStopping and ReduceLROnPlateau on val_loss (EarlyStopping's
+    /// min_delta differs from the book's 0; see [`AeConfig::full`]).
+    pub callbacks: ValLossCallbacks,
     /// Use only this many training images (a seeded stratified sample); `None`: all 60,000.
     pub train_images: Option<usize>,
     /// Use only this many test images; `None`: all 10,000.
@@ -101,11 +94,10 @@ impl AeConfig {
             batch_size: 100,
             max_epochs: 1_000,
             lr: 1e-3,
-            patience: 15,
-            es_min_delta: 1e-4,
-            lr_factor: 0.5,
-            lr_patience: 5,
-            lr_min_delta: 1e-4,
+            callbacks: ValLossCallbacks {
+                min_delta: 1e-4,
+                ..ValLossCallbacks::book(15, 5)
+            },
             train_images: None,
             test_images: None,
             generated: 20,
@@ -348,15 +340,7 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         Loss::BinaryCrossEntropyWithLogits,
     );
     fc.eval_batch_size = 1_000;
-    ValLossCallbacks {
-        patience: config.patience,
-        min_delta: config.es_min_delta,
-        lr_factor: config.lr_factor,
-        lr_patience: config.lr_patience,
-        lr_min_delta: config.lr_min_delta,
-        min_lr: 0.0,
-    }
-    .install(&mut fc)?;
+    config.callbacks.install(&mut fc)?;
     let train_data = TensorData {
         x: train.x.shallow_clone(),
         y: train.x.shallow_clone(),
@@ -428,16 +412,8 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         &out.path("reconstructions.png"),
     )?;
     // Sequence to vector: the latent codes of the test set.
-    let latent = tch::no_grad(|| -> Result<Tensor, ExperimentError> {
-        let parts: Vec<Tensor> = (0..test.labels.len() as i64)
-            .step_by(1_000)
-            .map(|s| {
-                let len = 1_000.min(test.labels.len() as i64 - s);
-                model.encoder.encode(&test.x.narrow(0, s, len))
-            })
-            .collect();
-        Ok(Tensor::f_cat(&parts, 0)?)
-    })?;
+    // Batched, in evaluation mode, without gradients.
+    let latent = predict(&model.encoder, &test.x, 1_000)?;
     let mut notes = vec![
         "The model emits logits and trains with binary cross-entropy on logits; its sigmoid is the book's output layer. val_loss is the mean BCE per pixel over the 10,000 test images, as in the book.".to_string(),
         "training_seconds are wall times; every other number depends only on the seed on a CPU.".to_string(),
@@ -573,14 +549,8 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
             batch_size: config.batch_size,
             optimizer: OptimizerConfig::keras_adam(config.lr).describe(),
             max_epochs: epochs,
-            early_stopping: format!(
-                "val_loss, patience {}, restore best weights",
-                config.patience
-            ),
-            reduce_lr: format!(
-                "val_loss, factor {}, patience {}, min_delta {}",
-                config.lr_factor, config.lr_patience, config.lr_min_delta
-            ),
+            early_stopping: config.callbacks.describe_early_stopping(),
+            reduce_lr: config.callbacks.describe_reduce_lr(),
             train_images: train.labels.len(),
             test_images: test.labels.len(),
         },
@@ -603,19 +573,12 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         notes,
     };
     out.write_json("metrics.json", &metrics)?;
-    out.write_json(
-        "timing.json",
-        &BTreeMap::from([
-            ("training", run.training_seconds),
-            ("total", started.elapsed().as_secs_f64()),
-        ]),
-    )?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
+    out.finish(
+        [("training", run.training_seconds)],
+        started,
         headline,
         targets_met,
-    })
+    )
 }
 
 /// The best validation BCE recorded in an autoencoder's `metrics.json`.

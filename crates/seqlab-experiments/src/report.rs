@@ -144,19 +144,10 @@ pub fn render(results_dir: &Path) -> String {
             .iter()
             .filter(|t| t["pass"] == Value::Bool(true))
             .count();
-        let wall = match read_json(&dir.join("timing.json")) {
-            Some(t) => match t["total"].as_f64() {
-                Some(total) => minutes(total),
-                // Older experiments record only their training runs.
-                None => t
-                    .as_object()
-                    .map(|o| o.values().filter_map(Value::as_f64).sum::<f64>())
-                    .filter(|&sum| sum > 0.0)
-                    .map(|sum| format!("{} (training runs)", minutes(sum)))
-                    .unwrap_or_else(|| "-".into()),
-            },
-            None => "-".into(),
-        };
+        let wall = read_json(&dir.join("timing.json"))
+            .and_then(|t| t["total"].as_f64())
+            .map(minutes)
+            .unwrap_or_else(|| "-".into());
         let field = |k: &str| {
             m[k].as_str()
                 .map(str::to_string)

@@ -327,17 +327,14 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
         ],
     };
     out.write_json("metrics.json", &metrics)?;
-    let timing = BTreeMap::from([
-        ("ff_as_published", published.seconds),
-        ("ff_corrected", corrected.seconds),
-        ("rnn", rnn.seconds),
-        ("total", started.elapsed().as_secs_f64()),
-    ]);
-    out.write_json("timing.json", &timing)?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
+    out.finish(
+        [
+            ("ff_as_published", published.seconds),
+            ("ff_corrected", corrected.seconds),
+            ("rnn", rnn.seconds),
+        ],
+        started,
         headline,
         targets_met,
-    })
+    )
 }

@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 use tch::nn::VarStore;
+use tch::Tensor;
 
 /// Experiment names, one per function pair.
 pub fn name_of(pair: FunctionPair) -> &'static str {
@@ -174,19 +175,20 @@ fn fit_config(
 
 /// Teacher-forced and autoregressive errors of `model` on every window.
 fn errors(
-    model: EncoderDecoder,
+    model: &EncoderDecoder,
     data: &TensorData,
     steps: i64,
-) -> Result<(EncoderDecoder, f64, f64, Vec<f32>), ExperimentError> {
-    let target = Vec::<f32>::try_from(&data.y.f_reshape([-1])?)?;
-    let tf_model = TeacherForced(model);
-    let tf = tch::no_grad(|| tch::nn::ModuleT::forward_t(&tf_model, &data.x, false));
-    let tf = Vec::<f32>::try_from(&tf.f_reshape([-1])?)?;
-    let model = tf_model.0;
-    let enc = data.x.f_narrow(2, 0, model.config().input_features)?;
-    let ar = model.predict(&enc, steps);
-    let ar = Vec::<f32>::try_from(&ar.f_reshape([-1])?)?;
-    Ok((model, mse(&tf, &target)?, mse(&ar, &target)?, ar))
+) -> Result<(f64, f64, Vec<f32>), ExperimentError> {
+    let flat = |t: &Tensor| -> Result<Vec<f32>, ExperimentError> {
+        Ok(Vec::<f32>::try_from(&t.f_reshape([-1])?)?)
+    };
+    let target = flat(&data.y)?;
+    let c = model.config();
+    let enc = data.x.f_narrow(2, 0, c.input_features)?;
+    let dec = data.x.f_narrow(2, c.input_features, c.output_features)?;
+    let tf = flat(&tch::no_grad(|| model.teacher_forced(&enc, &dec, false)))?;
+    let ar = flat(&model.predict(&enc, steps))?;
+    Ok((mse(&tf, &target)?, mse(&ar, &target)?, ar))
 }
 
 /// Runs one pair with explicit settings.
@@ -223,7 +225,7 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
             false,
         )?,
     )?;
-    let (_, tf, ar, post_pred) = errors(model.0, &data, steps)?;
+    let (tf, ar, post_pred) = errors(&model.0, &data, steps)?;
     let post = Trained {
         metrics: RecipeMetrics {
             recipe: format!(
@@ -274,7 +276,7 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
             true,
         )?,
     )?;
-    let (_, tf, ar, improved_pred) = errors(model.0, &data, steps)?;
+    let (tf, ar, improved_pred) = errors(&model.0, &data, steps)?;
     let improved = Trained {
         metrics: RecipeMetrics {
             recipe: format!(
@@ -372,20 +374,15 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
         ],
     };
     out.write_json("metrics.json", &metrics)?;
-    out.write_json(
-        "timing.json",
-        &BTreeMap::from([
+    out.finish(
+        [
             ("post_training", post.metrics.training_seconds),
             ("improved_training", improved.metrics.training_seconds),
-            ("total", started.elapsed().as_secs_f64()),
-        ]),
-    )?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
+        ],
+        started,
         headline,
         targets_met,
-    })
+    )
 }
 
 fn plot_windows(
@@ -435,12 +432,10 @@ fn plot_losses(
         .x_label("epoch")
         .y_label("training MSE (log scale)")
         .log_y(true);
-    let mut offset = 0usize;
     let mut color = 0;
-    for (label, t) in [("post recipe", post), ("improved", improved)] {
-        if label == "improved" {
-            offset = 0;
-        }
+    for t in [post, improved] {
+        // A recipe's phases follow each other on the epoch axis.
+        let mut offset = 0usize;
         for (stem, h) in &t.histories {
             let x: Vec<f64> = h
                 .epochs()

@@ -255,6 +255,7 @@ pub fn run_with(
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
     let device = opts.device.resolve()?;
+    let started = std::time::Instant::now();
     let mut out = ResultsDir::prepare(opts, NAME)?;
     let mut results = BTreeMap::new();
     let mut timing = BTreeMap::new();
@@ -342,13 +343,7 @@ pub fn run_with(
         ],
     };
     out.write_json("metrics.json", &metrics)?;
-    out.write_json("timing.json", &timing)?;
-    Ok(RunOutcome {
-        dir: out.dir().to_path_buf(),
-        files: out.files().to_vec(),
-        headline,
-        targets_met,
-    })
+    out.finish(timing, started, headline, targets_met)
 }
 
 fn targets(results: &BTreeMap<&'static str, SettingResult>) -> Vec<Target> {
