@@ -19,6 +19,7 @@ use seqlab_train::fit::{fit, FitConfig};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
+use seqlab_train::runtime::AllocatorSetup;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
@@ -43,6 +44,8 @@ pub struct BenchOptions {
     pub epochs: usize,
     /// Divide every workload's samples per epoch by this (1 = full size; tests use more).
     pub shrink: usize,
+    /// How the process set up `malloc` (recorded in the result).
+    pub allocator: AllocatorSetup,
 }
 
 /// One workload's measurement.
@@ -64,6 +67,8 @@ pub struct BenchResult {
     pub samples_per_second: f64,
     /// Intra-op threads libtorch used.
     pub threads: i32,
+    /// The `malloc` setup: `tuned`, `system`, `user` or `unsupported` (see `seqlab_train::runtime`).
+    pub allocator: &'static str,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -228,5 +233,6 @@ pub fn run_workload(
         median_seconds: med,
         samples_per_second: samples as f64 / med,
         threads: tch::get_num_threads(),
+        allocator: opts.allocator.name(),
     })
 }

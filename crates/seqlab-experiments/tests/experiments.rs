@@ -189,8 +189,17 @@ fn epochs_override_and_bad_options() {
 }
 
 fn seqlab(args: &[&str]) -> (bool, String, String) {
+    seqlab_env(args, &[])
+}
+
+/// Runs the binary with extra environment variables, and without the
+/// caller's own malloc settings (so that the allocator setup is seqlab's).
+fn seqlab_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_seqlab"))
         .args(args)
+        .env_remove("SEQLAB_MALLOC")
+        .env_remove("GLIBC_TUNABLES")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
@@ -1137,7 +1146,21 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         assert_eq!(v["epoch_seconds"].as_array().unwrap().len(), 2);
         let sps = v["samples_per_second"].as_f64().unwrap();
         assert!(sps.is_finite() && sps > 0.0, "{w}: {sps}");
+        assert_eq!(v["allocator"], "tuned", "{w}");
     }
     let (ok, _, err) = seqlab(&["bench", "nope"]);
     assert!(!ok && err.contains("toy-seq2one"), "{err}");
+    // The allocator setup is recorded, and the user's choice is kept.
+    let tiny = ["bench", "toy-seq2one", "--shrink", "50", "--warmup", "0", "--epochs", "1"];
+    for (env, expected) in [
+        (("SEQLAB_MALLOC", "system"), "system"),
+        (("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072"), "user"),
+    ] {
+        let (ok, out, err) = seqlab_env(&tiny, &[env]);
+        assert!(ok, "{env:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["allocator"], expected, "{env:?}");
+    }
+    let (ok, _, err) = seqlab_env(&tiny, &[("SEQLAB_MALLOC", "fast")]);
+    assert!(!ok && err.contains("SEQLAB_MALLOC=\"fast\""), "{err}");
 }

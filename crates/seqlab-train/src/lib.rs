@@ -9,6 +9,8 @@
 //! - [`checkpoint`]: `.safetensors` weights, written atomically.
 //! - [`tensors`]: `seqlab-data` data sets as tensors on a device.
 //! - [`device`]: `cpu`, `cuda` or `auto`, with an error when CUDA is missing.
+//! - [`runtime`]: process settings that speed training up without changing
+//!   results (glibc `malloc` tuned for a training loop).
 //!
 //! ```no_run
 //! use seqlab_train::{fit::{fit, FitConfig}, objective::{Loss, Metric}, optim::OptimizerConfig, tensors::to_tensors};
@@ -37,6 +39,7 @@ pub mod history;
 pub mod objective;
 pub mod optim;
 pub mod progress;
+pub mod runtime;
 pub mod tensors;
 
 pub use history::History;
