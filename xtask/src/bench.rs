@@ -180,6 +180,55 @@ fn cpu_model() -> (String, Option<f64>) {
     (model, mhz.map(|m| m / 1000.0 * per_cycle))
 }
 
+/// The environment variables through which glibc malloc takes a user's settings.
+const MALLOC_ENV: [&str; 3] = [
+    "GLIBC_TUNABLES",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+];
+
+/// One configuration measured in every round.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    /// seqlab as shipped (malloc tuned).
+    Seqlab,
+    /// seqlab with glibc's default malloc (`SEQLAB_MALLOC=system`): the "before" of the tuning.
+    SeqlabSystemMalloc,
+    /// PyTorch eager as installed.
+    Peer,
+    /// PyTorch eager with seqlab's malloc settings (through `GLIBC_TUNABLES`).
+    PeerTunedMalloc,
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    (!s.is_empty()).then(|| {
+        if s.len() % 2 == 1 {
+            s[s.len() / 2]
+        } else {
+            (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+        }
+    })
+}
+
+fn geomean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| (v.iter().map(|r| r.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
+/// Per-round ratios `a / b` (runs of one round are adjacent, so they share the machine's state).
+fn round_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x / y).collect()
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or("-".into(), |r| format!("{r:.2}x"))
+}
+
+fn fmt_rate(r: Option<f64>) -> String {
+    r.map_or("-".into(), |r| format!("{r:.0}"))
+}
+
 pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> {
     let o = parse(args, root)?;
     let peer_path = if o.peer {
@@ -196,60 +245,166 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         "--shrink".into(),
         o.shrink.to_string(),
     ];
+    let variants: Vec<Variant> = if o.peer {
+        vec![
+            Variant::Seqlab,
+            Variant::Peer,
+            Variant::SeqlabSystemMalloc,
+            Variant::PeerTunedMalloc,
+        ]
+    } else {
+        vec![Variant::Seqlab, Variant::SeqlabSystemMalloc]
+    };
     let mut torch_version = String::from("-");
     let mut threads = String::from("-");
-    // Rounds alternate seqlab and the peer, so that a noisy neighbour on a
-    // shared machine slows both alike; each side reports its median round.
-    let mut ours_all: Vec<Vec<f64>> = vec![Vec::new(); o.workloads.len()];
-    let mut peer_all: Vec<Vec<f64>> = vec![Vec::new(); o.workloads.len()];
+    // seqlab's own malloc settings, as its bench reports them; the tuned peer gets the same.
+    let mut tunables: Option<String> = None;
+    // rates[variant][workload] = samples/s of each round. Rounds alternate the
+    // variants, so that a noisy neighbour on a shared machine slows all alike.
+    let mut rates = vec![vec![Vec::<f64>::new(); o.workloads.len()]; 4];
     let mut samples_of = vec![f64::NAN; o.workloads.len()];
     for round in 1..=o.rounds {
         for (i, w) in o.workloads.iter().enumerate() {
             println!("xtask: bench {w}, round {round} of {}", o.rounds);
-            let ours = run_json(
-                Command::new(seqlab)
-                    .arg("bench")
-                    .arg(w)
-                    .args(["--device", &o.device])
-                    .args(&common),
-                "seqlab bench",
-            )?;
-            ours_all[i].push(
-                json_number(&ours, "samples_per_second")
-                    .ok_or("seqlab bench: no samples_per_second")?,
-            );
-            threads = json_number(&ours, "threads").map_or(threads, |t| format!("{t}"));
-            samples_of[i] = json_number(&ours, "samples").unwrap_or(f64::NAN);
-            if let Some(p) = &peer_path {
-                let peer = run_json(
-                    Command::new(&python)
-                        .env("PYTHONPATH", p)
-                        .env("PYTHONWARNINGS", "ignore")
-                        .arg(root.join("bench").join("peers").join("peers.py"))
-                        .arg(w)
-                        .args(["--device", &o.device])
-                        .args(&common),
-                    "the PyTorch peer",
-                )?;
-                torch_version = json_string(&peer, "torch").unwrap_or(torch_version);
-                peer_all[i].push(
-                    json_number(&peer, "samples_per_second")
-                        .ok_or("peer: no samples_per_second")?,
-                );
+            for &v in &variants {
+                let mut cmd = match v {
+                    Variant::Seqlab | Variant::SeqlabSystemMalloc => {
+                        let mut c = Command::new(seqlab);
+                        c.arg("bench").arg(w);
+                        c
+                    }
+                    Variant::Peer | Variant::PeerTunedMalloc => {
+                        let mut c = Command::new(&python);
+                        c.env("PYTHONPATH", peer_path.as_deref().unwrap_or(root))
+                            .env("PYTHONWARNINGS", "ignore")
+                            .arg(root.join("bench").join("peers").join("peers.py"))
+                            .arg(w);
+                        c
+                    }
+                };
+                cmd.args(["--device", &o.device]).args(&common);
+                for var in MALLOC_ENV {
+                    cmd.env_remove(var);
+                }
+                cmd.env_remove("SEQLAB_MALLOC");
+                match v {
+                    Variant::SeqlabSystemMalloc => {
+                        cmd.env("SEQLAB_MALLOC", "system");
+                    }
+                    Variant::PeerTunedMalloc => {
+                        let t = tunables
+                            .as_deref()
+                            .ok_or("seqlab bench did not report its malloc settings")?;
+                        cmd.env("GLIBC_TUNABLES", t);
+                    }
+                    Variant::Seqlab | Variant::Peer => {}
+                }
+                let what = match v {
+                    Variant::Seqlab | Variant::SeqlabSystemMalloc => "seqlab bench",
+                    Variant::Peer | Variant::PeerTunedMalloc => "the PyTorch peer",
+                };
+                let json = run_json(&mut cmd, what)?;
+                let rate = json_number(&json, "samples_per_second")
+                    .ok_or_else(|| format!("{what}: no samples_per_second"))?;
+                rates[v as usize][i].push(rate);
+                match v {
+                    Variant::Seqlab => {
+                        threads = json_number(&json, "threads").map_or(threads, |t| format!("{t}"));
+                        samples_of[i] = json_number(&json, "samples").unwrap_or(f64::NAN);
+                        if json_string(&json, "allocator").as_deref() != Some("tuned") {
+                            return Err(format!("seqlab bench did not tune malloc: {json}"));
+                        }
+                        if let (Some(m), Some(t)) = (
+                            json_number(&json, "malloc_mmap_threshold"),
+                            json_number(&json, "malloc_trim_threshold"),
+                        ) {
+                            tunables = Some(format!(
+                                "glibc.malloc.mmap_threshold={m:.0}:glibc.malloc.trim_threshold={t:.0}"
+                            ));
+                        }
+                    }
+                    Variant::Peer | Variant::PeerTunedMalloc => {
+                        torch_version = json_string(&json, "torch").unwrap_or(torch_version);
+                    }
+                    Variant::SeqlabSystemMalloc => {}
+                }
             }
         }
     }
-    let median = |v: &[f64]| -> Option<f64> {
-        let mut s = v.to_vec();
-        s.sort_by(f64::total_cmp);
-        (!s.is_empty()).then(|| {
-            if s.len() % 2 == 1 {
-                s[s.len() / 2]
-            } else {
-                (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
-            }
-        })
+    let rate = |v: Variant, i: usize| median(&rates[v as usize][i]);
+    let ratio_rounds = |a: Variant, b: Variant, i: usize| {
+        round_ratios(&rates[a as usize][i], &rates[b as usize][i])
     };
+    let n = o.workloads.len();
+    let main: Vec<Vec<f64>> = (0..n)
+        .map(|i| ratio_rounds(Variant::Seqlab, Variant::Peer, i))
+        .collect();
+    let malloc_gain: Vec<Option<f64>> = (0..n)
+        .map(|i| {
+            median(&ratio_rounds(
+                Variant::Seqlab,
+                Variant::SeqlabSystemMalloc,
+                i,
+            ))
+        })
+        .collect();
+    let fair: Vec<Option<f64>> = (0..n)
+        .map(|i| median(&ratio_rounds(Variant::Seqlab, Variant::PeerTunedMalloc, i)))
+        .collect();
+    let main_med: Vec<Option<f64>> = main.iter().map(|r| median(r)).collect();
+    let geo = |v: &[Option<f64>]| geomean(&v.iter().flatten().copied().collect::<Vec<_>>());
+    let (cpu, peak) = cpu_model();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut md = String::from("# seqlab vs PyTorch eager: training throughput\n\n");
+    md.push_str(&format!(
+        "Written by `cargo xtask bench{}`. Machine: {cpu}, {cores} logical CPUs; device {}; libtorch threads {threads} (both sides, \
+         libtorch's default); seqlab on tch 0.24 / libtorch 2.11.0, PyTorch {torch_version} (the PyPI wheel). Each number is samples \
+         per second over the median of {} timed epochs after {} warm-up epoch(s), on a fixed batch stream built once as tensors, \
+         and the median of {} rounds; every round runs each configuration once, back to back, and the ratios are the medians of \
+         the per-round ratios. Both sides train the same model with the same batch size, optimiser and loss, and read the loss \
+         once per step.\n\n\
+         - **seqlab**: as shipped; it tunes glibc malloc at start-up (`seqlab_train::runtime`, see below).\n\
+         - **PyTorch**: PyTorch eager as installed. **seqlab / PyTorch** is the comparison the targets refer to.\n\
+         - **before** columns: seqlab with glibc's default malloc (`SEQLAB_MALLOC=system`), and the gain of the tuning over it.\n\
+         - **PyTorch + malloc**: PyTorch run with seqlab's malloc settings through `GLIBC_TUNABLES={}`; the last column shows \
+         what is left of seqlab's lead when PyTorch gets the same allocator.\n\n",
+        args.iter().map(|a| format!(" {a}")).collect::<String>(),
+        o.device,
+        o.epochs,
+        o.warmup,
+        o.rounds,
+        tunables.as_deref().unwrap_or("-"),
+    ));
+    md.push_str(
+        "| workload | samples/epoch | seqlab samples/s | PyTorch samples/s | **seqlab / PyTorch** | ratio per round \
+         | before: seqlab, default malloc | malloc tuning gain | PyTorch + malloc samples/s | seqlab / PyTorch + malloc |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for (i, w) in o.workloads.iter().enumerate() {
+        let per_round: Vec<String> = main[i].iter().map(|r| format!("{r:.2}")).collect();
+        md.push_str(&format!(
+            "| {w} | {:.0} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
+            samples_of[i],
+            fmt_rate(rate(Variant::Seqlab, i)),
+            fmt_rate(rate(Variant::Peer, i)),
+            fmt_ratio(main_med[i]),
+            if per_round.is_empty() {
+                "-".into()
+            } else {
+                per_round.join(", ")
+            },
+            fmt_rate(rate(Variant::SeqlabSystemMalloc, i)),
+            fmt_ratio(malloc_gain[i]),
+            fmt_rate(rate(Variant::PeerTunedMalloc, i)),
+            fmt_ratio(fair[i]),
+        ));
+    }
+    md.push_str(&format!(
+        "| **geometric mean** | | | | **{}** | | | {} | | {} |\n",
+        fmt_ratio(geo(&main_med)),
+        fmt_ratio(geo(&malloc_gain)),
+        fmt_ratio(geo(&fair)),
+    ));
     let rows: Vec<(String, f64, f64, Option<f64>)> = o
         .workloads
         .iter()
@@ -258,51 +413,11 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
             (
                 w.clone(),
                 samples_of[i],
-                median(&ours_all[i]).unwrap_or(f64::NAN),
-                median(&peer_all[i]),
+                rate(Variant::Seqlab, i).unwrap_or(f64::NAN),
+                rate(Variant::Peer, i),
             )
         })
         .collect();
-    // The ratio of each round (adjacent runs share the machine's state), then their median.
-    let round_ratios: Vec<Vec<f64>> = (0..o.workloads.len())
-        .map(|i| {
-            ours_all[i]
-                .iter()
-                .zip(&peer_all[i])
-                .map(|(a, b)| a / b)
-                .collect()
-        })
-        .collect();
-    let ratios: Vec<f64> = round_ratios.iter().filter_map(|r| median(r)).collect();
-    let geomean = (!ratios.is_empty())
-        .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp());
-    let (cpu, peak) = cpu_model();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mut md = String::from("# seqlab vs PyTorch eager: training throughput\n\n");
-    md.push_str(&format!(
-        "Written by `cargo xtask bench{}`. Machine: {cpu}, {cores} logical CPUs; device {}; libtorch threads {threads}; \
-         seqlab on tch 0.24 / libtorch 2.11.0, PyTorch {torch_version} (the PyPI wheel). Each number is samples per second \
-         over the median of {} timed epochs after {} warm-up epoch(s), on a fixed batch stream built once as tensors, \
-         and the median of {} rounds that alternate seqlab and PyTorch; both sides train the same model with the same batch size, optimiser and loss, and read the loss once per step.\n\n",
-        args.iter().map(|a| format!(" {a}")).collect::<String>(),
-        o.device,
-        o.epochs,
-        o.warmup,
-        o.rounds
-    ));
-    md.push_str("| workload | samples/epoch | seqlab samples/s | PyTorch samples/s | seqlab / PyTorch (median of rounds) | ratio per round |\n| --- | --- | --- | --- | --- | --- |\n");
-    for (i, (w, samples, ours, peer)) in rows.iter().enumerate() {
-        let per_round: Vec<String> = round_ratios[i].iter().map(|r| format!("{r:.2}")).collect();
-        md.push_str(&format!(
-            "| {w} | {samples:.0} | {ours:.0} | {} | {} | {} |\n",
-            peer.map_or("-".into(), |p| format!("{p:.0}")),
-            median(&round_ratios[i]).map_or("-".into(), |r| format!("{r:.2}x")),
-            per_round.join(", ")
-        ));
-    }
-    if let Some(g) = geomean {
-        md.push_str(&format!("| **geometric mean** | | | | **{g:.2}x** | |\n"));
-    }
     if let Some((_, _, ours, peer)) = rows.iter().find(|r| r.0 == "imdb-lstm") {
         let gflops = ours * IMDB_FLOP_PER_SAMPLE / 1e9;
         md.push_str(&format!(

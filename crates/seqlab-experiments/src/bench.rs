@@ -69,6 +69,10 @@ pub struct BenchResult {
     pub threads: i32,
     /// The `malloc` setup: `tuned`, `system`, `user` or `unsupported` (see `seqlab_train::runtime`).
     pub allocator: &'static str,
+    /// glibc `M_MMAP_THRESHOLD` of the tuned setup (so that a peer can be run with the same).
+    pub malloc_mmap_threshold: usize,
+    /// glibc `M_TRIM_THRESHOLD` of the tuned setup.
+    pub malloc_trim_threshold: usize,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -234,5 +238,7 @@ pub fn run_workload(
         samples_per_second: samples as f64 / med,
         threads: tch::get_num_threads(),
         allocator: opts.allocator.name(),
+        malloc_mmap_threshold: seqlab_train::runtime::MMAP_THRESHOLD,
+        malloc_trim_threshold: seqlab_train::runtime::TRIM_THRESHOLD,
     })
 }

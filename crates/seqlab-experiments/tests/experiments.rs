@@ -1151,10 +1151,22 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
     let (ok, _, err) = seqlab(&["bench", "nope"]);
     assert!(!ok && err.contains("toy-seq2one"), "{err}");
     // The allocator setup is recorded, and the user's choice is kept.
-    let tiny = ["bench", "toy-seq2one", "--shrink", "50", "--warmup", "0", "--epochs", "1"];
+    let tiny = [
+        "bench",
+        "toy-seq2one",
+        "--shrink",
+        "50",
+        "--warmup",
+        "0",
+        "--epochs",
+        "1",
+    ];
     for (env, expected) in [
         (("SEQLAB_MALLOC", "system"), "system"),
-        (("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072"), "user"),
+        (
+            ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072"),
+            "user",
+        ),
     ] {
         let (ok, out, err) = seqlab_env(&tiny, &[env]);
         assert!(ok, "{env:?}: {err}");

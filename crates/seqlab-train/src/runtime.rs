@@ -155,7 +155,9 @@ mod tests {
 
     #[test]
     fn an_unknown_value_is_an_error_that_names_the_variable() {
-        let err = decide(Some("jemalloc"), None, false).unwrap_err().to_string();
+        let err = decide(Some("jemalloc"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SEQLAB_MALLOC=\"jemalloc\""), "{err}");
         assert!(err.contains("system"), "{err}");
     }
