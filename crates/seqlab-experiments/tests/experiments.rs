@@ -213,6 +213,10 @@ fn seqlab_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
 fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     let (ok, stdout, _) = seqlab(&["list"]);
     assert!(ok && stdout.contains("seq2one"), "{stdout}");
+    let (ok, stdout, _) = seqlab(&["--help"]);
+    for var in ["SEQLAB_DATA_DIR", "SEQLAB_MALLOC", "OMP_NUM_THREADS"] {
+        assert!(ok && stdout.contains(var), "--help lacks {var}: {stdout}");
+    }
     let (ok, _, stderr) = seqlab(&["run", "nope"]);
     assert!(
         !ok && stderr.contains("unknown experiment \"nope\"") && stderr.contains("seq2one"),

@@ -15,9 +15,18 @@ use seqlab_train::device::DeviceChoice;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+const ENVIRONMENT_HELP: &str = "Environment:
+  SEQLAB_DATA_DIR   data directory for MNIST and IMDb (default ./data; --data-dir wins)
+  SEQLAB_OFFLINE    1: never download a missing data file
+  SEQLAB_MALLOC     tuned (default: glibc malloc set up for training loops, same results, fewer
+                    page faults) or system (glibc's defaults); own GLIBC_TUNABLES/MALLOC_* settings
+                    are always kept
+  OMP_NUM_THREADS   libtorch's intra-op threads (default: one per core); 1 is faster for small
+                    models; seeded results are reproducible at the same thread count";
+
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
-#[command(name = "seqlab", version)]
+#[command(name = "seqlab", version, after_help = ENVIRONMENT_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
