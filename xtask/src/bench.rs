@@ -180,13 +180,6 @@ fn cpu_model() -> (String, Option<f64>) {
     (model, mhz.map(|m| m / 1000.0 * per_cycle))
 }
 
-/// The environment variables through which glibc malloc takes a user's settings.
-const MALLOC_ENV: [&str; 3] = [
-    "GLIBC_TUNABLES",
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TRIM_THRESHOLD_",
-];
-
 /// One configuration measured in every round.
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
@@ -198,6 +191,12 @@ enum Variant {
     Peer,
     /// PyTorch eager with seqlab's malloc settings (through `GLIBC_TUNABLES`).
     PeerTunedMalloc,
+}
+
+impl Variant {
+    fn is_peer(self) -> bool {
+        matches!(self, Variant::Peer | Variant::PeerTunedMalloc)
+    }
 }
 
 fn median(v: &[f64]) -> Option<f64> {
@@ -267,26 +266,27 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         for (i, w) in o.workloads.iter().enumerate() {
             println!("xtask: bench {w}, round {round} of {}", o.rounds);
             for &v in &variants {
-                let mut cmd = match v {
-                    Variant::Seqlab | Variant::SeqlabSystemMalloc => {
-                        let mut c = Command::new(seqlab);
-                        c.arg("bench").arg(w);
-                        c
-                    }
-                    Variant::Peer | Variant::PeerTunedMalloc => {
-                        let mut c = Command::new(&python);
-                        c.env("PYTHONPATH", peer_path.as_deref().unwrap_or(root))
-                            .env("PYTHONWARNINGS", "ignore")
-                            .arg(root.join("bench").join("peers").join("peers.py"))
-                            .arg(w);
-                        c
-                    }
+                let (mut cmd, what) = if v.is_peer() {
+                    let mut c = Command::new(&python);
+                    c.env("PYTHONPATH", peer_path.as_deref().unwrap_or(root))
+                        .env("PYTHONWARNINGS", "ignore")
+                        .arg(root.join("bench").join("peers").join("peers.py"));
+                    (c, "the PyTorch peer")
+                } else {
+                    let mut c = Command::new(seqlab);
+                    c.arg("bench");
+                    (c, "seqlab bench")
                 };
-                cmd.args(["--device", &o.device]).args(&common);
-                for var in MALLOC_ENV {
-                    cmd.env_remove(var);
+                cmd.arg(w).args(["--device", &o.device]).args(&common);
+                // Every configuration starts from glibc's defaults plus only its own setting
+                // (glibc reads GLIBC_TUNABLES and every MALLOC_* variable).
+                for (key, _) in std::env::vars_os() {
+                    if key.to_str().is_some_and(|k| {
+                        k == "GLIBC_TUNABLES" || k == "SEQLAB_MALLOC" || k.starts_with("MALLOC_")
+                    }) {
+                        cmd.env_remove(key);
+                    }
                 }
-                cmd.env_remove("SEQLAB_MALLOC");
                 match v {
                     Variant::SeqlabSystemMalloc => {
                         cmd.env("SEQLAB_MALLOC", "system");
@@ -299,10 +299,6 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                     }
                     Variant::Seqlab | Variant::Peer => {}
                 }
-                let what = match v {
-                    Variant::Seqlab | Variant::SeqlabSystemMalloc => "seqlab bench",
-                    Variant::Peer | Variant::PeerTunedMalloc => "the PyTorch peer",
-                };
                 let json = run_json(&mut cmd, what)?;
                 let rate = json_number(&json, "samples_per_second")
                     .ok_or_else(|| format!("{what}: no samples_per_second"))?;
@@ -323,10 +319,10 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                             ));
                         }
                     }
-                    Variant::Peer | Variant::PeerTunedMalloc => {
+                    _ if v.is_peer() => {
                         torch_version = json_string(&json, "torch").unwrap_or(torch_version);
                     }
-                    Variant::SeqlabSystemMalloc => {}
+                    _ => {}
                 }
             }
         }
@@ -339,18 +335,13 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     let main: Vec<Vec<f64>> = (0..n)
         .map(|i| ratio_rounds(Variant::Seqlab, Variant::Peer, i))
         .collect();
-    let malloc_gain: Vec<Option<f64>> = (0..n)
-        .map(|i| {
-            median(&ratio_rounds(
-                Variant::Seqlab,
-                Variant::SeqlabSystemMalloc,
-                i,
-            ))
-        })
-        .collect();
-    let fair: Vec<Option<f64>> = (0..n)
-        .map(|i| median(&ratio_rounds(Variant::Seqlab, Variant::PeerTunedMalloc, i)))
-        .collect();
+    let median_ratios = |b: Variant| -> Vec<Option<f64>> {
+        (0..n)
+            .map(|i| median(&ratio_rounds(Variant::Seqlab, b, i)))
+            .collect()
+    };
+    let malloc_gain = median_ratios(Variant::SeqlabSystemMalloc);
+    let fair = median_ratios(Variant::PeerTunedMalloc);
     let main_med: Vec<Option<f64>> = main.iter().map(|r| median(r)).collect();
     let geo = |v: &[Option<f64>]| geomean(&v.iter().flatten().copied().collect::<Vec<_>>());
     let (cpu, peak) = cpu_model();

@@ -57,27 +57,22 @@ impl AllocatorSetup {
     }
 }
 
-/// The glibc malloc environment variables that express a user's own choice.
-const MALLOC_VARS: [&str; 6] = [
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TRIM_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
-    "MALLOC_MMAP_MAX_",
-    "MALLOC_ARENA_MAX",
-    "MALLOC_ARENA_TEST",
-];
+/// glibc reads its malloc environment variables (`MALLOC_ARENA_MAX`,
+/// `MALLOC_TRIM_THRESHOLD_`, ...) under this prefix; any one set counts as
+/// the user's own choice.
+const MALLOC_VAR_PREFIX: &str = "MALLOC_";
 
 /// Decides what to do from `SEQLAB_MALLOC`, `GLIBC_TUNABLES` and whether a
-/// `MALLOC_*` variable is set: `Ok(Ok(()))` means tune, `Ok(Err(setup))`
-/// means leave `malloc` alone for the reason `setup` names.
+/// `MALLOC_*` variable is set: [`AllocatorSetup::Tuned`] means tune, any
+/// other value names why `malloc` is left alone.
 fn decide(
     seqlab_malloc: Option<&str>,
     glibc_tunables: Option<&str>,
     malloc_var_set: bool,
-) -> Result<Result<(), AllocatorSetup>, TrainError> {
+) -> Result<AllocatorSetup, TrainError> {
     match seqlab_malloc.map(str::trim) {
         None | Some("") | Some("tuned") => {}
-        Some("system") => return Ok(Err(AllocatorSetup::System)),
+        Some("system") => return Ok(AllocatorSetup::System),
         Some(other) => {
             return Err(TrainError::InvalidConfig(format!(
                 "{ENV}={other:?} is not understood; use tuned (the default) or system"
@@ -86,9 +81,9 @@ fn decide(
     }
     let user_tunables = glibc_tunables.is_some_and(|t| t.contains("glibc.malloc."));
     if user_tunables || malloc_var_set {
-        return Ok(Err(AllocatorSetup::User));
+        return Ok(AllocatorSetup::User);
     }
-    Ok(Ok(()))
+    Ok(AllocatorSetup::Tuned)
 }
 
 /// Sets up `malloc` for training (see the module documentation) unless the
@@ -99,10 +94,11 @@ fn decide(
 pub fn tune_allocator() -> Result<AllocatorSetup, TrainError> {
     let seqlab = std::env::var(ENV).ok();
     let tunables = std::env::var("GLIBC_TUNABLES").ok();
-    let malloc_var_set = MALLOC_VARS.iter().any(|v| std::env::var_os(v).is_some());
+    let malloc_var_set = std::env::vars_os()
+        .any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(MALLOC_VAR_PREFIX)));
     match decide(seqlab.as_deref(), tunables.as_deref(), malloc_var_set)? {
-        Err(kept) => Ok(kept),
-        Ok(()) => Ok(apply()),
+        AllocatorSetup::Tuned => Ok(apply()),
+        kept => Ok(kept),
     }
 }
 
@@ -132,11 +128,14 @@ mod tests {
 
     #[test]
     fn tunes_by_default_and_with_unrelated_tunables() {
-        assert_eq!(decide(None, None, false).unwrap(), Ok(()));
-        assert_eq!(decide(Some("tuned"), None, false).unwrap(), Ok(()));
+        assert_eq!(decide(None, None, false).unwrap(), AllocatorSetup::Tuned);
+        assert_eq!(
+            decide(Some("tuned"), None, false).unwrap(),
+            AllocatorSetup::Tuned
+        );
         assert_eq!(
             decide(None, Some("glibc.pthread.rseq=0"), false).unwrap(),
-            Ok(())
+            AllocatorSetup::Tuned
         );
     }
 
@@ -144,12 +143,12 @@ mod tests {
     fn keeps_the_users_settings_and_the_system_defaults_on_request() {
         assert_eq!(
             decide(None, Some("glibc.malloc.trim_threshold=1"), false).unwrap(),
-            Err(AllocatorSetup::User)
+            AllocatorSetup::User
         );
-        assert_eq!(decide(None, None, true).unwrap(), Err(AllocatorSetup::User));
+        assert_eq!(decide(None, None, true).unwrap(), AllocatorSetup::User);
         assert_eq!(
             decide(Some("system"), None, false).unwrap(),
-            Err(AllocatorSetup::System)
+            AllocatorSetup::System
         );
     }
 
