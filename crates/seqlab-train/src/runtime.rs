@@ -18,7 +18,7 @@
 //! The tuning changes where memory comes from, never a value: results are
 //! bit-identical with and without it. A user's own glibc settings win: with
 //! `GLIBC_TUNABLES` naming a `glibc.malloc.` tunable, or any of the
-//! `MALLOC_*_` variables set, nothing is changed. `SEQLAB_MALLOC=system`
+//! `MALLOC_*` variables set, nothing is changed. `SEQLAB_MALLOC=system`
 //! keeps glibc's defaults (to measure the difference); `SEQLAB_MALLOC=tuned`
 //! is the default.
 
