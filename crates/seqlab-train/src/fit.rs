@@ -350,12 +350,12 @@ pub fn fit_stream(
                     value,
                 });
             }
-            opt.zero_grad();
-            loss.backward();
+            opt.zero_grad()?;
+            loss.f_backward()?;
             if let Some(max) = config.clip_grad_norm {
-                opt.clip_grad_norm(max);
+                opt.clip_grad_norm(vs, max)?;
             }
-            opt.step();
+            opt.step(vs)?;
             tch::no_grad(|| acc.add(value, &out.detach(), &b.y, &config.metrics));
             progress.batch_done(acc.loss());
         }
@@ -408,7 +408,7 @@ pub fn fit_stream(
         }
         if let Some(rlr) = config.reduce_lr.as_mut() {
             if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), lr).new_lr {
-                opt.set_lr(new_lr);
+                opt.set_lr(new_lr)?;
                 if config.verbosity != Verbosity::Silent {
                     println!(
                         "{} epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr:.3e}",

@@ -4,7 +4,8 @@
 //! current learning rate itself and records it in the history.
 
 use crate::TrainError;
-use tch::nn::{self, OptimizerConfig as _};
+use tch::nn;
+use tch::{COptimizer, Tensor};
 
 /// Which optimiser, with its hyper-parameters (the learning rate is separate).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,48 +103,280 @@ impl OptimizerConfig {
         format!("{name}(lr={})", self.lr)
     }
 
-    /// Builds the optimiser over the trainable variables of `vs`.
-    pub fn build(&self, vs: &nn::VarStore) -> Result<nn::Optimizer, TrainError> {
+    /// Builds the optimiser over the trainable variables of `vs` (see
+    /// [`Optimizer`]: they are moved into one flat buffer).
+    pub fn build(&self, vs: &nn::VarStore) -> Result<Optimizer, TrainError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(TrainError::InvalidConfig(format!(
                 "learning rate must be positive, got {}",
                 self.lr
             )));
         }
-        let opt = match self.kind {
+        Optimizer::new(*self, vs)
+    }
+
+    /// libtorch's optimiser of this kind, with nothing added to it yet.
+    fn c_optimizer(&self, lr: f64) -> Result<COptimizer, TrainError> {
+        Ok(match self.kind {
             OptimizerKind::Adam {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
-            } => nn::Adam {
-                beta1,
-                beta2,
-                wd: weight_decay,
-                eps,
-                amsgrad: false,
-            }
-            .build(vs, self.lr)?,
+            } => COptimizer::adam(lr, beta1, beta2, weight_decay, eps, false)?,
             OptimizerKind::RmsProp {
                 alpha,
                 eps,
                 momentum,
-            } => nn::RmsProp {
-                alpha,
-                eps,
-                wd: 0.0,
-                momentum,
-                centered: false,
-            }
-            .build(vs, self.lr)?,
-            OptimizerKind::Sgd { momentum } => nn::Sgd {
-                momentum,
-                dampening: 0.0,
-                wd: 0.0,
-                nesterov: false,
-            }
-            .build(vs, self.lr)?,
+            } => COptimizer::rms_prop(lr, alpha, eps, 0.0, momentum, false)?,
+            OptimizerKind::Sgd { momentum } => COptimizer::sgd(lr, momentum, 0.0, 0.0, false)?,
+        })
+    }
+}
+
+/// The optimiser [`fit`](crate::fit::fit) steps: libtorch's own C++ Adam,
+/// RMSprop or SGD over **one flat tensor** that holds every trainable
+/// variable, instead of one tensor per variable.
+///
+/// libtorch's optimisers loop over their parameters and run about eight
+/// small element-wise operations per parameter and step (Adam: two moment
+/// updates, a square root, a division, two additions, the update itself),
+/// so a two-layer RNN with ten parameter tensors costs some eighty
+/// operator calls per step, most of them on a few thousand numbers. Here
+/// [`OptimizerConfig::build`] copies the variables into one buffer and makes
+/// each variable a view of its slice, and after the first backward pass the
+/// gradients are moved the same way into one gradient buffer, which autograd
+/// then accumulates into in place. A step is then the same eight operations
+/// once, zeroing the gradients is one `zero_`, and gradient-norm clipping is
+/// one norm and one multiplication.
+///
+/// The arithmetic per number is libtorch's; the update is the same up to
+/// rounding in the last bit (libtorch's vectorised and scalar loops round
+/// some fused operations differently, and which loop a number meets depends
+/// on where it sits in the tensor). A variable keeps its name, shape and
+/// values, so checkpoints and [`VarStore`](nn::VarStore) calls see no
+/// difference. If a trainable variable gets no gradient in the first step
+/// (a layer the model does not use), or the variables do not share one
+/// device and floating-point type, the optimiser steps each variable on its
+/// own, as libtorch does, and skips variables without a gradient.
+pub struct Optimizer {
+    config: OptimizerConfig,
+    lr: f64,
+    mode: Mode,
+}
+
+enum Mode {
+    /// Every variable is a view of `params`; `grads` is set up by the first step.
+    Flat {
+        /// The trainable variables, in the order of their slices.
+        vars: Vec<Tensor>,
+        /// The buffer the variables are views of; its gradient is the gradient buffer.
+        params: Tensor,
+        /// libtorch's optimiser over `params` alone.
+        opt: COptimizer,
+        /// The gradient buffer, once the variables' gradients are views of it.
+        grads: Option<Tensor>,
+    },
+    /// libtorch's optimiser over each variable.
+    PerVariable {
+        /// The trainable variables.
+        vars: Vec<Tensor>,
+        /// libtorch's optimiser over them.
+        opt: COptimizer,
+    },
+}
+
+impl std::fmt::Debug for Optimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match &self.mode {
+            Mode::Flat { vars, .. } => format!("flat over {} variables", vars.len()),
+            Mode::PerVariable { .. } => "per variable".to_string(),
         };
-        Ok(opt)
+        f.debug_struct("Optimizer")
+            .field("config", &self.config)
+            .field("lr", &self.lr)
+            .field("mode", &mode)
+            .finish()
+    }
+}
+
+impl Optimizer {
+    fn new(config: OptimizerConfig, vs: &nn::VarStore) -> Result<Self, TrainError> {
+        let lr = config.lr;
+        let vars = vs.trainable_variables();
+        let kind = vars.first().map(|v| (v.device(), v.kind()));
+        let flat_ok = !vars.is_empty()
+            && vars.iter().all(|v| {
+                Some((v.device(), v.kind())) == kind && v.is_floating_point() && !v.is_sparse()
+            });
+        if !flat_ok {
+            return Ok(Self::per_variable(config, vs, lr)?);
+        }
+        let params = tch::no_grad(|| -> Result<Tensor, TrainError> {
+            let pieces: Vec<Tensor> = vars
+                .iter()
+                .map(|v| v.detach().f_reshape([-1]))
+                .collect::<Result<_, _>>()?;
+            let params = Tensor::f_cat(&pieces, 0)?;
+            let mut offset = 0;
+            for v in &vars {
+                let n = v.numel() as i64;
+                let view = params.f_narrow(0, offset, n)?.f_view(v.size().as_slice())?;
+                v.shallow_clone().set_data(&view);
+                offset += n;
+            }
+            Ok(params)
+        })?;
+        // libtorch's optimiser steps a parameter only if it has a gradient:
+        // give the buffer one (zeros), which becomes the gradient buffer.
+        let params = params.f_set_requires_grad(true)?;
+        params.f_sum(params.kind())?.f_backward()?;
+        let mut opt = config.c_optimizer(lr)?;
+        opt.add_parameters(&params, 0)?;
+        // Gradients left from an earlier fit of these variables must not be
+        // accumulated into: start them from zero (they are moved into the
+        // buffer at the first step).
+        for v in &vars {
+            let mut g = v.grad();
+            if g.defined() {
+                let _ = tch::no_grad(|| g.f_zero_())?;
+            }
+        }
+        Ok(Self {
+            config,
+            lr,
+            mode: Mode::Flat {
+                vars,
+                params,
+                opt,
+                grads: None,
+            },
+        })
+    }
+
+    /// libtorch's optimiser over each trainable variable of `vs`.
+    fn per_variable(
+        config: OptimizerConfig,
+        vs: &nn::VarStore,
+        lr: f64,
+    ) -> Result<Self, TrainError> {
+        let vars = vs.trainable_variables();
+        let mut opt = config.c_optimizer(lr)?;
+        for v in &vars {
+            opt.add_parameters(v, 0)?;
+        }
+        Ok(Self {
+            config,
+            lr,
+            mode: Mode::PerVariable { vars, opt },
+        })
+    }
+
+    /// Whether the variables live in one flat buffer (false: stepped one by one).
+    pub fn is_flat(&self) -> bool {
+        matches!(self.mode, Mode::Flat { .. })
+    }
+
+    /// The current learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Sets the learning rate of the following steps.
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), TrainError> {
+        match &mut self.mode {
+            Mode::Flat { opt, .. } | Mode::PerVariable { opt, .. } => opt.set_learning_rate(lr)?,
+        }
+        self.lr = lr;
+        Ok(())
+    }
+
+    /// Clears the gradients before a backward pass.
+    pub fn zero_grad(&mut self) -> Result<(), TrainError> {
+        match &mut self.mode {
+            Mode::Flat {
+                grads: Some(grads), ..
+            } => {
+                let _ = tch::no_grad(|| grads.f_zero_())?;
+            }
+            // Before the first step the variables' own gradients are either
+            // undefined or zeroed by `new`.
+            Mode::Flat { grads: None, .. } => {}
+            // libtorch's zero_grad sets the gradients to undefined.
+            Mode::PerVariable { opt, .. } => opt.zero_grad()?,
+        }
+        Ok(())
+    }
+
+    /// After the first backward pass: moves every variable's gradient into
+    /// the gradient buffer (or, if one has none, switches to stepping the
+    /// variables one by one).
+    fn settle(&mut self, vs: &nn::VarStore) -> Result<(), TrainError> {
+        let Mode::Flat {
+            vars,
+            params,
+            grads: grads @ None,
+            ..
+        } = &mut self.mode
+        else {
+            return Ok(());
+        };
+        if vars.iter().any(|v| !v.grad().defined()) {
+            self.mode = Self::per_variable(self.config, vs, self.lr)?.mode;
+            return Ok(());
+        }
+        let buffer = params.grad();
+        tch::no_grad(|| -> Result<(), TrainError> {
+            let mut offset = 0;
+            for v in vars.iter() {
+                let n = v.numel() as i64;
+                let mut g = v.grad();
+                let view = buffer.f_narrow(0, offset, n)?.f_view(v.size().as_slice())?;
+                view.shallow_clone().f_copy_(&g)?;
+                g.set_data(&view);
+                offset += n;
+            }
+            Ok(())
+        })?;
+        *grads = Some(buffer);
+        Ok(())
+    }
+
+    /// Scales the gradients so that their joint 2-norm is at most `max`
+    /// (the norm of all gradients as one vector, as `clip_grad_norm_` in
+    /// PyTorch). Call it after the backward pass, before [`step`](Self::step).
+    pub fn clip_grad_norm(&mut self, vs: &nn::VarStore, max: f64) -> Result<(), TrainError> {
+        self.settle(vs)?;
+        let grads: Vec<Tensor> = match &self.mode {
+            Mode::Flat { grads, .. } => grads.iter().map(Tensor::shallow_clone).collect(),
+            Mode::PerVariable { vars, .. } => vars
+                .iter()
+                .map(Tensor::grad)
+                .filter(Tensor::defined)
+                .collect(),
+        };
+        if grads.is_empty() {
+            return Ok(());
+        }
+        tch::no_grad(|| {
+            let norms: Vec<Tensor> = grads.iter().map(Tensor::f_norm).collect::<Result<_, _>>()?;
+            let total = Tensor::f_stack(&norms, 0)?.f_norm()?.f_double_value(&[])?;
+            let coef = max / (total + 1e-6);
+            if coef < 1.0 {
+                for mut g in grads {
+                    let _ = g.f_mul_scalar_(coef)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Updates the variables from their gradients.
+    pub fn step(&mut self, vs: &nn::VarStore) -> Result<(), TrainError> {
+        self.settle(vs)?;
+        match &mut self.mode {
+            Mode::Flat { opt, .. } | Mode::PerVariable { opt, .. } => opt.step()?,
+        }
+        Ok(())
     }
 }

@@ -273,3 +273,131 @@ fn device_choice_parses_and_cuda_is_an_error_without_a_gpu() {
         assert_eq!(DeviceChoice::Auto.resolve().unwrap(), Device::Cpu);
     }
 }
+
+/// A stacked LSTM classifier and one batch of the A/B task, built from `seed`.
+fn lstm_and_batch(seed: u64) -> (nn::VarStore, impl ModuleT, TensorData) {
+    seed_all(seed);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = seq_classifier(
+        vs.root(),
+        &SeqClassifierConfig::stacked(5, RecurrentKind::Lstm, &[16, 8], 4),
+    )
+    .unwrap();
+    let (train, _) = data(64, 12, seed);
+    (vs, net, train)
+}
+
+#[test]
+fn the_flat_optimiser_steps_like_libtorchs_adam_per_variable() {
+    let _g = torch_serial();
+    let (vs_ref, net_ref, batch) = lstm_and_batch(11);
+    let (vs, net, _) = lstm_and_batch(11);
+    // tch's nn::Adam: libtorch's C++ Adam with one parameter per variable.
+    let mut reference = nn::OptimizerConfig::build(
+        nn::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            wd: 0.0,
+            eps: 1e-8,
+            amsgrad: false,
+        },
+        &vs_ref,
+        1e-2,
+    )
+    .unwrap();
+    let mut flat = OptimizerConfig::adam(1e-2).build(&vs).unwrap();
+    assert!(flat.is_flat());
+    for step in 0..30 {
+        reference.zero_grad();
+        Loss::CrossEntropy
+            .compute(&net_ref.forward_t(&batch.x, true), &batch.y)
+            .backward();
+        reference.clip_grad_norm(0.5);
+        reference.step();
+        flat.zero_grad().unwrap();
+        Loss::CrossEntropy
+            .compute(&net.forward_t(&batch.x, true), &batch.y)
+            .backward();
+        flat.clip_grad_norm(&vs, 0.5).unwrap();
+        flat.step(&vs).unwrap();
+        assert!(flat.is_flat(), "step {step}: fell back to per-variable");
+    }
+    let ours = vs.variables();
+    let theirs = vs_ref.variables();
+    assert_eq!(ours.len(), 10);
+    for (name, r) in &theirs {
+        let o = &ours[name];
+        assert_eq!(o.size(), r.size(), "{name}");
+        let moved = (r - Tensor::zeros_like(r)).abs().max().double_value(&[]);
+        let diff = (o - r).abs().max().double_value(&[]);
+        // Same arithmetic up to last-bit rounding of fused operations.
+        assert!(
+            diff < 1e-5,
+            "{name}: differs by {diff} (values up to {moved})"
+        );
+    }
+    // The variables are views of one buffer, yet save and load as before.
+    let dir = std::env::temp_dir().join(format!("seqlab-flat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("w.safetensors");
+    save_weights(&vs, &file).unwrap();
+    let (mut fresh, _, _) = lstm_and_batch(12);
+    load_weights(&mut fresh, &file).unwrap();
+    for (name, t) in fresh.variables() {
+        assert!(t.equal(&ours[&name]), "{name} did not round-trip");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_first_adam_step_moves_each_weight_by_the_learning_rate_against_its_gradient() {
+    let _g = torch_serial();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let w = vs
+        .root()
+        .var_copy("w", &Tensor::from_slice(&[1.0f32, 2.0, -3.0]));
+    let b = vs.root().var_copy("b", &Tensor::from_slice(&[0.5f32]));
+    let mut opt = OptimizerConfig::adam(0.1).build(&vs).unwrap();
+    // d/dw = [2, -1, 4], d/db = -3: Adam's first step is lr * g / (|g| + eps).
+    let c = Tensor::from_slice(&[2.0f32, -1.0, 4.0]);
+    let loss = (&w * &c).sum(tch::Kind::Float) - &b * 3.0;
+    opt.zero_grad().unwrap();
+    loss.sum(tch::Kind::Float).backward();
+    opt.step(&vs).unwrap();
+    let got: Vec<f32> = Vec::try_from(&w).unwrap();
+    for (g, want) in got.iter().zip([0.9f32, 2.1, -3.1]) {
+        assert!((g - want).abs() < 1e-6, "{got:?}");
+    }
+    assert!((b.double_value(&[0]) - 0.6).abs() < 1e-6);
+    // A second step with the gradient now in the buffer: m = 0.19 g, v = 0.001999 g^2,
+    // bias-corrected to g and g^2 again, so the same move.
+    opt.zero_grad().unwrap();
+    ((&w * &c).sum(tch::Kind::Float) - &b * 3.0).backward();
+    opt.step(&vs).unwrap();
+    let got: Vec<f32> = Vec::try_from(&w).unwrap();
+    for (g, want) in got.iter().zip([0.8f32, 2.2, -3.2]) {
+        assert!((g - want).abs() < 1e-5, "{got:?}");
+    }
+}
+
+#[test]
+fn a_variable_without_a_gradient_is_left_alone() {
+    let _g = torch_serial();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let used = vs
+        .root()
+        .var_copy("used", &Tensor::from_slice(&[1.0f32, 1.0]));
+    let unused = vs.root().var_copy("unused", &Tensor::from_slice(&[5.0f32]));
+    let mut opt = OptimizerConfig::adam(0.1).build(&vs).unwrap();
+    for _ in 0..3 {
+        opt.zero_grad().unwrap();
+        used.sum(tch::Kind::Float).backward();
+        opt.step(&vs).unwrap();
+    }
+    assert!(
+        !opt.is_flat(),
+        "an unused variable must switch to per-variable steps"
+    );
+    assert_eq!(unused.double_value(&[0]), 5.0);
+    assert!((used.double_value(&[0]) - 0.7).abs() < 1e-5);
+}
