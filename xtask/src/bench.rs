@@ -183,19 +183,20 @@ fn cpu_model() -> (String, Option<f64>) {
 /// One configuration measured in every round.
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
-    /// seqlab as shipped (malloc tuned).
+    /// seqlab as shipped (malloc tuned, each workload's thread count).
     Seqlab,
-    /// seqlab with glibc's default malloc (`SEQLAB_MALLOC=system`): the "before" of the tuning.
-    SeqlabSystemMalloc,
+    /// seqlab with libtorch's and glibc's defaults (`SEQLAB_MALLOC=system`,
+    /// `--threads` = cores): the "before" of its runtime settings.
+    SeqlabDefaults,
     /// PyTorch eager as installed.
     Peer,
-    /// PyTorch eager with seqlab's malloc settings (through `GLIBC_TUNABLES`).
-    PeerTunedMalloc,
+    /// PyTorch eager with seqlab's runtime settings (`GLIBC_TUNABLES`, `OMP_NUM_THREADS`).
+    PeerSameSettings,
 }
 
 impl Variant {
     fn is_peer(self) -> bool {
-        matches!(self, Variant::Peer | Variant::PeerTunedMalloc)
+        matches!(self, Variant::Peer | Variant::PeerSameSettings)
     }
 }
 
@@ -248,14 +249,16 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         vec![
             Variant::Seqlab,
             Variant::Peer,
-            Variant::SeqlabSystemMalloc,
-            Variant::PeerTunedMalloc,
+            Variant::SeqlabDefaults,
+            Variant::PeerSameSettings,
         ]
     } else {
-        vec![Variant::Seqlab, Variant::SeqlabSystemMalloc]
+        vec![Variant::Seqlab, Variant::SeqlabDefaults]
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut torch_version = String::from("-");
-    let mut threads = String::from("-");
+    // seqlab's thread count per workload, as its bench reports it; the peer with the same settings gets it too.
+    let mut threads = vec![String::from("-"); o.workloads.len()];
     // seqlab's own malloc settings, as its bench reports them; the tuned peer gets the same.
     let mut tunables: Option<String> = None;
     // rates[variant][workload] = samples/s of each round. Rounds alternate the
@@ -288,14 +291,16 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                     }
                 }
                 match v {
-                    Variant::SeqlabSystemMalloc => {
-                        cmd.env("SEQLAB_MALLOC", "system");
+                    Variant::SeqlabDefaults => {
+                        cmd.env("SEQLAB_MALLOC", "system")
+                            .args(["--threads", &cores.to_string()]);
                     }
-                    Variant::PeerTunedMalloc => {
+                    Variant::PeerSameSettings => {
                         let t = tunables
                             .as_deref()
                             .ok_or("seqlab bench did not report its malloc settings")?;
-                        cmd.env("GLIBC_TUNABLES", t);
+                        cmd.env("GLIBC_TUNABLES", t)
+                            .env("OMP_NUM_THREADS", &threads[i]);
                     }
                     Variant::Seqlab | Variant::Peer => {}
                 }
@@ -305,7 +310,11 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                 rates[v as usize][i].push(rate);
                 match v {
                     Variant::Seqlab => {
-                        threads = json_number(&json, "threads").map_or(threads, |t| format!("{t}"));
+                        threads[i] = json_number(&json, "threads")
+                            .map(|t| format!("{t}"))
+                            .ok_or_else(|| {
+                                format!("seqlab bench did not report its threads: {json}")
+                            })?;
                         samples_of[i] = json_number(&json, "samples").unwrap_or(f64::NAN);
                         if json_string(&json, "allocator").as_deref() != Some("tuned") {
                             return Err(format!("seqlab bench did not tune malloc: {json}"));
@@ -340,25 +349,26 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
             .map(|i| median(&ratio_rounds(Variant::Seqlab, b, i)))
             .collect()
     };
-    let malloc_gain = median_ratios(Variant::SeqlabSystemMalloc);
-    let fair = median_ratios(Variant::PeerTunedMalloc);
+    let settings_gain = median_ratios(Variant::SeqlabDefaults);
+    let fair = median_ratios(Variant::PeerSameSettings);
     let main_med: Vec<Option<f64>> = main.iter().map(|r| median(r)).collect();
     let geo = |v: &[Option<f64>]| geomean(&v.iter().flatten().copied().collect::<Vec<_>>());
     let (cpu, peak) = cpu_model();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut md = String::from("# seqlab vs PyTorch eager: training throughput\n\n");
     md.push_str(&format!(
-        "Written by `cargo xtask bench{}`. Machine: {cpu}, {cores} logical CPUs; device {}; libtorch threads {threads} (both sides, \
-         libtorch's default); seqlab on tch 0.24 / libtorch 2.11.0, PyTorch {torch_version} (the PyPI wheel). Each number is samples \
-         per second over the median of {} timed epochs after {} warm-up epoch(s), on a fixed batch stream built once as tensors, \
-         and the median of {} rounds; every round runs each configuration once, back to back, and the ratios are the medians of \
-         the per-round ratios. Both sides train the same model with the same batch size, optimiser and loss, and read the loss \
-         once per step.\n\n\
-         - **seqlab**: as shipped; it tunes glibc malloc at start-up (`seqlab_train::runtime`, see below).\n\
-         - **PyTorch**: PyTorch eager as installed. **seqlab / PyTorch** is the comparison the targets refer to.\n\
-         - **before** columns: seqlab with glibc's default malloc (`SEQLAB_MALLOC=system`), and the gain of the tuning over it.\n\
-         - **PyTorch + malloc**: PyTorch run with seqlab's malloc settings through `GLIBC_TUNABLES={}`; the last column shows \
-         what is left of seqlab's lead when PyTorch gets the same allocator.\n\n",
+        "Written by `cargo xtask bench{}`. Machine: {cpu}, {cores} logical CPUs; device {}; seqlab on tch 0.24 / libtorch \
+         2.11.0, PyTorch {torch_version} (the PyPI wheel). Each number is samples per second over the median of {} timed epochs \
+         after {} warm-up epoch(s), on a fixed batch stream built once as tensors, and the median of {} rounds; every round runs \
+         each configuration once, back to back, and the ratios are the medians of the per-round ratios. Both sides train the \
+         same model with the same batch size, optimiser and loss, and read the loss once per step.\n\n\
+         - **seqlab**: as shipped: flat optimiser buffers (`seqlab_train::optim`), glibc malloc tuned at start-up and each \
+         workload's thread count (`seqlab_train::runtime`, see below).\n\
+         - **PyTorch**: PyTorch eager as installed (libtorch's default threads: one per core). **seqlab / PyTorch** is the \
+         comparison the targets refer to.\n\
+         - **defaults** columns: seqlab with glibc's default malloc (`SEQLAB_MALLOC=system`) and `--threads {cores}` (libtorch's \
+         default), and the gain of the runtime settings over that.\n\
+         - **PyTorch, same settings**: PyTorch run with seqlab's malloc settings (`GLIBC_TUNABLES={}`) and its thread count \
+         (`OMP_NUM_THREADS`); the last column is what is left of seqlab's lead when PyTorch gets the same process settings.\n\n",
         args.iter().map(|a| format!(" {a}")).collect::<String>(),
         o.device,
         o.epochs,
@@ -367,15 +377,16 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         tunables.as_deref().unwrap_or("-"),
     ));
     md.push_str(
-        "| workload | samples/epoch | seqlab samples/s | PyTorch samples/s | **seqlab / PyTorch** | ratio per round \
-         | before: seqlab, default malloc | malloc tuning gain | PyTorch + malloc samples/s | seqlab / PyTorch + malloc |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| workload | samples/epoch | seqlab threads | seqlab samples/s | PyTorch samples/s | **seqlab / PyTorch** | ratio per round \
+         | seqlab, defaults | gain of the settings | PyTorch, same settings | seqlab / PyTorch, same settings |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for (i, w) in o.workloads.iter().enumerate() {
         let per_round: Vec<String> = main[i].iter().map(|r| format!("{r:.2}")).collect();
         md.push_str(&format!(
-            "| {w} | {:.0} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
+            "| {w} | {:.0} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
             samples_of[i],
+            threads[i],
             fmt_rate(rate(Variant::Seqlab, i)),
             fmt_rate(rate(Variant::Peer, i)),
             fmt_ratio(main_med[i]),
@@ -384,16 +395,16 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
             } else {
                 per_round.join(", ")
             },
-            fmt_rate(rate(Variant::SeqlabSystemMalloc, i)),
-            fmt_ratio(malloc_gain[i]),
-            fmt_rate(rate(Variant::PeerTunedMalloc, i)),
+            fmt_rate(rate(Variant::SeqlabDefaults, i)),
+            fmt_ratio(settings_gain[i]),
+            fmt_rate(rate(Variant::PeerSameSettings, i)),
             fmt_ratio(fair[i]),
         ));
     }
     md.push_str(&format!(
-        "| **geometric mean** | | | | **{}** | | | {} | | {} |\n",
+        "| **geometric mean** | | | | | **{}** | | | {} | | {} |\n",
         fmt_ratio(geo(&main_med)),
-        fmt_ratio(geo(&malloc_gain)),
+        fmt_ratio(geo(&settings_gain)),
         fmt_ratio(geo(&fair)),
     ));
     let rows: Vec<(String, f64, f64, Option<f64>)> = o

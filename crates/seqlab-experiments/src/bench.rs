@@ -19,7 +19,7 @@ use seqlab_train::fit::{fit, FitConfig};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
-use seqlab_train::runtime::AllocatorSetup;
+use seqlab_train::runtime::{set_threads, AllocatorSetup, ThreadChoice, ThreadHint};
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
@@ -46,6 +46,8 @@ pub struct BenchOptions {
     pub shrink: usize,
     /// How the process set up `malloc` (recorded in the result).
     pub allocator: AllocatorSetup,
+    /// Intra-op threads (`auto`: the workload's [`thread_hint`]).
+    pub threads: ThreadChoice,
 }
 
 /// One workload's measurement.
@@ -66,7 +68,9 @@ pub struct BenchResult {
     /// `samples / median_seconds`.
     pub samples_per_second: f64,
     /// Intra-op threads libtorch used.
-    pub threads: i32,
+    pub threads: usize,
+    /// Why that many: `choice` (`--threads`), `environment` (`OMP_NUM_THREADS`) or `hint` (the workload's).
+    pub threads_source: &'static str,
     /// The `malloc` setup: `tuned`, `system`, `user` or `unsupported` (see `seqlab_train::runtime`).
     pub allocator: &'static str,
     /// glibc `M_MMAP_THRESHOLD` of the tuned setup (so that a peer can be run with the same).
@@ -91,6 +95,16 @@ fn one_hot_data(n: i64, steps: i64, features: i64, classes: i64, device: Device)
     let x = idx.one_hot(features).to_kind(Kind::Float);
     let y = Tensor::randint(classes, [n], (Kind::Int64, device));
     TensorData { x, y }
+}
+
+/// The intra-op threads that suit workload `name`, as its experiment's
+/// (see `seqlab_train::runtime`): one for the small LSTMs of the temporal
+/// order and seq2seq workloads, one per core for the others.
+pub fn thread_hint(name: &str) -> ThreadHint {
+    match name {
+        "temporal-order-hard" | "seq2seq-sine" => ThreadHint::Single,
+        _ => ThreadHint::PerCore,
+    }
 }
 
 /// A workload ready to train: its batch stream, model and training settings.
@@ -211,6 +225,7 @@ pub fn run_workload(
             "bench needs at least one timed epoch".into(),
         ));
     }
+    let threads = set_threads(opts.threads, thread_hint(name));
     seed_all(42);
     let mut vs = VarStore::new(device);
     let w = build(name, &vs, device, opts.shrink.max(1) as i64)?;
@@ -236,7 +251,8 @@ pub fn run_workload(
         epoch_seconds: seconds,
         median_seconds: med,
         samples_per_second: samples as f64 / med,
-        threads: tch::get_num_threads(),
+        threads: threads.threads,
+        threads_source: threads.source.name(),
         allocator: opts.allocator.name(),
         malloc_mmap_threshold: seqlab_train::runtime::MMAP_THRESHOLD,
         malloc_trim_threshold: seqlab_train::runtime::TRIM_THRESHOLD,

@@ -250,6 +250,8 @@ pub struct RunInfo {
     pub device: String,
     /// libtorch version.
     pub libtorch: &'static str,
+    /// libtorch's intra-op CPU threads (they can change floating-point sums).
+    pub threads: i32,
 }
 
 impl RunInfo {
@@ -261,6 +263,7 @@ impl RunInfo {
             seed: opts.seed,
             device: device_name(device),
             libtorch: LIBTORCH_VERSION,
+            threads: tch::get_num_threads(),
         }
     }
 }

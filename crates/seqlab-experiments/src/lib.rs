@@ -23,6 +23,7 @@ pub mod seq2seq;
 pub mod temporal_order;
 
 use seqlab_train::device::DeviceChoice;
+use seqlab_train::runtime::{set_threads, ThreadChoice, ThreadHint};
 use std::path::PathBuf;
 
 /// The libtorch version seqlab is built against (tch 0.24 requires exactly this one).
@@ -45,6 +46,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Data directory for real data sets (`--data-dir`; else `SEQLAB_DATA_DIR`, else `data/`).
     pub data_dir: Option<PathBuf>,
+    /// Intra-op CPU threads; [`Experiment::start`] applies it (`run` alone does not).
+    pub threads: ThreadChoice,
 }
 
 impl Default for RunOptions {
@@ -57,6 +60,7 @@ impl Default for RunOptions {
             quick: false,
             verbose: true,
             data_dir: None,
+            threads: ThreadChoice::Auto,
         }
     }
 }
@@ -133,8 +137,20 @@ pub struct Experiment {
     pub name: &'static str,
     /// One-line description.
     pub description: &'static str,
-    /// Runs it.
+    /// Runs it (with the process's thread count as it is).
     pub run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+    /// The intra-op threads its models suit (see `seqlab_train::runtime`).
+    pub threads: ThreadHint,
+}
+
+impl Experiment {
+    /// Sets libtorch's intra-op threads from `opts.threads` and the
+    /// experiment's [`ThreadHint`], then runs it. This is what `seqlab run`
+    /// does; `metrics.json` records the thread count used.
+    pub fn start(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+        set_threads(opts.threads, self.threads);
+        (self.run)(opts)
+    }
 }
 
 /// Every experiment, cheapest first (the order `reproduce-all` runs them in;
@@ -143,46 +159,57 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: seq2one::NAME,
     description: "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
     run: seq2one::run,
+    threads: ThreadHint::PerCore,
 }, Experiment {
     name: continuation::NAME,
     description: "seed-conditioned continuation (Flux forum): LSTM encoder-decoder vs the predict-the-mean baseline",
     run: continuation::run,
+    threads: ThreadHint::Single,
 }, Experiment {
     name: "seq2seq-sin-cos",
     description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's recipe vs an improved one, autoregressive inference",
     run: seq2seq::run_sin_cos,
+    threads: ThreadHint::Single,
 }, Experiment {
     name: "seq2seq-damped",
     description: "encoder-decoder LSTM, damped oscillation exp(-x/5) cos x -> exp(-x/5) sin x",
     run: seq2seq::run_damped,
+    threads: ThreadHint::Single,
 }, Experiment {
     name: "seq2seq-power",
     description: "encoder-decoder LSTM, x^2 -> x^0.5",
     run: seq2seq::run_power,
+    threads: ThreadHint::Single,
 }, Experiment {
     name: temporal_order::NAME,
     description: "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
     run: temporal_order::run,
+    threads: ThreadHint::Single,
 }, Experiment {
     name: imdb::RNN_NAME,
     description: "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
     run: imdb::run_rnn,
+    threads: ThreadHint::PerCore,
 }, Experiment {
     name: imdb::LSTM_NAME,
     description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
     run: imdb::run_lstm,
+    threads: ThreadHint::PerCore,
 }, Experiment {
     name: mnist_ae::LSTM_NAME,
     description: "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
     run: mnist_ae::run_lstm,
+    threads: ThreadHint::PerCore,
 }, Experiment {
     name: mnist_ae::BILSTM_NAME,
     description: "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
     run: mnist_ae::run_bilstm,
+    threads: ThreadHint::PerCore,
 }, Experiment {
     name: length_sweep::NAME,
     description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget, several seeds",
     run: length_sweep::run,
+    threads: ThreadHint::Single,
 }];
 
 /// Looks an experiment up by name.

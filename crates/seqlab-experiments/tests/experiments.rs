@@ -2,6 +2,7 @@
 
 use seqlab_experiments::seq2one::{run_with, Seq2OneConfig};
 use seqlab_experiments::{find, RunOptions};
+use seqlab_train::runtime::ThreadHint;
 use seqlab_train::History;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -193,12 +194,13 @@ fn seqlab(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Runs the binary with extra environment variables, and without the
-/// caller's own malloc settings (so that the allocator setup is seqlab's).
+/// caller's own malloc and thread settings (so that the setup is seqlab's).
 fn seqlab_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_seqlab"))
         .args(args)
         .env_remove("SEQLAB_MALLOC")
         .env_remove("GLIBC_TUNABLES")
+        .env_remove("OMP_NUM_THREADS")
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -226,6 +228,11 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     assert!(!ok && stderr.contains("cpu, cuda or auto"), "{stderr}");
     let (ok, _, stderr) = seqlab(&["run", "seq2one", "--epochs", "0"]);
     assert!(!ok && stderr.contains("--epochs"), "{stderr}");
+    let (ok, _, stderr) = seqlab(&["run", "seq2one", "--threads", "0"]);
+    assert!(
+        !ok && stderr.contains("--threads") && stderr.contains("auto or a positive whole number"),
+        "{stderr}"
+    );
     if !tch::Cuda::is_available() {
         let dir = scratch("cli-cuda");
         let (ok, _, stderr) = seqlab(&[
@@ -1080,6 +1087,10 @@ fn a_killed_run_leaves_no_half_written_result_and_the_next_run_starts_clean() {
     assert!(ok, "{err}");
     let out = dir.join("continuation");
     assert!(assert_results_complete(&out).is_empty());
+    // `seqlab run` gives the small LSTMs one thread, and metrics.json says so.
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["threads"], 1, "{metrics}");
     for delay_ms in [150, 400, 700, 1000] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seqlab"))
             .args(args)
@@ -1151,7 +1162,50 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         let sps = v["samples_per_second"].as_f64().unwrap();
         assert!(sps.is_finite() && sps > 0.0, "{w}: {sps}");
         assert_eq!(v["allocator"], "tuned", "{w}");
+        // Each workload's own thread count: one for the small LSTMs.
+        assert_eq!(v["threads_source"], "hint", "{w}");
+        if seqlab_experiments::bench::thread_hint(w) == ThreadHint::Single {
+            assert_eq!(v["threads"], 1, "{w}");
+        }
     }
+    // An explicit count wins over the hint, and OMP_NUM_THREADS over the hint.
+    let (ok, out, err) = seqlab(&[
+        "bench",
+        "seq2seq-sine",
+        "--shrink",
+        "50",
+        "--warmup",
+        "0",
+        "--epochs",
+        "1",
+        "--threads",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["threads"].as_u64(), v["threads_source"].as_str()),
+        (Some(2), Some("choice"))
+    );
+    let (ok, out, err) = seqlab_env(
+        &[
+            "bench",
+            "seq2seq-sine",
+            "--shrink",
+            "50",
+            "--warmup",
+            "0",
+            "--epochs",
+            "1",
+        ],
+        &[("OMP_NUM_THREADS", "2")],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["threads"].as_u64(), v["threads_source"].as_str()),
+        (Some(2), Some("environment"))
+    );
     let (ok, _, err) = seqlab(&["bench", "nope"]);
     assert!(!ok && err.contains("toy-seq2one"), "{err}");
     // The allocator setup is recorded, and the user's choice is kept.

@@ -1,5 +1,6 @@
-//! Process-level settings that make training faster without changing any
-//! result.
+//! Process-level settings that make training faster: the `malloc` setup
+//! ([`tune_allocator`], which changes no result) and the number of intra-op
+//! threads ([`set_threads`]).
 //!
 //! [`tune_allocator`] sets up glibc's `malloc`, which libtorch's CPU
 //! allocator uses for every tensor. With glibc's defaults, blocks of more than
@@ -21,6 +22,18 @@
 //! `MALLOC_*` variables set, nothing is changed. `SEQLAB_MALLOC=system`
 //! keeps glibc's defaults (to measure the difference); `SEQLAB_MALLOC=tuned`
 //! is the default.
+//!
+//! [`set_threads`] gives the small recurrent models one intra-op thread.
+//! Their per-step matrix products (a few hundred thousand multiply-adds or
+//! fewer) are too small to split: on the 2-core benchmark machine a second
+//! thread gained at most 5-7% while both cores were free, and halved the
+//! throughput whenever the machine's other core was busy, because each of
+//! the thousands of small parallel sections per step waits for the slower
+//! thread. One thread runs at the same speed in both cases. The larger
+//! models (IMDb, MNIST, the toy task's two RNN layers of 128) keep
+//! libtorch's default of one thread per core. The thread count can change
+//! floating-point sums, so it is recorded with every result; an explicit
+//! count (`--threads`) or `OMP_NUM_THREADS` always wins.
 
 use crate::TrainError;
 
@@ -122,9 +135,145 @@ fn apply() -> AllocatorSetup {
     AllocatorSetup::Unsupported
 }
 
+/// How many intra-op threads suit a model (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadHint {
+    /// One thread: the model's matrix products are too small to split.
+    Single,
+    /// libtorch's default: one thread per core.
+    PerCore,
+}
+
+/// The user's choice of intra-op threads (`--threads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThreadChoice {
+    /// `OMP_NUM_THREADS` if it is set, else the model's [`ThreadHint`].
+    #[default]
+    Auto,
+    /// Exactly this many.
+    Fixed(std::num::NonZeroUsize),
+}
+
+impl std::str::FromStr for ThreadChoice {
+    type Err = String;
+
+    /// `auto` or a positive whole number.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "auto" => Ok(ThreadChoice::Auto),
+            n => n.parse().map(ThreadChoice::Fixed).map_err(|_| {
+                format!("expected auto or a positive whole number of threads, got {s:?}")
+            }),
+        }
+    }
+}
+
+/// Where the thread count [`set_threads`] left came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadSource {
+    /// An explicit [`ThreadChoice::Fixed`].
+    Choice,
+    /// The user's `OMP_NUM_THREADS`.
+    Environment,
+    /// The model's [`ThreadHint`].
+    Hint,
+}
+
+impl ThreadSource {
+    /// A one-word name (`choice`, `environment`, `hint`), as benchmarks record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadSource::Choice => "choice",
+            ThreadSource::Environment => "environment",
+            ThreadSource::Hint => "hint",
+        }
+    }
+}
+
+/// What [`set_threads`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadSetup {
+    /// libtorch's intra-op threads from now on.
+    pub threads: usize,
+    /// Why.
+    pub source: ThreadSource,
+}
+
+/// The thread count to set (`None`: keep libtorch's, which already follows
+/// `OMP_NUM_THREADS` or the number of cores) and why.
+fn decide_threads(
+    choice: ThreadChoice,
+    omp_num_threads: Option<&str>,
+    hint: ThreadHint,
+) -> (Option<usize>, ThreadSource) {
+    match choice {
+        ThreadChoice::Fixed(n) => (Some(n.get()), ThreadSource::Choice),
+        ThreadChoice::Auto if omp_num_threads.is_some_and(|v| !v.trim().is_empty()) => {
+            (None, ThreadSource::Environment)
+        }
+        ThreadChoice::Auto => match hint {
+            ThreadHint::Single => (Some(1), ThreadSource::Hint),
+            ThreadHint::PerCore => (None, ThreadSource::Hint),
+        },
+    }
+}
+
+/// Sets libtorch's intra-op thread count for a model with `hint`, unless
+/// `choice` or `OMP_NUM_THREADS` says otherwise. Call it once before
+/// training, as the `seqlab` binary does; [`fit`](crate::fit::fit) never
+/// changes it.
+pub fn set_threads(choice: ThreadChoice, hint: ThreadHint) -> ThreadSetup {
+    let omp = std::env::var("OMP_NUM_THREADS").ok();
+    let (set, source) = decide_threads(choice, omp.as_deref(), hint);
+    if let Some(n) = set {
+        tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
+    }
+    ThreadSetup {
+        threads: usize::try_from(tch::get_num_threads()).unwrap_or(1),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threads_follow_the_choice_then_the_environment_then_the_hint() {
+        let two = ThreadChoice::Fixed(std::num::NonZeroUsize::new(2).unwrap());
+        assert_eq!(
+            decide_threads(two, Some("4"), ThreadHint::Single),
+            (Some(2), ThreadSource::Choice)
+        );
+        assert_eq!(
+            decide_threads(ThreadChoice::Auto, Some("4"), ThreadHint::Single),
+            (None, ThreadSource::Environment)
+        );
+        assert_eq!(
+            decide_threads(ThreadChoice::Auto, Some(""), ThreadHint::Single),
+            (Some(1), ThreadSource::Hint)
+        );
+        assert_eq!(
+            decide_threads(ThreadChoice::Auto, None, ThreadHint::PerCore),
+            (None, ThreadSource::Hint)
+        );
+    }
+
+    #[test]
+    fn thread_choices_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!("auto".parse::<ThreadChoice>(), Ok(ThreadChoice::Auto));
+        assert_eq!(
+            "3".parse::<ThreadChoice>(),
+            Ok(ThreadChoice::Fixed(std::num::NonZeroUsize::new(3).unwrap()))
+        );
+        for bad in ["0", "-1", "two", ""] {
+            let err = bad.parse::<ThreadChoice>().unwrap_err();
+            assert!(
+                err.contains("auto or a positive whole number"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn tunes_by_default_and_with_unrelated_tunables() {

@@ -12,6 +12,7 @@ use seqlab_experiments::imdb::{PredictOptions, Predictor};
 use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::{find, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
+use seqlab_train::runtime::ThreadChoice;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,8 +22,9 @@ const ENVIRONMENT_HELP: &str = "Environment:
   SEQLAB_MALLOC     tuned (default: glibc malloc set up for training loops, same results, fewer
                     page faults) or system (glibc's defaults); own GLIBC_TUNABLES/MALLOC_* settings
                     are always kept
-  OMP_NUM_THREADS   libtorch's intra-op threads (default: one per core); 1 is faster for small
-                    models; seeded results are reproducible at the same thread count";
+  OMP_NUM_THREADS   libtorch's intra-op threads when --threads is auto (the default); unset, each
+                    experiment picks its own (1 for the small LSTMs, else one per core); seeded
+                    results are reproducible at the same thread count";
 
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
@@ -65,6 +67,9 @@ enum Command {
         /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+        #[arg(long, default_value = "auto", value_parser = parse_threads)]
+        threads: ThreadChoice,
     },
     /// Print decoded samples of a data set and their labels.
     #[command(after_help = datasets_help())]
@@ -106,6 +111,9 @@ enum Command {
         /// Divide the samples per epoch by this (a tiny run for tests).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         shrink: u64,
+        /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+        #[arg(long, default_value = "auto", value_parser = parse_threads)]
+        threads: ThreadChoice,
     },
     /// Write <results-dir>/REPORT.md from the experiments' results there.
     Report {
@@ -137,6 +145,10 @@ enum Command {
         #[arg(long, default_value = "cpu", value_parser = parse_device)]
         device: DeviceChoice,
     },
+}
+
+fn parse_threads(s: &str) -> Result<ThreadChoice, String> {
+    s.parse()
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
@@ -245,6 +257,7 @@ fn real_main() -> Result<ExitCode> {
             quick,
             quiet,
             data_dir,
+            threads,
         } => {
             let exp = find(&experiment)?;
             let opts = RunOptions {
@@ -255,9 +268,11 @@ fn real_main() -> Result<ExitCode> {
                 quick,
                 verbose: !quiet,
                 data_dir,
+                threads,
             };
-            let outcome =
-                (exp.run)(&opts).with_context(|| format!("experiment {} failed", exp.name))?;
+            let outcome = exp
+                .start(&opts)
+                .with_context(|| format!("experiment {} failed", exp.name))?;
             println!(
                 "\n{} finished; results in {}",
                 exp.name,
@@ -279,12 +294,14 @@ fn real_main() -> Result<ExitCode> {
             warmup,
             epochs,
             shrink,
+            threads,
         } => {
             let opts = seqlab_experiments::bench::BenchOptions {
                 warmup,
                 epochs: epochs as usize,
                 shrink: shrink as usize,
                 allocator,
+                threads,
             };
             let result =
                 seqlab_experiments::bench::run_workload(&workload, device.resolve()?, &opts)?;
