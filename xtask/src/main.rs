@@ -22,11 +22,12 @@ commands:
   test                       setup, then run every test of the workspace (cargo test --workspace);
                              SEQLAB_DATA_DIR defaults to ../shared/data when that folder exists
   run <experiment> [opts]    setup, then `seqlab run <experiment> [opts]` from a release build
-                             (opts: --device cpu|cuda|auto --seed N --epochs N --results-dir DIR --quick)
+                             (opts: --device cpu|cuda|auto --seed N --epochs N --results-dir DIR --quick
+                             --threads auto|N)
   reproduce-all [opts]       setup, then run every registered experiment, cheapest first, continue past
                              failures, print a summary table, write <results-dir>/REPORT.md, and exit
                              non-zero if any failed (opts: --device cpu|cuda|auto --quick --only a,b
-                             --seed N --results-dir DIR)
+                             --seed N --results-dir DIR --threads auto|N)
   bench [opts]               setup, then training throughput of seqlab and of a PyTorch eager peer
                              (bench/peers/peers.py; PyTorch 2.11.0 installed into .bench/ once) per
                              workload; writes results/BENCH.md (opts: --device cpu|cuda --workload W
@@ -156,7 +157,7 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => pass.push(a.clone()),
-            "--device" | "--seed" | "--results-dir" => {
+            "--device" | "--seed" | "--results-dir" | "--threads" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 if a == "--results-dir" {
                     results_dir = root().join(v);

@@ -2,8 +2,9 @@
 //!
 //! Each experiment is a config (full and `--quick` profiles) plus a `run`
 //! that trains, evaluates and writes `results/<name>/`: history CSVs,
-//! `metrics.json` (a pure function of the seed on CPU), `timing.json` (wall
-//! times), model summaries and PNG plots. Every file is written atomically.
+//! `metrics.json` (on CPU a pure function of the seed and the thread count),
+//! `timing.json` (wall times), model summaries and PNG plots. Every file is
+//! written atomically.
 //!
 //! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run` and
 //! `cargo xtask reproduce-all` iterate over.

@@ -150,10 +150,11 @@ impl OptimizerConfig {
 /// once, zeroing the gradients is one `zero_`, and gradient-norm clipping is
 /// one norm and one multiplication.
 ///
-/// The arithmetic per number is libtorch's; the update is the same up to
-/// rounding in the last bit (libtorch's vectorised and scalar loops round
-/// some fused operations differently, and which loop a number meets depends
-/// on where it sits in the tensor). A variable keeps its name, shape and
+/// The arithmetic per number is libtorch's. The chapter's experiments
+/// reproduced byte for byte with it; in principle a number can differ in its
+/// last bit, because libtorch's vectorised and scalar loops may round fused
+/// operations differently and which loop a number meets depends on where it
+/// sits in the tensor. A variable keeps its name, shape and
 /// values, so checkpoints and [`VarStore`](nn::VarStore) calls see no
 /// difference. If a trainable variable gets no gradient in the first step
 /// (a layer the model does not use), or the variables do not share one
@@ -210,7 +211,7 @@ impl Optimizer {
                 Some((v.device(), v.kind())) == kind && v.is_floating_point() && !v.is_sparse()
             });
         if !flat_ok {
-            return Ok(Self::per_variable(config, vs, lr)?);
+            return Self::per_variable(config, vs, lr);
         }
         let params = tch::no_grad(|| -> Result<Tensor, TrainError> {
             let pieces: Vec<Tensor> = vars
@@ -228,7 +229,8 @@ impl Optimizer {
             Ok(params)
         })?;
         // libtorch's optimiser steps a parameter only if it has a gradient:
-        // give the buffer one (zeros), which becomes the gradient buffer.
+        // give the buffer one. It becomes the gradient buffer; the first step
+        // overwrites all of it with the variables' gradients (`settle`).
         let params = params.f_set_requires_grad(true)?;
         params.f_sum(params.kind())?.f_backward()?;
         let mut opt = config.c_optimizer(lr)?;
