@@ -231,8 +231,9 @@ impl Optimizer {
         // libtorch's optimiser steps a parameter only if it has a gradient:
         // give the buffer one. It becomes the gradient buffer; the first step
         // overwrites all of it with the variables' gradients (`settle`).
+        // (with_grad: `fit` may be called from inside a no_grad block.)
         let params = params.f_set_requires_grad(true)?;
-        params.f_sum(params.kind())?.f_backward()?;
+        tch::with_grad(|| params.f_sum(params.kind())?.f_backward())?;
         let mut opt = config.c_optimizer(lr)?;
         opt.add_parameters(&params, 0)?;
         // Gradients left from an earlier fit of these variables must not be

@@ -401,3 +401,19 @@ fn a_variable_without_a_gradient_is_left_alone() {
     assert_eq!(unused.double_value(&[0]), 5.0);
     assert!((used.double_value(&[0]) - 0.7).abs() < 1e-5);
 }
+
+#[test]
+fn an_optimiser_built_inside_no_grad_still_steps() {
+    let _g = torch_serial();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let w = vs
+        .root()
+        .var_copy("w", &Tensor::from_slice(&[1.0f32, -1.0]));
+    let mut opt = tch::no_grad(|| OptimizerConfig::sgd(0.5).build(&vs)).unwrap();
+    assert!(opt.is_flat());
+    opt.zero_grad().unwrap();
+    (&w * &w).sum(tch::Kind::Float).backward();
+    opt.step(&vs).unwrap();
+    // SGD: w - 0.5 * 2w = 0.
+    assert_eq!(Vec::<f32>::try_from(&w).unwrap(), vec![0.0, 0.0]);
+}
