@@ -1169,7 +1169,7 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         }
     }
     // An explicit count wins over the hint, and OMP_NUM_THREADS over the hint.
-    let (ok, out, err) = seqlab(&[
+    let tiny_seq2seq = [
         "bench",
         "seq2seq-sine",
         "--shrink",
@@ -1178,34 +1178,24 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         "0",
         "--epochs",
         "1",
-        "--threads",
-        "2",
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (v["threads"].as_u64(), v["threads_source"].as_str()),
-        (Some(2), Some("choice"))
-    );
-    let (ok, out, err) = seqlab_env(
-        &[
-            "bench",
-            "seq2seq-sine",
-            "--shrink",
-            "50",
-            "--warmup",
-            "0",
-            "--epochs",
-            "1",
-        ],
-        &[("OMP_NUM_THREADS", "2")],
-    );
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (v["threads"].as_u64(), v["threads_source"].as_str()),
-        (Some(2), Some("environment"))
-    );
+    ];
+    let with_flag = [&tiny_seq2seq[..], &["--threads", "2"]].concat();
+    for (args, env, source) in [
+        (&with_flag[..], None, "choice"),
+        (
+            &tiny_seq2seq[..],
+            Some(("OMP_NUM_THREADS", "2")),
+            "environment",
+        ),
+    ] {
+        let (ok, out, err) = seqlab_env(args, env.as_slice());
+        assert!(ok, "{source}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(
+            (v["threads"].as_u64(), v["threads_source"].as_str()),
+            (Some(2), Some(source))
+        );
+    }
     let (ok, _, err) = seqlab(&["bench", "nope"]);
     assert!(!ok && err.contains("toy-seq2one"), "{err}");
     // The allocator setup is recorded, and the user's choice is kept.
