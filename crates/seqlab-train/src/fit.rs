@@ -294,7 +294,6 @@ pub fn fit_stream(
         }
     }
     let mut opt = config.optimizer.build(vs)?;
-    let mut lr = config.optimizer.lr;
     let mut history = History::new(columns.clone());
     let mut best: Option<(usize, Snapshot)> = None;
     let mut last_good: Option<Snapshot> = None;
@@ -353,9 +352,9 @@ pub fn fit_stream(
             opt.zero_grad()?;
             loss.f_backward()?;
             if let Some(max) = config.clip_grad_norm {
-                opt.clip_grad_norm(vs, max)?;
+                opt.clip_grad_norm(max)?;
             }
-            opt.step(vs)?;
+            opt.step()?;
             tch::no_grad(|| acc.add(value, &out.detach(), &b.y, &config.metrics));
             progress.batch_done(acc.loss());
         }
@@ -377,14 +376,14 @@ pub fn fit_stream(
                     seconds,
                     &columns,
                     &values,
-                    lr
+                    opt.lr()
                 )
             );
         }
         history.push(EpochRecord {
             epoch: epoch + 1,
             values: values.clone(),
-            lr,
+            lr: opt.lr(),
             seconds,
         })?;
         let value_of = |name: &str| {
@@ -407,7 +406,7 @@ pub fn fit_stream(
             last_good = Some(Snapshot::take(vs));
         }
         if let Some(rlr) = config.reduce_lr.as_mut() {
-            if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), lr).new_lr {
+            if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), opt.lr()).new_lr {
                 opt.set_lr(new_lr)?;
                 if config.verbosity != Verbosity::Silent {
                     println!(
@@ -416,7 +415,6 @@ pub fn fit_stream(
                         epoch + 1
                     );
                 }
-                lr = new_lr;
             }
         }
         if stop {

@@ -1,7 +1,5 @@
-//! Optimiser configuration.
-//!
-//! tch optimisers have `set_lr` but no getter; the fit loop keeps the
-//! current learning rate itself and records it in the history.
+//! Optimiser configuration ([`OptimizerConfig`]) and the optimiser the fit
+//! loop steps ([`Optimizer`], which also keeps the current learning rate).
 
 use crate::TrainError;
 use tch::nn;
@@ -211,7 +209,7 @@ impl Optimizer {
                 Some((v.device(), v.kind())) == kind && v.is_floating_point() && !v.is_sparse()
             });
         if !flat_ok {
-            return Self::per_variable(config, vs, lr);
+            return Self::per_variable(config, vars, lr);
         }
         let params = tch::no_grad(|| -> Result<Tensor, TrainError> {
             let pieces: Vec<Tensor> = vars
@@ -219,12 +217,8 @@ impl Optimizer {
                 .map(|v| v.detach().f_reshape([-1]))
                 .collect::<Result<_, _>>()?;
             let params = Tensor::f_cat(&pieces, 0)?;
-            let mut offset = 0;
-            for v in &vars {
-                let n = v.numel() as i64;
-                let view = params.f_narrow(0, offset, n)?.f_view(v.size().as_slice())?;
+            for (v, view) in vars.iter().zip(slices(&params, &vars)?) {
                 v.shallow_clone().set_data(&view);
-                offset += n;
             }
             Ok(params)
         })?;
@@ -257,13 +251,12 @@ impl Optimizer {
         })
     }
 
-    /// libtorch's optimiser over each trainable variable of `vs`.
+    /// libtorch's optimiser over each of `vars`.
     fn per_variable(
         config: OptimizerConfig,
-        vs: &nn::VarStore,
+        vars: Vec<Tensor>,
         lr: f64,
     ) -> Result<Self, TrainError> {
-        let vars = vs.trainable_variables();
         let mut opt = config.c_optimizer(lr)?;
         for v in &vars {
             opt.add_parameters(v, 0)?;
@@ -314,7 +307,7 @@ impl Optimizer {
     /// After the first backward pass: moves every variable's gradient into
     /// the gradient buffer (or, if one has none, switches to stepping the
     /// variables one by one).
-    fn settle(&mut self, vs: &nn::VarStore) -> Result<(), TrainError> {
+    fn settle(&mut self) -> Result<(), TrainError> {
         let Mode::Flat {
             vars,
             params,
@@ -325,19 +318,16 @@ impl Optimizer {
             return Ok(());
         };
         if vars.iter().any(|v| !v.grad().defined()) {
-            self.mode = Self::per_variable(self.config, vs, self.lr)?.mode;
+            let vars = std::mem::take(vars);
+            self.mode = Self::per_variable(self.config, vars, self.lr)?.mode;
             return Ok(());
         }
         let buffer = params.grad();
         tch::no_grad(|| -> Result<(), TrainError> {
-            let mut offset = 0;
-            for v in vars.iter() {
-                let n = v.numel() as i64;
+            for (v, view) in vars.iter().zip(slices(&buffer, vars)?) {
                 let mut g = v.grad();
-                let view = buffer.f_narrow(0, offset, n)?.f_view(v.size().as_slice())?;
                 view.shallow_clone().f_copy_(&g)?;
                 g.set_data(&view);
-                offset += n;
             }
             Ok(())
         })?;
@@ -348,8 +338,8 @@ impl Optimizer {
     /// Scales the gradients so that their joint 2-norm is at most `max`
     /// (the norm of all gradients as one vector, as `clip_grad_norm_` in
     /// PyTorch). Call it after the backward pass, before [`step`](Self::step).
-    pub fn clip_grad_norm(&mut self, vs: &nn::VarStore, max: f64) -> Result<(), TrainError> {
-        self.settle(vs)?;
+    pub fn clip_grad_norm(&mut self, max: f64) -> Result<(), TrainError> {
+        self.settle()?;
         let grads: Vec<Tensor> = match &self.mode {
             Mode::Flat { grads, .. } => grads.iter().map(Tensor::shallow_clone).collect(),
             Mode::PerVariable { vars, .. } => vars
@@ -375,11 +365,24 @@ impl Optimizer {
     }
 
     /// Updates the variables from their gradients.
-    pub fn step(&mut self, vs: &nn::VarStore) -> Result<(), TrainError> {
-        self.settle(vs)?;
+    pub fn step(&mut self) -> Result<(), TrainError> {
+        self.settle()?;
         match &mut self.mode {
             Mode::Flat { opt, .. } | Mode::PerVariable { opt, .. } => opt.step()?,
         }
         Ok(())
     }
+}
+
+/// Views of consecutive slices of the flat `buffer`, shaped like `vars`, in order.
+fn slices(buffer: &Tensor, vars: &[Tensor]) -> Result<Vec<Tensor>, TrainError> {
+    let mut offset = 0;
+    vars.iter()
+        .map(|v| {
+            let n = v.numel() as i64;
+            let view = buffer.f_narrow(0, offset, n)?.f_view(v.size().as_slice())?;
+            offset += n;
+            Ok(view)
+        })
+        .collect()
 }

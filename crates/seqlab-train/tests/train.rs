@@ -318,8 +318,8 @@ fn the_flat_optimiser_steps_like_libtorchs_adam_per_variable() {
         Loss::CrossEntropy
             .compute(&net.forward_t(&batch.x, true), &batch.y)
             .backward();
-        flat.clip_grad_norm(&vs, 0.5).unwrap();
-        flat.step(&vs).unwrap();
+        flat.clip_grad_norm(0.5).unwrap();
+        flat.step().unwrap();
         assert!(flat.is_flat(), "step {step}: fell back to per-variable");
     }
     let ours = vs.variables();
@@ -363,7 +363,7 @@ fn a_first_adam_step_moves_each_weight_by_the_learning_rate_against_its_gradient
     let loss = (&w * &c).sum(tch::Kind::Float) - &b * 3.0;
     opt.zero_grad().unwrap();
     loss.sum(tch::Kind::Float).backward();
-    opt.step(&vs).unwrap();
+    opt.step().unwrap();
     let got: Vec<f32> = Vec::try_from(&w).unwrap();
     for (g, want) in got.iter().zip([0.9f32, 2.1, -3.1]) {
         assert!((g - want).abs() < 1e-6, "{got:?}");
@@ -373,7 +373,7 @@ fn a_first_adam_step_moves_each_weight_by_the_learning_rate_against_its_gradient
     // bias-corrected to g and g^2 again, so the same move.
     opt.zero_grad().unwrap();
     ((&w * &c).sum(tch::Kind::Float) - &b * 3.0).backward();
-    opt.step(&vs).unwrap();
+    opt.step().unwrap();
     let got: Vec<f32> = Vec::try_from(&w).unwrap();
     for (g, want) in got.iter().zip([0.8f32, 2.2, -3.2]) {
         assert!((g - want).abs() < 1e-5, "{got:?}");
@@ -392,7 +392,7 @@ fn a_variable_without_a_gradient_is_left_alone() {
     for _ in 0..3 {
         opt.zero_grad().unwrap();
         used.sum(tch::Kind::Float).backward();
-        opt.step(&vs).unwrap();
+        opt.step().unwrap();
     }
     assert!(
         !opt.is_flat(),
@@ -413,7 +413,7 @@ fn an_optimiser_built_inside_no_grad_still_steps() {
     assert!(opt.is_flat());
     opt.zero_grad().unwrap();
     (&w * &w).sum(tch::Kind::Float).backward();
-    opt.step(&vs).unwrap();
+    opt.step().unwrap();
     // SGD: w - 0.5 * 2w = 0.
     assert_eq!(Vec::<f32>::try_from(&w).unwrap(), vec![0.0, 0.0]);
 }
