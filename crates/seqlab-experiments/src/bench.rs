@@ -98,13 +98,16 @@ fn one_hot_data(n: i64, steps: i64, features: i64, classes: i64, device: Device)
 }
 
 /// The intra-op threads that suit workload `name`, as its experiment's
-/// (see `seqlab_train::runtime`): one for the small LSTMs of the temporal
-/// order and seq2seq workloads, one per core for the others.
+/// (see `seqlab_train::runtime`): the hint of the experiment it comes from
+/// in the registry, so that the two never disagree.
 pub fn thread_hint(name: &str) -> ThreadHint {
-    match name {
-        "temporal-order-hard" | "seq2seq-sine" => ThreadHint::Single,
-        _ => ThreadHint::PerCore,
-    }
+    let experiment = match name {
+        "toy-seq2one" => crate::seq2one::NAME,
+        "temporal-order-hard" => crate::temporal_order::NAME,
+        "seq2seq-sine" => "seq2seq-sin-cos",
+        other => other,
+    };
+    crate::find(experiment).map_or(ThreadHint::PerCore, |e| e.threads)
 }
 
 /// A workload ready to train: its batch stream, model and training settings.
@@ -257,4 +260,16 @@ pub fn run_workload(
         malloc_mmap_threshold: seqlab_train::runtime::MMAP_THRESHOLD,
         malloc_trim_threshold: seqlab_train::runtime::TRIM_THRESHOLD,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_workload_takes_its_experiments_thread_hint() {
+        let hints: Vec<ThreadHint> = WORKLOADS.iter().map(|w| thread_hint(w)).collect();
+        use ThreadHint::{PerCore, Single};
+        assert_eq!(hints, [PerCore, Single, PerCore, PerCore, Single]);
+    }
 }

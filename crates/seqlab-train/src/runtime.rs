@@ -199,7 +199,7 @@ pub struct ThreadSetup {
     pub source: ThreadSource,
 }
 
-/// The thread count to set (`None`: keep libtorch's, which already follows
+/// The thread count to set (`None`: libtorch's own default, which follows
 /// `OMP_NUM_THREADS` or the number of cores) and why.
 fn decide_threads(
     choice: ThreadChoice,
@@ -219,15 +219,17 @@ fn decide_threads(
 }
 
 /// Sets libtorch's intra-op thread count for a model with `hint`, unless
-/// `choice` or `OMP_NUM_THREADS` says otherwise. Call it once before
-/// training, as the `seqlab` binary does; [`fit`](crate::fit::fit) never
-/// changes it.
+/// `choice` or `OMP_NUM_THREADS` says otherwise. Call it before training, as
+/// the `seqlab` binary does; [`fit`](crate::fit::fit) never changes it. A
+/// later call for another model sets the count again: [`ThreadHint::PerCore`]
+/// restores libtorch's default (as it was before the first call), even after
+/// a [`ThreadHint::Single`] model in the same process.
 pub fn set_threads(choice: ThreadChoice, hint: ThreadHint) -> ThreadSetup {
+    static LIBTORCH_DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    let default = *LIBTORCH_DEFAULT.get_or_init(tch::get_num_threads);
     let omp = std::env::var("OMP_NUM_THREADS").ok();
     let (set, source) = decide_threads(choice, omp.as_deref(), hint);
-    if let Some(n) = set {
-        tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
-    }
+    tch::set_num_threads(set.map_or(default, |n| i32::try_from(n).unwrap_or(i32::MAX)));
     ThreadSetup {
         threads: usize::try_from(tch::get_num_threads()).unwrap_or(1),
         source,
@@ -257,6 +259,15 @@ mod tests {
             decide_threads(ThreadChoice::Auto, None, ThreadHint::PerCore),
             (None, ThreadSource::Hint)
         );
+    }
+
+    #[test]
+    fn a_per_core_model_gets_libtorchs_default_back_after_a_fixed_count() {
+        let default = set_threads(ThreadChoice::Auto, ThreadHint::PerCore).threads;
+        let one = ThreadChoice::Fixed(std::num::NonZeroUsize::new(1).unwrap());
+        assert_eq!(set_threads(one, ThreadHint::PerCore).threads, 1);
+        let again = set_threads(ThreadChoice::Auto, ThreadHint::PerCore);
+        assert_eq!(again.threads, default);
     }
 
     #[test]

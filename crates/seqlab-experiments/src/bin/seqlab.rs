@@ -68,7 +68,7 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
-        #[arg(long, default_value = "auto", value_parser = parse_threads)]
+        #[arg(long, default_value = "auto")]
         threads: ThreadChoice,
     },
     /// Print decoded samples of a data set and their labels.
@@ -112,7 +112,7 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         shrink: u64,
         /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
-        #[arg(long, default_value = "auto", value_parser = parse_threads)]
+        #[arg(long, default_value = "auto")]
         threads: ThreadChoice,
     },
     /// Write <results-dir>/REPORT.md from the experiments' results there.
@@ -145,10 +145,6 @@ enum Command {
         #[arg(long, default_value = "cpu", value_parser = parse_device)]
         device: DeviceChoice,
     },
-}
-
-fn parse_threads(s: &str) -> Result<ThreadChoice, String> {
-    s.parse()
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
