@@ -143,9 +143,27 @@ pub fn write_atomic_with<E: std::fmt::Display>(
     })
 }
 
-/// Removes leftovers of interrupted atomic writes (files named
-/// `TEMP_PREFIX…`) directly inside `dir`. Returns how many were removed.
-/// A missing folder counts as clean.
+/// The process id a temporary name (`TEMP_PREFIX<pid>-…`) was made by, if it has one.
+fn temp_owner(name: &str) -> Option<u32> {
+    name.strip_prefix(TEMP_PREFIX)?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether process `pid` is still running on this machine.
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    Path::new("/proc").is_dir() && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes leftovers of interrupted atomic writes and of interrupted staging
+/// folders (entries named `TEMP_PREFIX<pid>-…`) directly inside `dir`, except
+/// those whose owning process is still running (a concurrent run's files in
+/// progress). Returns how many were removed. A missing folder counts as clean.
 pub fn remove_stale_temp_files(dir: impl AsRef<Path>) -> std::io::Result<usize> {
     let dir = dir.as_ref();
     let entries = match fs::read_dir(dir) {
@@ -156,14 +174,136 @@ pub fn remove_stale_temp_files(dir: impl AsRef<Path>) -> std::io::Result<usize> 
     let mut removed = 0;
     for entry in entries {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            && entry.file_type()?.is_file()
-        {
-            fs::remove_file(entry.path())?;
-            removed += 1;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(TEMP_PREFIX) || temp_owner(&name).is_some_and(process_alive) {
+            continue;
         }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            fs::remove_dir_all(entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+        removed += 1;
     }
     Ok(removed)
+}
+
+/// A folder that is filled first and then put in place whole: a reader of
+/// the final path sees the previous folder or the complete new one, never a
+/// mix of the two.
+///
+/// [`StagingDir::new`] creates a hidden sibling of the destination
+/// (`TEMP_PREFIX<pid>-<n>-<name>`); [`StagingDir::commit`] swaps it with the
+/// destination in one atomic step (`renameat2(RENAME_EXCHANGE)` on Linux;
+/// elsewhere, or where the file system refuses the exchange, two renames with
+/// a moment in between where the destination is absent) and then deletes the
+/// previous folder. Dropped without a commit, it removes itself.
+///
+/// ```
+/// let root = std::env::temp_dir().join(format!("seqlab-io-stage-doc-{}", std::process::id()));
+/// let dest = root.join("run");
+/// let stage = seqlab_io::StagingDir::new(&dest).unwrap();
+/// std::fs::write(stage.path().join("metrics.json"), b"{}").unwrap();
+/// stage.commit().unwrap();
+/// assert!(dest.join("metrics.json").is_file());
+/// # std::fs::remove_dir_all(&root).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct StagingDir {
+    staging: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl StagingDir {
+    /// Creates the staging folder beside `dest` (and `dest`'s parent if needed).
+    pub fn new(dest: impl AsRef<Path>) -> Result<Self, IoError> {
+        let dest = dest.as_ref().to_path_buf();
+        ensure_parent(&dest)?;
+        let staging = temp_path_for(&dest)?;
+        fs::create_dir(&staging).map_err(|source| IoError::CreateDir {
+            path: staging.clone(),
+            source,
+        })?;
+        Ok(Self {
+            staging,
+            dest,
+            committed: false,
+        })
+    }
+
+    /// The folder to write into.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The folder this one will become.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Puts the staged folder at its destination, replacing what was there.
+    pub fn commit(mut self) -> Result<(), IoError> {
+        let rename_err = |source| IoError::Rename {
+            path: self.dest.clone(),
+            source,
+        };
+        if self.dest.exists() {
+            if !exchange(&self.staging, &self.dest) {
+                // No atomic exchange here: move the old folder aside first.
+                let aside = temp_path_for(&self.dest)?;
+                fs::rename(&self.dest, &aside).map_err(rename_err)?;
+                fs::rename(&self.staging, &self.dest).map_err(rename_err)?;
+                self.committed = true;
+                let _ = fs::remove_dir_all(&aside);
+                return Ok(());
+            }
+            // The previous folder now sits at the staging path.
+            self.committed = true;
+            let _ = fs::remove_dir_all(&self.staging);
+            return Ok(());
+        }
+        fs::rename(&self.staging, &self.dest).map_err(rename_err)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Swaps two existing paths atomically; false where the system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        std::ffi::CString::new(a.as_os_str().as_bytes()),
+        std::ffi::CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both are valid NUL-terminated paths; the call touches no memory of ours.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
 }
 
 #[cfg(test)]
@@ -231,13 +371,46 @@ mod tests {
     }
 
     #[test]
+    fn a_staged_folder_replaces_the_old_one_whole() {
+        let dir = scratch("stage");
+        let dest = dir.join("seq2one");
+        fs::create_dir_all(&dest).unwrap();
+        fs::write(dest.join("old_only.csv"), b"old").unwrap();
+        fs::write(dest.join("metrics.json"), b"old").unwrap();
+        let stage = StagingDir::new(&dest).unwrap();
+        fs::write(stage.path().join("metrics.json"), b"new").unwrap();
+        // Until the commit, readers see the old folder untouched.
+        assert_eq!(fs::read(dest.join("metrics.json")).unwrap(), b"old");
+        stage.commit().unwrap();
+        assert_eq!(fs::read(dest.join("metrics.json")).unwrap(), b"new");
+        assert!(!dest.join("old_only.csv").exists(), "old file survived");
+        // Nothing but the destination is left beside it.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        // A staging folder dropped without commit removes itself.
+        let stage = StagingDir::new(&dest).unwrap();
+        let path = stage.path().to_path_buf();
+        fs::write(path.join("half.csv"), b"x").unwrap();
+        drop(stage);
+        assert!(!path.exists());
+        assert_eq!(fs::read(dest.join("metrics.json")).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn stale_temp_files_are_removed() {
         let dir = scratch("stale");
         fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join(format!("{TEMP_PREFIX}1-0-a.png")), b"").unwrap();
+        // pid 0 is never a user process: a dead owner.
+        fs::write(dir.join(format!("{TEMP_PREFIX}0-0-a.png")), b"").unwrap();
+        fs::create_dir(dir.join(format!("{TEMP_PREFIX}0-1-run"))).unwrap();
+        fs::write(dir.join(format!("{TEMP_PREFIX}0-1-run/x.csv")), b"").unwrap();
+        // A live owner (this process): another run's write in progress, kept.
+        let live = dir.join(format!("{TEMP_PREFIX}{}-9-b.png", std::process::id()));
+        fs::write(&live, b"").unwrap();
         fs::write(dir.join("keep.png"), b"").unwrap();
-        assert_eq!(remove_stale_temp_files(&dir).unwrap(), 1);
+        assert_eq!(remove_stale_temp_files(&dir).unwrap(), 2);
         assert!(dir.join("keep.png").exists());
+        assert!(live.exists(), "a live process's temporary was removed");
         assert_eq!(remove_stale_temp_files(dir.join("missing")).unwrap(), 0);
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -8,7 +8,9 @@
 //! * ROC: [`roc_curve`] (scikit-learn's `roc_curve(drop_intermediate=False)`),
 //!   [`auc`] / [`roc_auc`] (ties count one half, = Mann–Whitney), and the
 //!   Youden-optimal threshold [`youden_threshold`];
-//! * regression: [`mse`], [`mae`] (for `f32` and `f64`).
+//! * regression: [`mse`], [`mae`] (for `f32` and `f64`);
+//! * over seeds: [`SeedSpread`] (mean, sample sd, range, Student-t 95%
+//!   interval for the mean) and [`RangePosition`] of a published number.
 //!
 //! Every function that looks at caller data returns
 //! `Result<_, `[`MetricsError`]`>` and never panics; the error message names
@@ -54,9 +56,11 @@ mod error;
 mod regression;
 mod roc;
 mod serde_float;
+mod spread;
 
 pub use classification::{accuracy, argmax_rows};
 pub use confusion::{balanced_accuracy_at, binary_confusion, ConfusionMatrix};
 pub use error::{MetricsError, Result};
 pub use regression::{mae, mse};
 pub use roc::{auc, roc_auc, roc_curve, youden_threshold, RocCurve, YoudenPoint};
+pub use spread::{t_quantile_975, RangePosition, SeedSpread};

@@ -26,6 +26,20 @@ pub struct Series {
     /// Index into [`PALETTE`](crate::PALETTE); `None` takes the next palette
     /// colour not used explicitly by another series or band of the chart.
     pub color: Option<usize>,
+    /// Drawn pale (its colour mixed three parts in four with white), for
+    /// many individual curves under a summary curve, such as one per seed.
+    pub faint: bool,
+}
+
+/// How much of a faint series' colour is kept (the rest is white).
+const FAINT_KEEP: f64 = 0.25;
+
+fn faded(c: RGBColor, faint: bool) -> RGBColor {
+    if !faint {
+        return c;
+    }
+    let mix = |v: u8| (f64::from(v) * FAINT_KEEP + 255.0 * (1.0 - FAINT_KEEP)).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
 impl Series {
@@ -76,6 +90,13 @@ impl Series {
     /// Sets the palette colour index.
     pub fn color(mut self, index: usize) -> Series {
         self.color = Some(index);
+        self
+    }
+
+    /// Draws the line pale (see [`Series::faint`]); give it an empty name
+    /// to keep it out of the legend.
+    pub fn faint(mut self) -> Series {
+        self.faint = true;
         self
     }
 }
@@ -491,9 +512,9 @@ impl LineChart {
             for ((s, line), &c) in self.series.iter().zip(&lines).zip(&series_colors) {
                 for run in clip_polyline(line, &plot.rect) {
                     if run.len() == 1 {
-                        plot.draw(&Circle::new(run[0], 3, rgb(c).filled()))?;
+                        plot.draw(&Circle::new(run[0], 3, faded(rgb(c), s.faint).filled()))?;
                     } else {
-                        plot.line(&run, rgb(c), s.style)?;
+                        plot.line(&run, faded(rgb(c), s.faint), s.style)?;
                     }
                 }
             }

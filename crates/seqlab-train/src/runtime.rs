@@ -218,6 +218,21 @@ fn decide_threads(
     }
 }
 
+/// The intra-op thread count [`set_threads`] would set for a model with
+/// `hint`, computed without libtorch (for planning processes): `choice`,
+/// else a valid `OMP_NUM_THREADS`, else 1 for [`ThreadHint::Single`] and
+/// `cores` for [`ThreadHint::PerCore`].
+pub fn planned_threads(choice: ThreadChoice, hint: ThreadHint, cores: usize) -> usize {
+    let omp = std::env::var("OMP_NUM_THREADS").ok();
+    match decide_threads(choice, omp.as_deref(), hint) {
+        (Some(n), _) => n,
+        (None, _) => omp
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(cores.max(1)),
+    }
+}
+
 /// Sets libtorch's intra-op thread count for a model with `hint`, unless
 /// `choice` or `OMP_NUM_THREADS` says otherwise. Call it before training, as
 /// the `seqlab` binary does; [`fit`](crate::fit::fit) never changes it. A
@@ -259,6 +274,22 @@ mod tests {
             decide_threads(ThreadChoice::Auto, None, ThreadHint::PerCore),
             (None, ThreadSource::Hint)
         );
+    }
+
+    #[test]
+    fn planned_threads_follow_the_same_rules_without_libtorch() {
+        let three = ThreadChoice::Fixed(std::num::NonZeroUsize::new(3).unwrap());
+        assert_eq!(planned_threads(three, ThreadHint::Single, 8), 3);
+        if std::env::var_os("OMP_NUM_THREADS").is_none() {
+            assert_eq!(
+                planned_threads(ThreadChoice::Auto, ThreadHint::Single, 8),
+                1
+            );
+            assert_eq!(
+                planned_threads(ThreadChoice::Auto, ThreadHint::PerCore, 8),
+                8
+            );
+        }
     }
 
     #[test]
