@@ -41,11 +41,11 @@ pub fn setup(root: &Path) -> Result<PathBuf, String> {
                 dir.display()
             )
         })?;
-        println!("xtask: using LIBTORCH={} ({version})", dir.display());
+        eprintln!("xtask: using LIBTORCH={} ({version})", dir.display());
         return Ok(dir);
     }
     if let Ok(version) = check(&default_dir) {
-        println!(
+        eprintln!(
             "xtask: libtorch {version} is set up in {}",
             default_dir.display()
         );
@@ -141,7 +141,7 @@ fn install(root: &Path) -> Result<(), String> {
         staging.display(),
         WHEELS.join(" ")
     );
-    println!("xtask: installing libtorch {TORCH_VERSION} from the package index (about 545 MB):\n  {shown}");
+    eprintln!("xtask: installing libtorch {TORCH_VERSION} from the package index (about 545 MB):\n  {shown}");
     let status = cmd
         .status()
         .map_err(|e| format!("cannot start {python}: {e}"))?;
@@ -177,7 +177,7 @@ fn install(root: &Path) -> Result<(), String> {
             target.display()
         )
     })?;
-    println!(
+    eprintln!(
         "xtask: libtorch {version} installed in {}",
         target.join("torch").display()
     );

@@ -3,15 +3,15 @@
 //! - `setup`: make libtorch 2.11.0 available (LIBTORCH, or wheels from the package index into `.libtorch/`).
 //! - `test`: setup, then every test of the workspace.
 //! - `run <experiment> [seqlab run options]`: setup, then the experiment in a release build.
-//! - `reproduce-all [--device D] [--quick] [--only a,b] [--seed N] [--results-dir DIR]`: every
-//!   registered experiment (or those named), then `seqlab report`.
+//! - `reproduce-all [opts]`: `seqlab reproduce-all` from a release build: every registered
+//!   experiment (or those named) over several seeds, as separate processes side by side, then
+//!   the summaries and `REPORT.md`.
 
 mod bench;
 mod libtorch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::Instant;
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [options]
@@ -22,12 +22,16 @@ commands:
   test                       setup, then run every test of the workspace (cargo test --workspace);
                              SEQLAB_DATA_DIR defaults to ../shared/data when that folder exists
   run <experiment> [opts]    setup, then `seqlab run <experiment> [opts]` from a release build
-                             (opts: --device cpu|cuda|auto --seed N --epochs N --results-dir DIR --quick
-                             --threads auto|N)
-  reproduce-all [opts]       setup, then run every registered experiment, cheapest first, continue past
-                             failures, print a summary table, write <results-dir>/REPORT.md, and exit
-                             non-zero if any failed (opts: --device cpu|cuda|auto --quick --only a,b
-                             --seed N --results-dir DIR --threads auto|N)
+                             (opts: --device cpu|cuda|auto --seed N --seeds N|LIST --jobs auto|N
+                             --epochs N --results-dir DIR --quick --threads auto|N)
+  reproduce-all [opts]       setup, then `seqlab reproduce-all [opts]` from a release build: every
+                             registered experiment, cheapest first, 5 seeds each (3 for the MNIST
+                             autoencoders, 2 with --quick) as separate processes, up to --jobs at once;
+                             continues past failures, summarises each experiment's seeds, writes
+                             <results-dir>/reproduce-all.tsv and REPORT.md, exits non-zero if any run
+                             failed (opts: --device cpu|cuda|auto --quick --only a,b --seed N
+                             --seeds N|LIST --jobs auto|N --threads auto|N --epochs N --results-dir DIR
+                             --data-dir DIR --plan; see `seqlab reproduce-all --help`)
   bench [opts]               setup, then training throughput of seqlab and of a PyTorch eager peer
                              (bench/peers/peers.py; PyTorch 2.11.0 installed into .bench/ once) per
                              workload; writes results/BENCH.md (opts: --device cpu|cuda --workload W
@@ -149,129 +153,17 @@ fn run(args: &[String]) -> Result<(), String> {
     )
 }
 
+/// `seqlab reproduce-all` from a release build: the plan of (experiment,
+/// seed) processes, run side by side, summarised, reported (see its
+/// `--help`). With `--plan` only the commands are printed on stdout.
 fn reproduce_all(args: &[String]) -> Result<(), String> {
-    let mut pass = Vec::new();
-    let mut only: Option<Vec<String>> = None;
-    let mut results_dir = root().join("results");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--quick" => pass.push(a.clone()),
-            "--device" | "--seed" | "--results-dir" | "--threads" => {
-                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
-                if a == "--results-dir" {
-                    results_dir = root().join(v);
-                }
-                pass.push(a.clone());
-                pass.push(v.clone());
-            }
-            "--only" => {
-                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
-                only = Some(
-                    v.split(',')
-                        .map(|n| n.trim().to_string())
-                        .filter(|n| !n.is_empty())
-                        .collect(),
-                );
-            }
-            other => return Err(format!("unknown reproduce-all option {other:?}\n\n{USAGE}")),
-        }
-    }
     libtorch::setup(&root())?;
-    let seqlab = build_seqlab(&features_for(&pass))?;
-    let list = Command::new(&seqlab)
-        .current_dir(root())
-        .args(["list", "--names"])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", seqlab.display()))?;
-    if !list.status.success() {
-        return Err(format!(
-            "seqlab list failed: {}",
-            String::from_utf8_lossy(&list.stderr)
-        ));
-    }
-    let mut names: Vec<String> = String::from_utf8_lossy(&list.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    if let Some(only) = &only {
-        if let Some(bad) = only.iter().find(|n| !names.contains(n)) {
-            return Err(format!(
-                "--only names an unknown experiment {bad:?}; available: {}",
-                names.join(", ")
-            ));
-        }
-        // Keep the registry's order (cheap first; dependencies first).
-        names.retain(|n| only.contains(n));
-    }
-    let started = Instant::now();
-    let mut rows = Vec::new();
-    for name in &names {
-        println!("\n=== {name} ===");
-        let t = Instant::now();
-        let ok = Command::new(&seqlab)
+    let seqlab = build_seqlab(&features_for(args))?;
+    status(
+        Command::new(&seqlab)
             .current_dir(root())
-            .args(["run", name])
-            .args(&pass)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        rows.push((name.clone(), ok, t.elapsed().as_secs_f64()));
-    }
-    println!("\n{:<16} {:<8} {:>10}", "experiment", "status", "seconds");
-    for (name, ok, secs) in &rows {
-        println!(
-            "{:<16} {:<8} {:>10.1}",
-            name,
-            if *ok { "ok" } else { "FAILED" },
-            secs
-        );
-    }
-    println!(
-        "{:<16} {:<8} {:>10.1}",
-        "total",
-        "",
-        started.elapsed().as_secs_f64()
-    );
-    write_runs(&results_dir, &rows)?;
-    let report = Command::new(&seqlab)
-        .current_dir(root())
-        .arg("report")
-        .arg("--results-dir")
-        .arg(&results_dir)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !report {
-        return Err("seqlab report failed".into());
-    }
-    let failed: Vec<&str> = rows.iter().filter(|r| !r.1).map(|r| r.0.as_str()).collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} experiment(s) failed: {}",
-            failed.len(),
-            failed.join(", ")
-        ))
-    }
-}
-
-/// Writes the status table `reproduce-all.tsv` (read by `seqlab report`),
-/// through a temporary file and a rename.
-fn write_runs(results_dir: &std::path::Path, rows: &[(String, bool, f64)]) -> Result<(), String> {
-    let mut text = String::new();
-    for (name, ok, secs) in rows {
-        text.push_str(&format!(
-            "{name}\t{}\t{secs:.1}\n",
-            if *ok { "ok" } else { "failed" }
-        ));
-    }
-    std::fs::create_dir_all(results_dir)
-        .map_err(|e| format!("cannot create {}: {e}", results_dir.display()))?;
-    let path = results_dir.join("reproduce-all.tsv");
-    let tmp = results_dir.join(".seqlab-tmp-reproduce-all.tsv");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .arg("reproduce-all")
+            .args(args),
+        "seqlab reproduce-all",
+    )
 }

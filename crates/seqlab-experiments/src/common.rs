@@ -11,39 +11,48 @@ use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use tch::Device;
 
-/// The folder an experiment writes, with the list of files written so far.
+/// The folder one run of an experiment writes, staged: files go into a
+/// hidden sibling of the destination, and [`ResultsDir::commit`] puts the
+/// whole folder in place in one step, so a reader sees the previous run or
+/// this one, complete, never a mix (see [`seqlab_io::StagingDir`]).
 #[derive(Debug)]
 pub struct ResultsDir {
-    dir: PathBuf,
+    stage: seqlab_io::StagingDir,
     files: Vec<String>,
 }
 
 impl ResultsDir {
-    /// Creates `<results_dir>/<name>/` and removes leftovers of interrupted writes.
+    /// Stages the folder of `name` for this run ([`RunOptions::out_dir`]),
+    /// after removing leftovers of killed runs beside it (those whose
+    /// process is gone; a concurrent run's are kept).
     pub fn prepare(opts: &RunOptions, name: &str) -> Result<Self, ExperimentError> {
-        let dir = opts.results_dir.join(name);
-        std::fs::create_dir_all(&dir).map_err(|source| ExperimentError::ResultsDir {
-            path: dir.clone(),
+        Self::prepare_at(&opts.out_dir(name))
+    }
+
+    /// Stages the folder `dest`.
+    pub fn prepare_at(dest: &Path) -> Result<Self, ExperimentError> {
+        let err = |source| ExperimentError::ResultsDir {
+            path: dest.to_path_buf(),
             source,
-        })?;
-        seqlab_io::remove_stale_temp_files(&dir).map_err(|source| ExperimentError::ResultsDir {
-            path: dir.clone(),
-            source,
-        })?;
+        };
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(err)?;
+            seqlab_io::remove_stale_temp_files(parent).map_err(err)?;
+        }
+        // Leftovers of the file-by-file writes of older versions.
+        seqlab_io::remove_stale_temp_files(dest).map_err(err)?;
         Ok(Self {
-            dir,
+            stage: seqlab_io::StagingDir::new(dest)?,
             files: Vec::new(),
         })
     }
 
-    /// The folder.
+    /// The folder the run will become once committed.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.stage.dest()
     }
 
     /// Files written so far, relative to the folder.
@@ -51,19 +60,19 @@ impl ResultsDir {
         &self.files
     }
 
-    /// The path of `file` in the folder, recorded as written.
+    /// The path (in the staging folder) to write `file` at, recorded as written.
     pub fn path(&mut self, file: &str) -> PathBuf {
         self.files.push(file.to_string());
-        self.dir.join(file)
+        self.stage.path().join(file)
     }
 
-    /// Writes text atomically.
+    /// Writes text.
     pub fn write_text(&mut self, file: &str, text: &str) -> Result<(), ExperimentError> {
         let path = self.path(file);
         Ok(seqlab_io::write_atomic(path, text.as_bytes())?)
     }
 
-    /// Writes pretty-printed JSON atomically.
+    /// Writes pretty-printed JSON.
     pub fn write_json<T: Serialize>(
         &mut self,
         file: &str,
@@ -75,33 +84,102 @@ impl ResultsDir {
         self.write_text(file, &text)
     }
 
-    /// Ends an experiment: writes `timing.json` (the wall times in `timing`,
-    /// in seconds, plus `total` since `started`) and returns the outcome with
-    /// every file written.
-    pub fn finish<K: Into<String>>(
-        mut self,
-        timing: impl IntoIterator<Item = (K, f64)>,
-        started: Instant,
-        headline: Vec<String>,
-        targets_met: bool,
-    ) -> Result<RunOutcome, ExperimentError> {
-        let mut times: BTreeMap<String, f64> =
-            timing.into_iter().map(|(k, v)| (k.into(), v)).collect();
-        times.insert("total".into(), started.elapsed().as_secs_f64());
-        self.write_json("timing.json", &times)?;
-        Ok(RunOutcome {
-            dir: self.dir,
-            files: self.files,
-            headline,
-            targets_met,
-        })
-    }
-
     /// Writes a history as `<stem>_history.csv` and its timings as `<stem>_timing.csv`.
     pub fn write_history(&mut self, stem: &str, history: &History) -> Result<(), ExperimentError> {
         self.write_text(&format!("{stem}_history.csv"), &history.to_csv())?;
         self.write_text(&format!("{stem}_timing.csv"), &history.timing_csv())
     }
+
+    /// Writes `manifest.json`: the run id and the SHA-256 of every file
+    /// written so far, so that a reader can check that the folder's files
+    /// belong together (see [`verify_manifest`]).
+    pub fn write_manifest(&mut self, run_id: &str) -> Result<(), ExperimentError> {
+        let mut files = serde_json::Map::new();
+        let mut names = self.files.clone();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let path = self.stage.path().join(&name);
+            let bytes = std::fs::read(&path).map_err(|source| ExperimentError::ResultsDir {
+                path: path.clone(),
+                source,
+            })?;
+            files.insert(name, serde_json::Value::String(sha256_hex(&bytes)));
+        }
+        self.write_json(
+            MANIFEST_FILE,
+            &serde_json::json!({"run_id": run_id, "files": files}),
+        )
+    }
+
+    /// Puts the folder in place (replacing the previous run's whole) and
+    /// returns the outcome. Dropping a `ResultsDir` without committing it
+    /// (an error part-way) leaves the previous folder as it was.
+    pub fn commit(
+        self,
+        headline: Vec<String>,
+        targets_met: bool,
+    ) -> Result<RunOutcome, ExperimentError> {
+        let dir = self.stage.dest().to_path_buf();
+        self.stage.commit()?;
+        Ok(RunOutcome {
+            dir,
+            files: self.files,
+            headline,
+            targets_met,
+        })
+    }
+}
+
+/// The file in every run folder that lists its files with their hashes.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks a run folder against its `manifest.json`: every listed file
+/// exists with the recorded SHA-256, and `metrics.json` carries the
+/// manifest's run id. Returns the problems found (empty: the folder is one
+/// run's, whole); a folder without a manifest is one problem.
+pub fn verify_manifest(dir: &Path) -> Vec<String> {
+    let path = dir.join(MANIFEST_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return vec![format!("{} is missing", path.display())];
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return vec![format!("{} is not valid JSON", path.display())];
+    };
+    let mut problems = Vec::new();
+    let run_id = manifest["run_id"].as_str().unwrap_or_default();
+    for (name, hash) in manifest["files"].as_object().into_iter().flatten() {
+        let file = dir.join(name);
+        match std::fs::read(&file) {
+            Ok(bytes) if Some(sha256_hex(&bytes).as_str()) == hash.as_str() => {}
+            Ok(_) => problems.push(format!(
+                "{} differs from the run {run_id} that the manifest describes",
+                file.display()
+            )),
+            Err(_) => problems.push(format!("{} is missing", file.display())),
+        }
+    }
+    let metrics = dir.join("metrics.json");
+    let metrics_id = std::fs::read_to_string(&metrics)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["run_id"].as_str().map(str::to_string));
+    if metrics_id.as_deref() != Some(run_id) {
+        problems.push(format!(
+            "{} belongs to run {}, the manifest to run {run_id}",
+            metrics.display(),
+            metrics_id.as_deref().unwrap_or("(none)")
+        ));
+    }
+    problems
 }
 
 /// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
@@ -252,6 +330,9 @@ pub struct RunInfo {
     pub libtorch: &'static str,
     /// libtorch's intra-op CPU threads (they can change floating-point sums).
     pub threads: i32,
+    /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_set: Option<Vec<u64>>,
 }
 
 impl RunInfo {
@@ -264,6 +345,7 @@ impl RunInfo {
             device: device_name(device),
             libtorch: LIBTORCH_VERSION,
             threads: tch::get_num_threads(),
+            seed_set: opts.seed_set.clone(),
         }
     }
 }
@@ -275,8 +357,16 @@ pub struct Target {
     pub what: String,
     /// The source's number, as published.
     pub published: String,
+    /// The published number as a value on the measurement's scale, where
+    /// the source gives one (`about 46%` is 0.46); `None` where it gives
+    /// none ("keeps working", "not published").
+    pub published_value: Option<f64>,
     /// Accepted range for the measurement.
     pub expected: String,
+    /// Lower end of the accepted range (`None`: unbounded).
+    pub lo: Option<f64>,
+    /// Upper end of the accepted range (`None`: unbounded).
+    pub hi: Option<f64>,
     /// The measurement.
     pub measured: f64,
     /// Whether the measurement is in the accepted range.
@@ -284,7 +374,7 @@ pub struct Target {
 }
 
 impl Target {
-    /// A target met when `lo <= measured <= hi`.
+    /// A target met when `lo <= measured <= hi` (`f64::MIN`/`f64::MAX` for no bound).
     pub fn within(what: &str, published: &str, measured: f64, lo: f64, hi: f64) -> Self {
         let expected = match (lo > f64::MIN, hi < f64::MAX) {
             (true, true) if lo == hi => format!("exactly {lo}"),
@@ -296,29 +386,52 @@ impl Target {
         Self {
             what: what.to_string(),
             published: published.to_string(),
+            published_value: None,
             expected,
+            lo: (lo > f64::MIN).then_some(lo),
+            hi: (hi < f64::MAX).then_some(hi),
             measured,
-            pass: (lo..=hi).contains(&measured),
+            pass: Self::accepts(lo, hi, measured),
         }
+    }
+
+    fn accepts(lo: f64, hi: f64, x: f64) -> bool {
+        (lo..=hi).contains(&x)
+    }
+
+    /// Whether `x` (for example a mean over seeds) is in the accepted range.
+    pub fn range_contains(&self, x: f64) -> bool {
+        Self::accepts(self.lo.unwrap_or(f64::MIN), self.hi.unwrap_or(f64::MAX), x)
+    }
+
+    /// Records the published number as a value (see [`Target::published_value`]).
+    pub fn published_at(mut self, value: f64) -> Self {
+        self.published_value = Some(value);
+        self
     }
 
     /// A one-line report, e.g. `PASS RNN test accuracy: 1.0000 (expected >= 0.99; published 100%)`.
     pub fn line(&self) -> String {
-        // Counts print as integers, fractions with four decimals.
-        let measured = if self.measured.fract() == 0.0 && self.measured.abs() >= 1000.0 {
-            format!("{:.0}", self.measured)
-        } else if self.measured != 0.0 && self.measured.abs() < 0.01 {
-            format!("{:.3e}", self.measured)
-        } else {
-            format!("{:.4}", self.measured)
-        };
         format!(
-            "{} {}: {measured} (expected {}; published {})",
+            "{} {}: {} (expected {}; published {})",
             if self.pass { "PASS" } else { "MISS" },
             self.what,
+            fmt_number(self.measured),
             self.expected,
             self.published
         )
+    }
+}
+
+/// A measured number as the reports print it: counts as integers, small
+/// values in scientific notation, fractions with four decimals.
+pub fn fmt_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() >= 1000.0 {
+        format!("{x:.0}")
+    } else if x != 0.0 && x.abs() < 0.01 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
     }
 }
 
@@ -415,6 +528,12 @@ mod tests {
             "PASS params: 643265 (expected exactly 643265; published 643265)"
         );
         assert!(!Target::within("x", "", f64::NAN, 0.0, 1.0).pass);
+        let open = Target::within("x", "about 46%", 0.5, 0.4, f64::MAX).published_at(0.46);
+        assert_eq!(
+            (open.lo, open.hi, open.published_value),
+            (Some(0.4), None, Some(0.46))
+        );
+        assert!(open.range_contains(7.0) && !open.range_contains(0.39));
     }
 
     #[test]
@@ -422,7 +541,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("seqlab-common-{}", std::process::id()));
         let stale = root
             .join("demo")
-            .join(format!("{}9-9-old.png", seqlab_io::TEMP_PREFIX));
+            .join(format!("{}0-9-old.png", seqlab_io::TEMP_PREFIX));
         std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
         std::fs::write(&stale, b"half").unwrap();
         let opts = RunOptions {
@@ -434,6 +553,11 @@ mod tests {
         dir.write_json("m.json", &serde_json::json!({"a": 1}))
             .unwrap();
         assert_eq!(dir.files(), ["m.json"]);
+        assert!(
+            !root.join("demo/m.json").exists(),
+            "written before the commit"
+        );
+        dir.commit(Vec::new(), true).unwrap();
         assert_eq!(
             std::fs::read_to_string(root.join("demo/m.json")).unwrap(),
             "{\n  \"a\": 1\n}\n"

@@ -11,9 +11,8 @@
 //! validation plateaus, MSE, batch 32, on 1,000 sequences, validated on 100
 //! others, with early stopping restoring the best epoch.
 
-use crate::common::{
-    base_fit, epochs_or, plot_history, ResultsDir, RunInfo, Target, ValLossCallbacks,
-};
+use crate::common::{base_fit, epochs_or, plot_history, ResultsDir, Target, ValLossCallbacks};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::continuation::{self, N_SEEDS, N_STEPS};
 use seqlab_metrics::mse;
@@ -27,7 +26,6 @@ use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::to_tensors;
 use serde::Serialize;
-use std::time::Instant;
 use tch::nn::VarStore;
 
 /// The experiment name.
@@ -82,27 +80,34 @@ impl ContinuationConfig {
     }
 }
 
-/// Runs the experiment with the full or quick settings.
-pub fn run(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+/// One seed with the full or quick settings (the registry's entry).
+pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         ContinuationConfig::quick()
     } else {
         ContinuationConfig::full()
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
-/// Runs the experiment with explicit settings.
+/// Runs the experiment with explicit settings and writes its folder.
 pub fn run_with(
     config: &ContinuationConfig,
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
+    run_into(NAME, opts, |out| seed_run(config, opts, out))
+}
+
+/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
+pub fn seed_run(
+    config: &ContinuationConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let device = opts.device.resolve()?;
-    let started = Instant::now();
     let (train, val) = continuation::generate_split(config.n_train, config.n_val, opts.seed)?;
     let train_t = to_tensors(&train.seq2seq(), device)?;
     let val_t = to_tensors(&val.seq2seq(), device)?;
-    let mut out = ResultsDir::prepare(opts, NAME)?;
 
     seed_all(opts.seed);
     let mut vs = VarStore::new(device);
@@ -187,17 +192,14 @@ pub fn run_with(
         ratio,
         0.0,
         0.01,
-    )];
-    let targets_met = targets.iter().all(|t| t.pass);
-    let mut headline: Vec<String> = targets.iter().map(Target::line).collect();
-    headline.push(format!(
+    )
+    .published_at(1.0)];
+    let headline = vec![format!(
         "validation MSE {model_mse:.3e} vs mean baseline {baseline:.4} after {} epochs",
         history.len()
-    ));
+    )];
     #[derive(Serialize)]
     struct Metrics {
-        #[serde(flatten)]
-        info: RunInfo,
         n_train: usize,
         n_val: usize,
         model: String,
@@ -208,13 +210,9 @@ pub fn run_with(
         epochs_run: usize,
         best_epoch: Option<usize>,
         training_seconds: f64,
-        targets: Vec<Target>,
         notes: Vec<&'static str>,
     }
-    out.write_json(
-        "metrics.json",
-        &Metrics {
-            info: RunInfo::new(NAME, opts, device),
+    let metrics = Metrics {
             n_train: config.n_train,
             n_val: config.n_val,
             model: format!(
@@ -228,17 +226,12 @@ pub fn run_with(
             epochs_run: history.len(),
             best_epoch: report.restored_epoch,
             training_seconds: report.seconds,
-            targets,
             notes: vec![
                 "mean_baseline_mse predicts, for each step, that step's mean over the training sequences: what the asker's model converged to.",
                 "training_seconds are wall times; every other number depends only on the seed on a CPU.",
             ],
-        },
-    )?;
-    out.finish(
-        [("training", report.seconds)],
-        started,
-        headline,
-        targets_met,
-    )
+        };
+    Ok(SeedOutcome::new(device, targets, &metrics)?
+        .timing([("training", report.seconds)])
+        .headline(headline))
 }

@@ -1,10 +1,13 @@
 //! Sequence-length sweep on the A/B-order task: where vanilla RNNs fail and
 //! LSTMs and GRUs do not (the sweep the Flux post invites but does not run).
 //!
-//! For every length, cell type (RNN(tanh), LSTM, GRU) and seed, a
-//! one-layer network of the same width is trained with the same budget
-//! (data, epochs, optimiser, gradient clipping) and its test accuracy after
-//! the last epoch is recorded. The two marker letters can sit anywhere in the sequence, so
+//! For every length and cell type (RNN(tanh), LSTM, GRU), one seed's run
+//! trains a one-layer network of the same width with the same budget
+//! (data, epochs, optimiser, gradient clipping) and records its test
+//! accuracy after the last epoch. Run several seeds
+//! (`seqlab run length-sweep --seeds 42..46`) for the spread: the summary
+//! over seeds draws the mean per length with a band from the worst to the
+//! best seed. The two marker letters can sit anywhere in the sequence, so
 //! the gap the network must bridge grows with the length.
 //!
 //! Every cell starts from Keras' default initialisation (the chapter's
@@ -13,11 +16,14 @@
 //! default (forget-gate bias 0) and 15 epochs the LSTM reached only 61-75%
 //! at length 200.
 //!
-//! Writes `runs.csv` (one row per run), `accuracy_vs_length.png` (mean
-//! test accuracy against length, with a band from the worst to the best
-//! seed), `metrics.json` and `timing.json`.
+//! Each seed writes `runs.csv` (one row per length and cell),
+//! `accuracy_vs_length.png` (its test accuracy against length),
+//! `metrics.json` and `timing.json`; [`aggregate`] writes the seeds'
+//! `accuracy_vs_length.png` with bands and the per-length table.
 
-use crate::common::{classification_fit, epochs_or, ResultsDir, RunInfo, Target};
+use crate::aggregate::{AggregateExtra, SeedFolder, SpreadPoint, Summaries};
+use crate::common::{classification_fit, epochs_or, ResultsDir, Target};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::ab_order;
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
@@ -30,6 +36,7 @@ use seqlab_train::tensors::to_tensors;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use tch::nn::VarStore;
 
 /// The experiment's name and results folder.
@@ -44,8 +51,6 @@ pub struct LengthSweepConfig {
     pub kinds: Vec<RecurrentKind>,
     /// Hidden units of every network.
     pub hidden: i64,
-    /// Number of seeds per (length, cell) pair: `seed, seed + 1, ...`.
-    pub seeds: u64,
     /// Training sequences per run.
     pub n_train: usize,
     /// Test sequences per run.
@@ -63,7 +68,7 @@ pub struct LengthSweepConfig {
 }
 
 impl LengthSweepConfig {
-    /// Lengths 12 to 200, three cells, three seeds.
+    /// Lengths 12 to 200, three cells.
     pub fn full() -> Self {
         Self {
             lengths: vec![12, 25, 50, 100, 150, 200],
@@ -73,7 +78,6 @@ impl LengthSweepConfig {
                 RecurrentKind::Gru,
             ],
             hidden: 32,
-            seeds: 3,
             n_train: 2000,
             n_test: 1000,
             epochs: 20,
@@ -84,11 +88,10 @@ impl LengthSweepConfig {
         }
     }
 
-    /// Two lengths, one seed, little data: seconds on a CPU.
+    /// Two lengths, little data: seconds on a CPU.
     pub fn quick() -> Self {
         Self {
             lengths: vec![12, 60],
-            seeds: 1,
             n_train: 600,
             n_test: 300,
             epochs: 6,
@@ -113,20 +116,10 @@ pub struct SweepRun {
 }
 
 #[derive(Serialize)]
-struct Summary {
-    mean: f64,
-    min: f64,
-    max: f64,
-}
-
-#[derive(Serialize)]
 struct Metrics {
-    #[serde(flatten)]
-    info: RunInfo,
     settings: Settings,
-    /// cell -> length -> summary over seeds.
-    test_accuracy: BTreeMap<&'static str, BTreeMap<usize, Summary>>,
-    targets: Vec<Target>,
+    /// cell -> length -> test accuracy.
+    test_accuracy: BTreeMap<&'static str, BTreeMap<usize, f64>>,
 }
 
 #[derive(Serialize)]
@@ -134,7 +127,6 @@ struct Settings {
     lengths: Vec<usize>,
     cells: Vec<&'static str>,
     hidden: i64,
-    seeds: Vec<u64>,
     n_train: usize,
     n_test: usize,
     epochs: usize,
@@ -144,43 +136,43 @@ struct Settings {
     init: String,
 }
 
-/// Runs the sweep with the profile chosen by `opts.quick`.
-pub fn run(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+/// One seed with the profile chosen by `opts.quick` (the registry's entry).
+pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         LengthSweepConfig::quick()
     } else {
         LengthSweepConfig::full()
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
-fn summarize(values: &[f64]) -> Summary {
-    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Summary { mean, min, max }
-}
-
-/// Runs the sweep with explicit settings.
+/// Runs the sweep for one seed with explicit settings and writes its folder.
 pub fn run_with(
     config: &LengthSweepConfig,
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
-    if config.lengths.is_empty() || config.kinds.is_empty() || config.seeds == 0 {
+    run_into(NAME, opts, |out| seed_run(config, opts, out))
+}
+
+/// One seed of the sweep with explicit settings: every length and cell.
+pub fn seed_run(
+    config: &LengthSweepConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    if config.lengths.is_empty() || config.kinds.is_empty() {
         return Err(ExperimentError::InvalidOption(
-            "the sweep needs at least one length, cell and seed".into(),
+            "the sweep needs at least one length and cell".into(),
         ));
     }
     let device = opts.device.resolve()?;
-    let started = std::time::Instant::now();
-    let mut out = ResultsDir::prepare(opts, NAME)?;
     let epochs = epochs_or(opts, config.epochs)?;
     let optimizer = OptimizerConfig::adam(config.lr);
-    let seeds: Vec<u64> = (0..config.seeds).map(|i| opts.seed + i).collect();
     let mut runs = Vec::new();
     let mut timing = BTreeMap::new();
     for &length in &config.lengths {
-        for &seed in &seeds {
+        {
+            let seed = opts.seed;
             let (train, test) =
                 ab_order::generate_split(config.n_train, config.n_test, length, seed)?;
             let (train, test) = (to_tensors(&train, device)?, to_tensors(&test, device)?);
@@ -225,55 +217,29 @@ pub fn run_with(
     }
     out.write_text("runs.csv", &csv)?;
 
-    let mut table: BTreeMap<&'static str, BTreeMap<usize, Summary>> = BTreeMap::new();
-    let mut chart = LineChart::new(format!(
-        "A/B-order task: test accuracy vs sequence length ({} hidden units, {epochs} epochs, {} seeds; band: worst to best seed)",
-        config.hidden, config.seeds
-    ))
-    .x_label("sequence length")
-    .y_label("test accuracy")
-    .y_range(0.0, 1.02)
-    .legend(LegendPosition::LowerLeft);
-    for &kind in &config.kinds {
-        let per_length: Vec<Summary> = config
-            .lengths
-            .iter()
-            .map(|&l| {
-                summarize(
-                    &runs
-                        .iter()
-                        .filter(|r| r.length == l && r.cell == kind.name())
-                        .map(|r| r.test_accuracy)
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        let x: Vec<f64> = config.lengths.iter().map(|&l| l as f64).collect();
-        let pick = |f: fn(&Summary) -> f64| per_length.iter().map(f).collect::<Vec<f64>>();
-        chart = chart.mean_with_band(
-            kind.name(),
-            &x,
-            &pick(|s| s.mean),
-            &pick(|s| s.min),
-            &pick(|s| s.max),
-        )?;
-        table.insert(
-            kind.name(),
-            config.lengths.iter().copied().zip(per_length).collect(),
-        );
+    let mut table: BTreeMap<&'static str, BTreeMap<usize, f64>> = BTreeMap::new();
+    for r in &runs {
+        table
+            .entry(r.cell)
+            .or_default()
+            .insert(r.length, r.test_accuracy);
     }
-    chart.save_png(out.path("accuracy_vs_length.png"), 1000, 520)?;
+    let curves = Summaries::from_runs(&runs);
+    plot_sweep(
+        &curves,
+        &format!(
+            "A/B-order task: test accuracy vs sequence length ({} hidden units, {epochs} epochs, seed {})",
+            config.hidden, opts.seed
+        ),
+        &out.path("accuracy_vs_length.png"),
+    )?;
 
-    let targets = targets(&table, config);
-    let targets_met = targets.iter().all(|t| t.pass);
-    let headline = targets.iter().map(Target::line).collect();
+    let targets = targets(&table, &config.lengths);
     let metrics = Metrics {
-        info: RunInfo::new(NAME, opts, device),
         settings: Settings {
             lengths: config.lengths.clone(),
             cells: config.kinds.iter().map(|k| k.name()).collect(),
             hidden: config.hidden,
-            seeds,
             n_train: config.n_train,
             n_test: config.n_test,
             epochs,
@@ -283,26 +249,114 @@ pub fn run_with(
             init: format!("{:?}", config.init),
         },
         test_accuracy: table,
-        targets,
     };
-    out.write_json("metrics.json", &metrics)?;
-    out.finish(timing, started, headline, targets_met)
+    Ok(SeedOutcome::new(device, targets, &metrics)?.timing(timing))
 }
 
-fn targets(
-    table: &BTreeMap<&'static str, BTreeMap<usize, Summary>>,
-    config: &LengthSweepConfig,
-) -> Vec<Target> {
-    let (Some(&shortest), Some(&longest)) =
-        (config.lengths.iter().min(), config.lengths.iter().max())
-    else {
+/// Test accuracy per cell and length over seeds.
+impl Summaries {
+    fn from_runs(runs: &[SweepRun]) -> Self {
+        let mut s = Summaries::default();
+        for r in runs {
+            s.push(r.cell, r.length, r.test_accuracy);
+        }
+        s
+    }
+}
+
+/// Mean test accuracy against length per cell, with a band from the worst
+/// to the best seed (no band for one seed).
+fn plot_sweep(
+    curves: &Summaries,
+    title: &str,
+    path: &std::path::Path,
+) -> Result<(), ExperimentError> {
+    let mut chart = LineChart::new(title)
+        .x_label("sequence length")
+        .y_label("test accuracy")
+        .y_range(0.0, 1.02)
+        .legend(LegendPosition::LowerLeft);
+    for (cell, points) in curves.curves() {
+        let x: Vec<f64> = points.iter().map(|p| p.0 as f64).collect();
+        let pick = |f: fn(&SpreadPoint) -> f64| points.iter().map(f).collect::<Vec<f64>>();
+        chart = chart.mean_with_band(cell, &x, &pick(|p| p.1), &pick(|p| p.2), &pick(|p| p.3))?;
+    }
+    Ok(chart.save_png(path, 1000, 520)?)
+}
+
+/// The summary over seeds: `accuracy_vs_length.png` with the seeds' band
+/// and `test_accuracy_over_seeds.csv` (cell, length, mean, min, max, n).
+pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, ExperimentError> {
+    let mut curves = Summaries::default();
+    for seed in seeds {
+        let path = seed.dir.join("runs.csv");
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ExperimentError::ResultsDir {
+                path: path.clone(),
+                source,
+            })?;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (Some(length), Some(cell), Some(acc)) = (
+                f.first().and_then(|v| v.parse::<usize>().ok()),
+                f.get(1),
+                f.get(4).and_then(|v| v.parse::<f64>().ok()),
+            ) else {
+                return Err(ExperimentError::Saved {
+                    path,
+                    message: format!("malformed row {line:?}"),
+                });
+            };
+            let cell = [
+                RecurrentKind::RnnTanh,
+                RecurrentKind::Lstm,
+                RecurrentKind::Gru,
+            ]
+            .into_iter()
+            .map(|k| k.name())
+            .find(|n| n == cell)
+            .unwrap_or("other");
+            curves.push(cell, length, acc);
+        }
+    }
+    let settings = seeds.first().map(|s| &s.metrics["settings"]);
+    let hidden = settings.map_or(String::new(), |s| s["hidden"].to_string());
+    let epochs = settings.map_or(String::new(), |s| s["epochs"].to_string());
+    plot_sweep(
+        &curves,
+        &format!(
+            "A/B-order task: test accuracy vs sequence length ({hidden} hidden units, {epochs} epochs, {} seeds; band: worst to best seed)",
+            seeds.len()
+        ),
+        &out.join("accuracy_vs_length.png"),
+    )?;
+    let mut csv = String::from("cell,length,mean,min,max,n\n");
+    for (cell, points) in curves.curves() {
+        for (length, mean, min, max) in points {
+            let n = curves.count(&cell, length);
+            let _ = writeln!(csv, "{cell},{length},{mean},{min},{max},{n}");
+        }
+    }
+    seqlab_io::write_atomic(out.join("test_accuracy_over_seeds.csv"), csv.as_bytes())?;
+    Ok(AggregateExtra {
+        files: vec![
+            "accuracy_vs_length.png".into(),
+            "test_accuracy_over_seeds.csv".into(),
+        ],
+        ..AggregateExtra::default()
+    })
+}
+
+fn targets(table: &BTreeMap<&'static str, BTreeMap<usize, f64>>, lengths: &[usize]) -> Vec<Target> {
+    let (Some(&shortest), Some(&longest)) = (lengths.iter().min(), lengths.iter().max()) else {
         return Vec::new();
     };
     let mean = |cell: &str, length: usize| {
         table
             .get(cell)
             .and_then(|t| t.get(&length))
-            .map_or(f64::NAN, |s| s.mean)
+            .copied()
+            .unwrap_or(f64::NAN)
     };
     let mut t = Vec::new();
     let rnn = RecurrentKind::RnnTanh.name();
@@ -317,14 +371,13 @@ fn targets(
     }
     for kind in [RecurrentKind::Lstm, RecurrentKind::Gru] {
         if table.contains_key(kind.name()) {
-            let worst = config
-                .lengths
+            let worst = lengths
                 .iter()
                 .map(|&l| mean(kind.name(), l))
                 .fold(f64::INFINITY, f64::min);
             t.push(Target::within(
                 &format!(
-                    "{} lowest mean test accuracy over lengths {shortest}-{longest}",
+                    "{} lowest test accuracy over lengths {shortest}-{longest}",
                     kind.name()
                 ),
                 "LSTMs do not degrade",

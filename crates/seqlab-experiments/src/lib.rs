@@ -1,24 +1,33 @@
 //! The chapter's experiments, one module each, and what they share.
 //!
-//! Each experiment is a config (full and `--quick` profiles) plus a `run`
-//! that trains, evaluates and writes `results/<name>/`: history CSVs,
-//! `metrics.json` (on CPU a pure function of the seed and the thread count),
-//! `timing.json` (wall times), model summaries and PNG plots. Every file is
-//! written atomically.
+//! Every experiment has one shape (see [`runner`]): a config (full and
+//! `--quick` profiles) plus a per-seed function that trains, evaluates,
+//! writes its artefacts and returns a typed [`runner::SeedOutcome`]. The
+//! generic layer writes `results/<name>/` for a single seed (history CSVs,
+//! `metrics.json`, on CPU a pure function of the seed and the thread count;
+//! `timing.json`, model summaries and PNG plots), or
+//! `results/<name>/seeds/<seed>/` per seed of a multi-seed run, which
+//! [`aggregate`] summarises into `results/<name>/metrics.json` (mean,
+//! spread, 95% interval per target). Every folder is staged and put in place
+//! whole.
 //!
-//! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run` and
-//! `cargo xtask reproduce-all` iterate over.
+//! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run`,
+//! `seqlab reproduce-all` and `cargo xtask reproduce-all` iterate over.
 
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod bench;
 pub mod common;
 pub mod continuation;
 pub mod imdb;
 pub mod inspect;
+pub mod jobs;
 pub mod length_sweep;
 pub mod mnist_ae;
 pub mod report;
+pub mod reproduce;
+pub mod runner;
 pub mod seq2one;
 pub mod seq2seq;
 pub mod temporal_order;
@@ -37,6 +46,10 @@ pub struct RunOptions {
     pub device: DeviceChoice,
     /// Seed for data, initialisation and shuffling.
     pub seed: u64,
+    /// When this run is one seed of a multi-seed run: all of that run's
+    /// seeds. The run then writes `<results_dir>/<name>/seeds/<seed>/`
+    /// instead of `<results_dir>/<name>/`.
+    pub seed_set: Option<Vec<u64>>,
     /// Overrides the number of epochs of every training run of the experiment.
     pub epochs: Option<usize>,
     /// Folder under which `<experiment>/` is written.
@@ -56,12 +69,26 @@ impl Default for RunOptions {
         Self {
             device: DeviceChoice::Cpu,
             seed: 42,
+            seed_set: None,
             epochs: None,
             results_dir: PathBuf::from("results"),
             quick: false,
             verbose: true,
             data_dir: None,
             threads: ThreadChoice::Auto,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The folder a run of experiment `name` writes: `<results_dir>/<name>/`,
+    /// or `<results_dir>/<name>/seeds/<seed>/` for one seed of a multi-seed run.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        let dir = self.results_dir.join(name);
+        if self.seed_set.is_some() {
+            dir.join(aggregate::SEEDS_DIR).join(self.seed.to_string())
+        } else {
+            dir
         }
     }
 }
@@ -138,19 +165,32 @@ pub struct Experiment {
     pub name: &'static str,
     /// One-line description.
     pub description: &'static str,
-    /// Runs it (with the process's thread count as it is).
-    pub run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+    /// Its per-seed function (the experiment-specific part).
+    pub run_seed: runner::SeedRun,
+    /// What it adds when its seeds are summarised (plots over seeds, paired
+    /// comparisons); `None` for the generic summary alone.
+    pub aggregate: Option<aggregate::AggregateHook>,
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     pub threads: ThreadHint,
+    /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
+    pub full_seeds: usize,
+    /// An experiment whose result of the same seed this one reads (it runs after it).
+    pub after: Option<&'static str>,
 }
 
 impl Experiment {
+    /// Runs one seed (with the process's thread count as it is) and writes
+    /// its folder ([`RunOptions::out_dir`]).
+    pub fn run(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+        runner::run_into(self.name, opts, |out| (self.run_seed)(opts, out))
+    }
+
     /// Sets libtorch's intra-op threads from `opts.threads` and the
     /// experiment's [`ThreadHint`], then runs it. This is what `seqlab run`
     /// does; `metrics.json` records the thread count used.
     pub fn start(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
         set_threads(opts.threads, self.threads);
-        (self.run)(opts)
+        self.run(opts)
     }
 }
 
@@ -159,58 +199,91 @@ impl Experiment {
 pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     name: seq2one::NAME,
     description: "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
-    run: seq2one::run,
+    run_seed: seq2one::run_seed,
+    aggregate: None,
     threads: ThreadHint::PerCore,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: continuation::NAME,
     description: "seed-conditioned continuation (Flux forum): LSTM encoder-decoder vs the predict-the-mean baseline",
-    run: continuation::run,
+    run_seed: continuation::run_seed,
+    aggregate: None,
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: "seq2seq-sin-cos",
     description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's recipe vs an improved one, autoregressive inference",
-    run: seq2seq::run_sin_cos,
+    run_seed: seq2seq::run_seed_sin_cos,
+    aggregate: None,
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: "seq2seq-damped",
     description: "encoder-decoder LSTM, damped oscillation exp(-x/5) cos x -> exp(-x/5) sin x",
-    run: seq2seq::run_damped,
+    run_seed: seq2seq::run_seed_damped,
+    aggregate: None,
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: "seq2seq-power",
     description: "encoder-decoder LSTM, x^2 -> x^0.5",
-    run: seq2seq::run_power,
+    run_seed: seq2seq::run_seed_power,
+    aggregate: None,
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: temporal_order::NAME,
     description: "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
-    run: temporal_order::run,
+    run_seed: temporal_order::run_seed,
+    aggregate: Some(temporal_order::aggregate),
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: imdb::RNN_NAME,
-    description: "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
-    run: imdb::run_rnn,
+    description: "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+    run_seed: imdb::run_seed_rnn,
+    aggregate: Some(imdb::aggregate),
     threads: ThreadHint::PerCore,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: imdb::LSTM_NAME,
-    description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC, book vs held-out protocol",
-    run: imdb::run_lstm,
+    description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+    run_seed: imdb::run_seed_lstm,
+    aggregate: Some(imdb::aggregate),
     threads: ThreadHint::PerCore,
+    full_seeds: 5,
+    after: None,
 }, Experiment {
     name: mnist_ae::LSTM_NAME,
     description: "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
-    run: mnist_ae::run_lstm,
+    run_seed: mnist_ae::run_seed_lstm,
+    aggregate: None,
     threads: ThreadHint::PerCore,
+    full_seeds: 3,
+    after: None,
 }, Experiment {
     name: mnist_ae::BILSTM_NAME,
     description: "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
-    run: mnist_ae::run_bilstm,
+    run_seed: mnist_ae::run_seed_bilstm,
+    aggregate: None,
     threads: ThreadHint::PerCore,
+    full_seeds: 3,
+    after: Some(mnist_ae::LSTM_NAME),
 }, Experiment {
     name: length_sweep::NAME,
-    description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget, several seeds",
-    run: length_sweep::run,
+    description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget",
+    run_seed: length_sweep::run_seed,
+    aggregate: Some(length_sweep::aggregate),
     threads: ThreadHint::Single,
+    full_seeds: 5,
+    after: None,
 }];
 
 /// Looks an experiment up by name.

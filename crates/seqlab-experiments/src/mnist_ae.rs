@@ -20,7 +20,8 @@
 //! Encoder and decoder are saved as separate `.safetensors` files and load
 //! on their own ([`load_encoder`], [`load_decoder`]).
 
-use crate::common::{base_fit, epochs_or, ResultsDir, RunInfo, Target, ValLossCallbacks};
+use crate::common::{base_fit, epochs_or, ResultsDir, Target, ValLossCallbacks};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::datadir::DataDir;
 use seqlab_data::mnist::Split;
@@ -42,7 +43,6 @@ use seqlab_train::tensors::{array_to_tensor, TensorData};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -139,23 +139,33 @@ pub fn published(bidirectional: bool) -> Published {
     }
 }
 
-/// Runs `mnist-lstm-ae`.
-pub fn run_lstm(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_model(AutoencoderConfig::lstm_book(), opts)
+/// One seed of `mnist-lstm-ae` (the registry's entry).
+pub fn run_seed_lstm(
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    seed_model(AutoencoderConfig::lstm_book(), opts, out)
 }
 
-/// Runs `mnist-bilstm-ae`.
-pub fn run_bilstm(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_model(AutoencoderConfig::bilstm_book(), opts)
+/// One seed of `mnist-bilstm-ae` (the registry's entry).
+pub fn run_seed_bilstm(
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    seed_model(AutoencoderConfig::bilstm_book(), opts, out)
 }
 
-fn run_model(model: AutoencoderConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+fn seed_model(
+    model: AutoencoderConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         AeConfig::quick(model)
     } else {
         AeConfig::full(model)
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
 /// The experiment name of a model.
@@ -195,6 +205,8 @@ pub fn load_decoder(
 struct Images {
     x: Tensor,
     labels: Vec<i64>,
+    /// Each image's index in the MNIST file it came from.
+    source: Vec<usize>,
 }
 
 fn load_images(
@@ -223,6 +235,7 @@ fn load_images(
     Ok(Images {
         x: array_to_tensor(&images, device)?,
         labels,
+        source: rows,
     })
 }
 
@@ -284,13 +297,10 @@ pub struct AeMetrics {
 
 #[derive(Serialize)]
 struct Metrics {
-    #[serde(flatten)]
-    info: RunInfo,
     settings: Settings,
     parameters: BTreeMap<&'static str, i64>,
     run: AeMetrics,
     published: Published,
-    targets: Vec<Target>,
     notes: Vec<String>,
 }
 
@@ -307,16 +317,24 @@ struct Settings {
     test_images: usize,
 }
 
-/// Runs one of the two experiments with explicit settings.
+/// Runs one of the two experiments with explicit settings and writes its folder.
 pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    let name = name_of(&config.model);
+    run_into(name_of(&config.model), opts, |out| {
+        seed_run(config, opts, out)
+    })
+}
+
+/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
+pub fn seed_run(
+    config: &AeConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let bidirectional = config.model.encoder.bidirectional;
     let device = opts.device.resolve()?;
-    let started = Instant::now();
     let dir = DataDir::resolve(opts.data_dir.as_deref());
     let train = load_images(&dir, Split::Train, config.train_images, opts.seed, device)?;
     let test = load_images(&dir, Split::Test, config.test_images, opts.seed, device)?;
-    let mut out = ResultsDir::prepare(opts, name)?;
     let epochs = epochs_or(opts, config.max_epochs)?;
 
     seed_all(opts.seed);
@@ -387,13 +405,21 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         "validation (test images)",
         &out.path("loss.png"),
     )?;
-    // The first test image of each digit, and its reconstruction.
+    // The first test image of each digit, and its reconstruction; each
+    // caption names the image's index in the MNIST test file.
     let firsts: Vec<i64> = (0..10)
         .filter_map(|d| test.labels.iter().position(|&l| l == d).map(|i| i as i64))
         .collect();
     let digit_captions: Vec<String> = firsts
         .iter()
-        .map(|&i| format!("digit {}", test.labels[i as usize]))
+        .map(|&i| {
+            let i = i as usize;
+            format!(
+                "digit {}, test #{}",
+                test.labels[i],
+                test.source.get(i).copied().unwrap_or(i)
+            )
+        })
         .collect();
     let idx = Tensor::f_from_slice(&firsts)?.f_to_device(device)?;
     let originals = test.x.f_index_select(0, &idx)?;
@@ -503,14 +529,16 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
             summary.total_keras_params() as f64,
             book.keras_params as f64,
             book.keras_params as f64,
-        ),
+        )
+        .published_at(book.keras_params as f64),
         Target::within(
             "best validation BCE below the book's first-epoch value",
             &format!("{} after epoch 1", book.first_epoch_val_loss),
             best_val,
             0.0,
             book.first_epoch_val_loss,
-        ),
+        )
+        .published_at(book.first_epoch_val_loss),
         Target::within(
             "reconstructions beat the mean image (MSE ratio)",
             "not published",
@@ -520,7 +548,8 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         ),
     ];
     if bidirectional {
-        let lstm_metrics = opts.results_dir.join(LSTM_NAME).join("metrics.json");
+        // The same seed's LSTM autoencoder (a multi-seed run pairs them by seed).
+        let lstm_metrics = opts.out_dir(LSTM_NAME).join("metrics.json");
         match read_best_val(&lstm_metrics) {
             Some(lstm_best) => targets.push(Target::within(
                 "best validation BCE relative to the LSTM autoencoder's (at least 20% lower)",
@@ -535,14 +564,11 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
             )),
         }
     }
-    let targets_met = targets.iter().all(|t| t.pass);
-    let mut headline: Vec<String> = targets.iter().map(Target::line).collect();
-    headline.push(format!(
+    let headline = vec![format!(
         "validation BCE: first epoch {:.4}, best {:.4} (epoch {}), final {:.4}; {} epochs; reconstruction MSE {:.4} vs mean image {:.4}",
         run.first_epoch_val_bce, run.best_val_bce, run.best_epoch, run.final_val_bce, run.epochs_run, run.reconstruction_mse, run.mean_image_mse
-    ));
+    )];
     let metrics = Metrics {
-        info: RunInfo::new(name, opts, device),
         settings: Settings {
             model: summary.name.clone(),
             latent: config.model.encoder.latent,
@@ -569,16 +595,11 @@ pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, Expe
         ]),
         run: run.clone(),
         published: book,
-        targets,
         notes,
     };
-    out.write_json("metrics.json", &metrics)?;
-    out.finish(
-        [("training", run.training_seconds)],
-        started,
-        headline,
-        targets_met,
-    )
+    Ok(SeedOutcome::new(device, targets, &metrics)?
+        .timing([("training", run.training_seconds)])
+        .headline(headline))
 }
 
 /// The best validation BCE recorded in an autoencoder's `metrics.json`.

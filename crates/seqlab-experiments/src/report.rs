@@ -6,6 +6,7 @@
 //! any time with `seqlab report`; `cargo xtask reproduce-all` does so after
 //! every run and adds its status table (`reproduce-all.tsv`).
 
+use crate::common::fmt_number;
 use crate::{ExperimentError, EXPERIMENTS};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -26,12 +27,12 @@ fn differences(name: &str) -> &'static [&'static str] {
             "HARD: with PyTorch's or Keras' initialisation the LSTM stayed at chance for 300 epochs, so it starts with a forget-gate bias of 3 and clips the gradient norm at 1; the RNN gets the same budget.",
         ],
         "length-sweep" => &[
-            "Not in the sources: an added sweep with equal width and budget for the three cells, Keras initialisation, three seeds.",
+            "Not in the sources: an added sweep with equal width and budget for the three cells and Keras initialisation; each seed trains every length and cell once, and the plot over seeds shows the mean with a band from the worst to the best seed.",
         ],
         "imdb-rnn" | "imdb-lstm" => &[
             "libtorch's LSTM/RNN keep two bias vectors: 32 (SimpleRNN) or 128 (LSTM) more stored parameters than Keras counts; the Keras-counted totals equal the book's.",
             "libtorch's batch norm updates its moving variance with the unbiased batch variance (Keras: biased).",
-            "A second, held-out protocol (validation on 20% of the training reviews) shows how much validating on the test set flatters the book's numbers.",
+            "Besides the book's protocol (all 25,000 training reviews, validation on the test set), a held-out protocol validates on 20% of the training reviews, and a test-validated protocol fits the held-out protocol's same reviews with the same seed but validates on the test set: their paired difference is the effect of validating on the test set alone.",
         ],
         "mnist-lstm-ae" | "mnist-bilstm-ae" => &[
             "EarlyStopping ignores gains below 1e-4: with Keras' default of 0, training runs for hundreds of epochs at learning rates near 1e-7 on gains of about 1e-6.",
@@ -71,12 +72,7 @@ fn epoch_fields(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
 }
 
 fn fmt_measured(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) if x.fract() == 0.0 && x.abs() >= 1000.0 => format!("{x:.0}"),
-        Some(x) if x != 0.0 && x.abs() < 0.01 => format!("{x:.3e}"),
-        Some(x) => format!("{x:.4}"),
-        None => v.to_string(),
-    }
+    v.as_f64().map_or_else(|| v.to_string(), fmt_number)
 }
 
 fn minutes(seconds: f64) -> String {
@@ -87,18 +83,21 @@ fn minutes(seconds: f64) -> String {
     }
 }
 
-/// One row of the last `reproduce-all` run.
+/// One row of the last `reproduce-all` run: one (experiment, seed) process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRow {
     /// Experiment name.
     pub name: String,
+    /// Its seed.
+    pub seed: u64,
     /// Whether it succeeded.
     pub ok: bool,
-    /// Wall time of the whole `seqlab run` (build excluded).
+    /// Wall time of the whole `seqlab run` process (build excluded).
     pub seconds: f64,
 }
 
-/// Reads `reproduce-all.tsv` from `results_dir` (empty when absent or malformed lines).
+/// Reads `reproduce-all.tsv` from `results_dir` (`experiment<TAB>seed<TAB>ok|failed<TAB>seconds`;
+/// empty when absent; malformed lines are skipped).
 pub fn read_runs(results_dir: &Path) -> Vec<RunRow> {
     let Ok(text) = std::fs::read_to_string(results_dir.join(RUNS_FILE)) else {
         return Vec::new();
@@ -107,30 +106,177 @@ pub fn read_runs(results_dir: &Path) -> Vec<RunRow> {
         .filter_map(|l| {
             let mut f = l.split('\t');
             let name = f.next()?.to_string();
+            let seed = f.next()?.parse().ok()?;
             let ok = f.next()? == "ok";
             let seconds = f.next()?.parse().ok()?;
-            Some(RunRow { name, ok, seconds })
+            Some(RunRow {
+                name,
+                seed,
+                ok,
+                seconds,
+            })
         })
         .collect()
 }
 
+/// The status cell of an experiment in the last `reproduce-all`.
+fn status_of(runs: &[RunRow], name: &str) -> String {
+    let mine: Vec<&RunRow> = runs.iter().filter(|r| r.name == name).collect();
+    if mine.is_empty() {
+        return "-".into();
+    }
+    let failed = mine.iter().filter(|r| !r.ok).count();
+    let seconds: f64 = mine.iter().map(|r| r.seconds).sum();
+    let what = if mine.len() == 1 {
+        String::new()
+    } else {
+        format!("{} runs, ", mine.len())
+    };
+    if failed == 0 {
+        format!("ok ({what}{})", minutes(seconds))
+    } else {
+        format!("**{failed} FAILED** ({what}{})", minutes(seconds))
+    }
+}
+
+/// The seed column: `42`, or `42..46 (5)` for a summary of seeds.
+fn seeds_cell(m: &Value) -> String {
+    match m["seeds"].as_array() {
+        Some(seeds) => {
+            let list: Vec<u64> = seeds.iter().filter_map(Value::as_u64).collect();
+            format!(
+                "{} ({})",
+                crate::jobs::format_seed_list(&list).trim_end_matches(','),
+                list.len()
+            )
+        }
+        None => m["seed"].to_string(),
+    }
+}
+
+/// Wall time of a folder: its `timing.json` total, or the sum of its seeds' totals.
+fn wall_of(dir: &Path, m: &Value) -> String {
+    if let Some(seeds) = m["seeds"].as_array() {
+        let total: f64 = seeds
+            .iter()
+            .filter_map(|s| {
+                read_json(
+                    &dir.join(crate::aggregate::SEEDS_DIR)
+                        .join(s.to_string())
+                        .join("timing.json"),
+                )
+            })
+            .filter_map(|t| t["total"].as_f64())
+            .sum();
+        return format!("{} (sum over seeds)", minutes(total));
+    }
+    read_json(&dir.join("timing.json"))
+        .and_then(|t| t["total"].as_f64())
+        .map(minutes)
+        .unwrap_or_else(|| "-".into())
+}
+
+fn num(v: &Value) -> String {
+    v.as_f64().map_or_else(|| "-".into(), fmt_number)
+}
+
+/// The targets table of a summary over seeds.
+fn seeds_table(m: &Value, targets: &[Value]) -> String {
+    let mut t = String::from(
+        "| verdict (on the mean) | what | published | expected | mean ± sd | [min, max] | 95% interval for the mean | n | seeds passing | published vs the seeds' range |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for x in targets {
+        let mark = if x["pass"] == Value::Bool(true) {
+            "PASS"
+        } else {
+            "**MISS**"
+        };
+        let (spread, range, interval) = match x["mean"].as_f64() {
+            Some(_) => (
+                format!("{} ± {}", num(&x["mean"]), num(&x["sd"])),
+                format!("[{}, {}]", num(&x["min"]), num(&x["max"])),
+                match x["ci95"].as_array() {
+                    Some(ci) if ci.len() == 2 => format!("[{}, {}]", num(&ci[0]), num(&ci[1])),
+                    _ => "-".into(),
+                },
+            ),
+            None => (
+                x["problem"].as_str().unwrap_or("no values").to_string(),
+                "-".into(),
+                "-".into(),
+            ),
+        };
+        let position = x["published_position"]
+            .as_str()
+            .map_or("no number published".to_string(), |p| {
+                format!("{p} ({})", num(&x["published_value"]))
+            });
+        let _ = writeln!(
+            t,
+            "| {mark} | {} | {} | {} | {spread} | {range} | {interval} | {} | {}/{} | {position} |",
+            x["what"].as_str().unwrap_or(""),
+            x["published"].as_str().unwrap_or(""),
+            x["expected"].as_str().unwrap_or(""),
+            x["n"],
+            x["seeds_passing"],
+            x["n"],
+        );
+    }
+    let _ = write!(
+        t,
+        "\n{} Seeds: {}.",
+        m["interval"]
+            .as_str()
+            .unwrap_or(crate::aggregate::INTERVAL_METHOD),
+        seeds_cell(m)
+    );
+    if let Some(missing) = m["missing_seeds"].as_array().filter(|a| !a.is_empty()) {
+        let _ = write!(
+            t,
+            " **Missing seeds** (planned, no folder yet): {}.",
+            missing
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    t.push_str("\n\n");
+    t
+}
+
+fn png_names(dir: &Path) -> Vec<String> {
+    let mut pngs: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|f| f.ok())
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".png") && !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    pngs.sort();
+    pngs
+}
+
 /// Builds the report text for the experiments found under `results_dir`.
-pub fn render(results_dir: &Path) -> String {
+///
+/// An experiment folder holds either one seed's results or a summary over
+/// seeds (`metrics.json` with a `seeds` list, beside `seeds/<seed>/`); the
+/// report reads whichever is there. A `metrics.json` that cannot be read is
+/// an error naming it.
+pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
     let runs = read_runs(results_dir);
     let mut s = String::from("# seqlab: the chapter reproduced\n\n");
     s.push_str("Generated by `seqlab report` (run by `cargo xtask reproduce-all`) from the files in this folder. ");
-    s.push_str("For each experiment: the source's published number beside the measured one, PASS or MISS, the run's settings and facts, where the reproduction differs from the source, and its pictures.\n\n");
-    s.push_str("| experiment | targets | profile | seed | device | CPU threads | libtorch | wall time | last reproduce-all |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    s.push_str("For each experiment: the source's published number beside the measured one, PASS or MISS, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
+    s.push_str("Where several seeds ran, every number with a target is summarised over the seeds (mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom), the verdict is the accepted range applied to the mean, and the report says where the published number falls relative to the seeds' range.\n\n");
+    s.push_str("| experiment | targets | profile | seeds | device | CPU threads | libtorch | wall time | last reproduce-all |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     let mut sections = String::new();
     for e in EXPERIMENTS {
         let dir = results_dir.join(e.name);
-        let run = runs.iter().find(|r| r.name == e.name);
-        let status = match run {
-            Some(r) if r.ok => format!("ok ({})", minutes(r.seconds)),
-            Some(r) => format!("**FAILED** ({})", minutes(r.seconds)),
-            None => "-".into(),
-        };
-        let Some(m) = read_json(&dir.join("metrics.json")) else {
+        let status = status_of(&runs, e.name);
+        let metrics_path = dir.join("metrics.json");
+        if !metrics_path.exists() {
             let _ = writeln!(
                 s,
                 "| [{0}](#{0}) | not run | | | | | | | {status} |",
@@ -142,16 +288,14 @@ pub fn render(results_dir: &Path) -> String {
                 e.name, e.description, e.name
             );
             continue;
-        };
+        }
+        let m = read_metrics_file(&metrics_path)?;
         let targets = m["targets"].as_array().cloned().unwrap_or_default();
         let passed = targets
             .iter()
             .filter(|t| t["pass"] == Value::Bool(true))
             .count();
-        let wall = read_json(&dir.join("timing.json"))
-            .and_then(|t| t["total"].as_f64())
-            .map(minutes)
-            .unwrap_or_else(|| "-".into());
+        let wall = wall_of(&dir, &m);
         let field = |k: &str| {
             m[k].as_str()
                 .map(str::to_string)
@@ -160,19 +304,23 @@ pub fn render(results_dir: &Path) -> String {
         let threads = m["threads"]
             .as_i64()
             .map_or_else(|| "-".to_string(), |t| t.to_string());
+        let multi = m["seeds"].is_array();
         let _ = writeln!(
             s,
-            "| [{name}](#{name}) | {passed}/{} pass | {} | {} | {} | {threads} | {} | {wall} | {status} |",
+            "| [{name}](#{name}) | {passed}/{} pass{} | {} | {} | {} | {threads} | {} | {wall} | {status} |",
             targets.len(),
+            if multi { " (means)" } else { "" },
             field("profile"),
-            field("seed"),
+            seeds_cell(&m),
             field("device"),
             field("libtorch"),
             name = e.name,
         );
 
         let _ = write!(sections, "## {}\n\n{}\n\n", e.name, e.description);
-        if !targets.is_empty() {
+        if multi {
+            sections.push_str(&seeds_table(&m, &targets));
+        } else if !targets.is_empty() {
             sections.push_str(
                 "| | what | published | expected | measured |\n| --- | --- | --- | --- | --- |\n",
             );
@@ -193,11 +341,17 @@ pub fn render(results_dir: &Path) -> String {
             }
             sections.push('\n');
         }
+        for p in m["report_paragraphs"].as_array().into_iter().flatten() {
+            if let Some(p) = p.as_str() {
+                let _ = writeln!(sections, "{}\n", p.trim_end());
+            }
+        }
         let _ = writeln!(
             sections,
-            "Run: profile {}, seed {}, device {} ({threads} CPU threads), libtorch {}, wall time {wall}.\n",
+            "Run: profile {}, seed{} {}, device {} ({threads} CPU threads), libtorch {}, wall time {wall}.\n",
             field("profile"),
-            field("seed"),
+            if multi { "s" } else { "" },
+            seeds_cell(&m),
             field("device"),
             field("libtorch")
         );
@@ -217,11 +371,34 @@ pub fn render(results_dir: &Path) -> String {
             sections.push_str(&parts.join("; "));
             sections.push_str(".\n\n");
         }
+        if let Some(by_seed) = m["settings_by_seed"].as_object() {
+            let parts: Vec<String> = by_seed.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(
+                sections,
+                "Settings that depend on the seed: {}.\n",
+                parts.join("; ")
+            );
+        }
+        let first_seed = m["seeds"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_u64);
+        // Epochs and pictures of one seed: the folder itself, or the first seed's.
+        let (seed_dir, seed_rel, seed_metrics) = match first_seed {
+            Some(seed) => {
+                let rel = format!("{}/{}/{seed}", e.name, crate::aggregate::SEEDS_DIR);
+                let d = results_dir.join(&rel);
+                let sm = read_metrics_file(&d.join("metrics.json"))?;
+                (d, rel, sm)
+            }
+            None => (dir.clone(), e.name.to_string(), m.clone()),
+        };
         let mut epochs = Vec::new();
-        epoch_fields(&m, "", &mut epochs);
+        epoch_fields(&seed_metrics, "", &mut epochs);
         if !epochs.is_empty() {
             let parts: Vec<String> = epochs.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let _ = writeln!(sections, "Epochs: {}.\n", parts.join("; "));
+            let which = first_seed.map_or(String::new(), |s| format!(" (seed {s})"));
+            let _ = writeln!(sections, "Epochs{which}: {}.\n", parts.join("; "));
         }
         let diffs = differences(e.name);
         let notes: Vec<String> = m["notes"]
@@ -242,27 +419,49 @@ pub fn render(results_dir: &Path) -> String {
             }
             sections.push('\n');
         }
-        let mut pngs: Vec<String> = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(|f| f.ok())
-                    .map(|f| f.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(".png") && !n.starts_with('.'))
-                    .collect()
-            })
-            .unwrap_or_default();
-        pngs.sort();
+        if multi {
+            let pngs = png_names(&dir);
+            if !pngs.is_empty() {
+                sections.push_str("Over all seeds:\n\n");
+            }
+            for p in pngs {
+                let _ = writeln!(sections, "![{0}/{p}]({0}/{p})\n", e.name);
+            }
+        }
+        let pngs = png_names(&seed_dir);
+        if let (Some(seed), false) = (first_seed, pngs.is_empty()) {
+            let _ = writeln!(sections, "Seed {seed} alone:\n");
+        }
         for p in pngs {
-            let _ = writeln!(sections, "![{0}/{p}]({0}/{p})\n", e.name);
+            let _ = writeln!(sections, "![{seed_rel}/{p}]({seed_rel}/{p})\n");
         }
     }
     s.push('\n');
     s.push_str(&sections);
-    s
+    Ok(s)
+}
+
+fn read_metrics_file(path: &Path) -> Result<Value, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: "not a JSON object of results".into(),
+        }),
+        Err(e) => Err(ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: format!("not valid JSON: {e}"),
+        }),
+    }
 }
 
 /// Writes `REPORT.md` into `results_dir` (atomically) and returns its path.
 pub fn write_report(results_dir: &Path) -> Result<PathBuf, ExperimentError> {
     let path = results_dir.join(REPORT_FILE);
-    seqlab_io::write_atomic(&path, render(results_dir).as_bytes())?;
+    seqlab_io::write_atomic(&path, render(results_dir)?.as_bytes())?;
     Ok(path)
 }

@@ -1,4 +1,4 @@
-//! The sequence-to-one toy task (Flux blog post; REFERENCE section 2).
+//! The sequence-to-one toy task (the Flux blog post on sequence-to-one RNNs).
 //!
 //! Three runs on the A/B-order task (length 12, 10,000 training and 10,000
 //! test sequences):
@@ -17,7 +17,8 @@
 //! Expected on the full settings: RNN test accuracy at least 99%,
 //! feed-forward as published 40-55%, feed-forward corrected near 100%.
 
-use crate::common::{classification_fit, epochs_or, plot_history, ResultsDir, RunInfo, Target};
+use crate::common::{classification_fit, epochs_or, plot_history, ResultsDir, Target};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::ab_order;
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
@@ -31,7 +32,6 @@ use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::Instant;
 use tch::nn::VarStore;
 
 /// The experiment's name and results folder.
@@ -111,11 +111,8 @@ pub struct RunMetrics {
 
 #[derive(Serialize)]
 struct Metrics {
-    #[serde(flatten)]
-    info: RunInfo,
     settings: Settings,
     runs: BTreeMap<&'static str, RunMetrics>,
-    targets: Vec<Target>,
     notes: Vec<&'static str>,
 }
 
@@ -142,20 +139,28 @@ struct Trained {
     seconds: f64,
 }
 
-/// Runs the experiment with the profile chosen by `opts.quick`.
-pub fn run(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+/// One seed with the profile chosen by `opts.quick` (the registry's entry).
+pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         Seq2OneConfig::quick()
     } else {
         Seq2OneConfig::full()
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
-/// Runs the experiment with explicit settings.
+/// Runs the experiment with explicit settings and writes its folder.
 pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_into(NAME, opts, |out| seed_run(config, opts, out))
+}
+
+/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
+pub fn seed_run(
+    config: &Seq2OneConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let device = opts.device.resolve()?;
-    let mut out = ResultsDir::prepare(opts, NAME)?;
     let (train, test) =
         ab_order::generate_split(config.n_train, config.n_test, config.seq_len, opts.seed)?;
     let published_train = train.head(config.published_samples);
@@ -245,14 +250,13 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
         Ok(Box::new(seq_classifier(vs.root() / "rnn", &rnn_config)?))
     };
 
-    let started = Instant::now();
     let published = train_run(
         "ff_as_published",
         &format!("Feed-forward, as published: each epoch trains on the first {} samples (the post's slip)", published_t.len()),
         &published_t,
         ff_epochs,
         &build_ff,
-        &mut out,
+        out,
     )?;
     let corrected = train_run(
         "ff_corrected",
@@ -263,7 +267,7 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
         &train_t,
         ff_epochs,
         &build_ff,
-        &mut out,
+        out,
     )?;
     let rnn = train_run(
         "rnn",
@@ -271,7 +275,7 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
         &train_t,
         rnn_epochs,
         &build_rnn,
-        &mut out,
+        out,
     )?;
 
     let targets = vec![
@@ -281,14 +285,16 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
             rnn.metrics.test_accuracy,
             0.99,
             1.0,
-        ),
+        )
+        .published_at(1.0),
         Target::within(
             "Feed-forward (as published) test accuracy",
             "about 46%",
             published.metrics.test_accuracy,
             0.40,
             0.55,
-        ),
+        )
+        .published_at(0.46),
         Target::within(
             "Feed-forward (corrected) test accuracy",
             "not run in the post (PyTorch replication: 100% within 5 epochs)",
@@ -297,15 +303,11 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
             1.0,
         ),
     ];
-    let targets_met = targets.iter().all(|t| t.pass);
-    let headline: Vec<String> = targets.iter().map(Target::line).collect();
-
     out.write_text(
         "models.txt",
         &format!("{}\n{}", published.summary, rnn.summary),
     )?;
     let metrics = Metrics {
-        info: crate::common::RunInfo::new(NAME, opts, device),
         settings: Settings {
             seq_len: config.seq_len,
             n_train: config.n_train,
@@ -319,22 +321,15 @@ pub fn run_with(config: &Seq2OneConfig, opts: &RunOptions) -> Result<RunOutcome,
             published_samples: published_t.len() as usize,
         },
         runs: BTreeMap::from([("ff_as_published", published.metrics), ("ff_corrected", corrected.metrics), ("rnn", rnn.metrics)]),
-        targets,
         notes: vec![
             "ff_as_published reproduces the post's indexing slip on purpose: its loop shuffles 1:size(X, 1) of a 60 x N feature matrix, so each epoch trains on the first 60 samples only.",
             "Accuracies are measured after training on the whole training set and the whole test set.",
             "Wall times are in timing.json and *_timing.csv, kept apart so that metrics.json and the history CSVs depend only on the seed.",
         ],
     };
-    out.write_json("metrics.json", &metrics)?;
-    out.finish(
-        [
-            ("ff_as_published", published.seconds),
-            ("ff_corrected", corrected.seconds),
-            ("rnn", rnn.seconds),
-        ],
-        started,
-        headline,
-        targets_met,
-    )
+    Ok(SeedOutcome::new(device, targets, &metrics)?.timing([
+        ("ff_as_published", published.seconds),
+        ("ff_corrected", corrected.seconds),
+        ("rnn", rnn.seconds),
+    ]))
 }

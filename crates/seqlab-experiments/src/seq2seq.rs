@@ -18,7 +18,8 @@
 //! starts from 0 and feeds back its predictions), and the two are reported
 //! apart.
 
-use crate::common::{base_fit, epochs_or, ResultsDir, RunInfo, Target};
+use crate::common::{base_fit, epochs_or, ResultsDir, Target};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::sine_pairs::{self, FunctionPair, WindowConfig, Windows};
 use seqlab_metrics::mse;
@@ -37,7 +38,6 @@ use seqlab_train::History;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
 use tch::nn::VarStore;
 use tch::Tensor;
 
@@ -102,28 +102,41 @@ impl Seq2SeqConfig {
     }
 }
 
-/// Runs `seq2seq-sin-cos`.
-pub fn run_sin_cos(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_pair(FunctionPair::SinCos, opts)
+/// One seed of `seq2seq-sin-cos` (the registry's entry).
+pub fn run_seed_sin_cos(
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    seed_pair(FunctionPair::SinCos, opts, out)
 }
 
-/// Runs `seq2seq-damped`.
-pub fn run_damped(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_pair(FunctionPair::Damped, opts)
+/// One seed of `seq2seq-damped` (the registry's entry).
+pub fn run_seed_damped(
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    seed_pair(FunctionPair::Damped, opts, out)
 }
 
-/// Runs `seq2seq-power`.
-pub fn run_power(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_pair(FunctionPair::Power, opts)
+/// One seed of `seq2seq-power` (the registry's entry).
+pub fn run_seed_power(
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
+    seed_pair(FunctionPair::Power, opts, out)
 }
 
-fn run_pair(pair: FunctionPair, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+fn seed_pair(
+    pair: FunctionPair,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         Seq2SeqConfig::quick(pair)
     } else {
         Seq2SeqConfig::full(pair)
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
 /// Errors of one trained model on all windows.
@@ -191,16 +204,24 @@ fn errors(
     Ok((mse(&tf, &target)?, mse(&ar, &target)?, ar))
 }
 
-/// Runs one pair with explicit settings.
+/// Runs one pair with explicit settings and writes its folder.
 pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    run_into(name_of(config.windows.pair), opts, |out| {
+        seed_run(config, opts, out)
+    })
+}
+
+/// One seed of one pair with explicit settings: trains, evaluates, writes the artefacts into `out`.
+pub fn seed_run(
+    config: &Seq2SeqConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let pair = config.windows.pair;
-    let name = name_of(pair);
     let device = opts.device.resolve()?;
-    let started = Instant::now();
     let windows = sine_pairs::windows(&config.windows)?;
     let data = to_tensors(&windows.teacher_forcing(), device)?;
     let steps = config.windows.window as i64;
-    let mut out = ResultsDir::prepare(opts, name)?;
 
     // The post's recipe.
     seed_all(opts.seed);
@@ -324,7 +345,8 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
         summary.total_keras_params() as f64,
         46_276.0,
         46_276.0,
-    )];
+    )
+    .published_at(46_276.0)];
     if pair == FunctionPair::SinCos {
         targets.push(Target::within(
             "autoregressive MSE of the improved recipe (sin -> cos)",
@@ -334,8 +356,7 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
             1e-3,
         ));
     }
-    let targets_met = targets.iter().all(|t| t.pass);
-    let mut headline: Vec<String> = targets.iter().map(Target::line).collect();
+    let mut headline = Vec::new();
     for (label, t) in [("post recipe", &post), ("improved", &improved)] {
         headline.push(format!(
             "{label}: teacher-forced MSE {:.3e}, autoregressive MSE {:.3e} ({} epochs)",
@@ -344,19 +365,15 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
     }
     #[derive(Serialize)]
     struct Metrics {
-        #[serde(flatten)]
-        info: RunInfo,
         pair: &'static str,
         windows: usize,
         window: usize,
         points: usize,
         parameters: BTreeMap<&'static str, i64>,
         recipes: BTreeMap<&'static str, RecipeMetrics>,
-        targets: Vec<Target>,
         notes: Vec<&'static str>,
     }
     let metrics = Metrics {
-        info: RunInfo::new(name, opts, device),
         pair: pair.description(),
         windows: windows.len(),
         window: config.windows.window,
@@ -366,23 +383,18 @@ pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome,
             ("keras_count", summary.total_keras_params()),
         ]),
         recipes: BTreeMap::from([("post", post.metrics.clone()), ("improved", improved.metrics.clone())]),
-        targets,
         notes: vec![
             "Errors are measured on all windows, as in the post (it has no held-out windows).",
             "teacher_forced_mse: the decoder reads the true target shifted right (how it is trained); autoregressive_mse: it starts from 0 and feeds back its own predictions and state for every step (how it is used).",
             "training_seconds are wall times; every other number depends only on the seed on a CPU.",
         ],
     };
-    out.write_json("metrics.json", &metrics)?;
-    out.finish(
-        [
+    Ok(SeedOutcome::new(device, targets, &metrics)?
+        .timing([
             ("post_training", post.metrics.training_seconds),
             ("improved_training", improved.metrics.training_seconds),
-        ],
-        started,
-        headline,
-        targets_met,
-    )
+        ])
+        .headline(headline))
 }
 
 fn plot_windows(

@@ -20,7 +20,9 @@
 //! at 3 ([`RecurrentInit::LongMemory`]), clips the gradient norm at 1, and
 //! trains for 100 epochs; the RNN gets the same budget.
 
-use crate::common::{classification_fit, epochs_or, ResultsDir, RunInfo, Target};
+use crate::aggregate::{AggregateExtra, SeedFolder};
+use crate::common::{classification_fit, epochs_or, ResultsDir, Target};
+use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::temporal_order::{self, Difficulty, FreshBatches};
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
@@ -192,21 +194,18 @@ struct SettingResult {
 
 #[derive(Serialize)]
 struct Metrics {
-    #[serde(flatten)]
-    info: RunInfo,
     settings: BTreeMap<&'static str, SettingResult>,
-    targets: Vec<Target>,
     notes: Vec<&'static str>,
 }
 
-/// Runs the experiment with the profile chosen by `opts.quick`.
-pub fn run(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+/// One seed with the profile chosen by `opts.quick` (the registry's entry).
+pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
     let config = if opts.quick {
         TemporalOrderConfig::quick()
     } else {
         TemporalOrderConfig::full()
     };
-    run_with(&config, opts)
+    seed_run(&config, opts, out)
 }
 
 fn model_result(spec: &ModelSpec, params: i64, history: &History) -> ModelResult {
@@ -249,14 +248,21 @@ fn plot_setting(
     Ok(fig.save_png(path)?)
 }
 
-/// Runs the experiment with explicit settings.
+/// Runs the experiment with explicit settings and writes its folder.
 pub fn run_with(
     config: &TemporalOrderConfig,
     opts: &RunOptions,
 ) -> Result<RunOutcome, ExperimentError> {
+    run_into(NAME, opts, |out| seed_run(config, opts, out))
+}
+
+/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
+pub fn seed_run(
+    config: &TemporalOrderConfig,
+    opts: &RunOptions,
+    out: &mut ResultsDir,
+) -> Result<SeedOutcome, ExperimentError> {
     let device = opts.device.resolve()?;
-    let started = std::time::Instant::now();
-    let mut out = ResultsDir::prepare(opts, NAME)?;
     let mut results = BTreeMap::new();
     let mut timing = BTreeMap::new();
     let epoch_size = config.batch_size * config.batches_per_epoch;
@@ -331,19 +337,14 @@ pub fn run_with(
         );
     }
     let targets = targets(&results);
-    let targets_met = targets.iter().all(|t| t.pass);
-    let headline = targets.iter().map(Target::line).collect();
     let metrics = Metrics {
-        info: RunInfo::new(NAME, opts, device),
         settings: results,
-        targets,
         notes: vec![
             "Training accuracy is measured on each epoch's fresh batches while training; test accuracy on a fixed held-out set after each epoch.",
             "The HARD setting is not from the course (which publishes no HARD number): with PyTorch's or Keras' initialisation the LSTM stayed at chance for 300 epochs, so the LSTM's forget-gate bias starts at 3 and the gradient norm is clipped at 1; hidden 12, RMSprop 1e-3, 100 epochs; the RNN gets the same budget.",
         ],
     };
-    out.write_json("metrics.json", &metrics)?;
-    out.finish(timing, started, headline, targets_met)
+    Ok(SeedOutcome::new(device, targets, &metrics)?.timing(timing))
 }
 
 fn targets(results: &BTreeMap<&'static str, SettingResult>) -> Vec<Target> {
@@ -351,31 +352,40 @@ fn targets(results: &BTreeMap<&'static str, SettingResult>) -> Vec<Target> {
     let mut t = Vec::new();
     if let Some(m) = get("easy_100", "lstm") {
         let epoch = m.first_epoch_at_100.map_or(f64::INFINITY, |e| e as f64);
-        t.push(Target::within(
-            "EASY: first epoch with 100% test accuracy, LSTM(4)",
-            "about epoch 28",
-            epoch,
-            1.0,
-            30.0,
-        ));
+        t.push(
+            Target::within(
+                "EASY: first epoch with 100% test accuracy, LSTM(4)",
+                "about epoch 28",
+                epoch,
+                1.0,
+                30.0,
+            )
+            .published_at(28.0),
+        );
     }
     if let Some(m) = get("easy_10", "rnn") {
-        t.push(Target::within(
-            "EASY, 10 epochs: RNN(4) test accuracy",
-            "about 50% (test 53-59%)",
-            m.final_test_accuracy,
-            0.40,
-            0.70,
-        ));
+        t.push(
+            Target::within(
+                "EASY, 10 epochs: RNN(4) test accuracy",
+                "about 50% (test 53-59%)",
+                m.final_test_accuracy,
+                0.40,
+                0.70,
+            )
+            .published_at(0.5),
+        );
     }
     if let Some(m) = get("easy_100", "rnn") {
-        t.push(Target::within(
-            "EASY, 100 epochs: RNN(4) test accuracy",
-            "100% (about twice as long as the LSTM)",
-            m.final_test_accuracy,
-            0.99,
-            1.0,
-        ));
+        t.push(
+            Target::within(
+                "EASY, 100 epochs: RNN(4) test accuracy",
+                "100% (about twice as long as the LSTM)",
+                m.final_test_accuracy,
+                0.99,
+                1.0,
+            )
+            .published_at(1.0),
+        );
     }
     if let Some(m) = get("moderate_100", "lstm") {
         t.push(Target::within(
@@ -405,4 +415,123 @@ fn targets(results: &BTreeMap<&'static str, SettingResult>) -> Vec<Target> {
         ));
     }
     t
+}
+
+/// A column of a history CSV written by [`seqlab_train::History::to_csv`].
+fn history_column(path: &std::path::Path, column: &str) -> Result<Vec<f64>, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let Some(col) = header.iter().position(|h| *h == column) else {
+        return Err(ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: format!("no column {column:?}"),
+        });
+    };
+    lines
+        .map(|l| {
+            l.split(',')
+                .nth(col)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| ExperimentError::Saved {
+                    path: path.to_path_buf(),
+                    message: format!("no number in column {column:?} of line {l:?}"),
+                })
+        })
+        .collect()
+}
+
+/// The summary over seeds: per setting, `<setting>.png` with every seed's
+/// test accuracy per epoch (faint), their mean and a band from the worst to
+/// the best seed, one panel per model.
+pub fn aggregate(
+    seeds: &[SeedFolder],
+    out: &std::path::Path,
+) -> Result<AggregateExtra, ExperimentError> {
+    let mut files = Vec::new();
+    let Some(first) = seeds.first() else {
+        return Ok(AggregateExtra::default());
+    };
+    let settings: Vec<(String, Vec<(String, String)>)> = first.metrics["settings"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| {
+            let models = s["models"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(label, m)| {
+                    (
+                        label.clone(),
+                        m["model"].as_str().unwrap_or(label).to_string(),
+                    )
+                })
+                .collect();
+            (name.clone(), models)
+        })
+        .collect();
+    for (setting, models) in settings {
+        let difficulty = first.metrics["settings"][&setting]["difficulty"]
+            .as_str()
+            .unwrap_or(&setting)
+            .to_string();
+        let mut fig = Figure::new(1100, 440)
+            .title(format!(
+                "Temporal order, {difficulty}: test accuracy per epoch over {} seeds (faint: each seed; band: worst to best)",
+                seeds.len()
+            ))
+            .grid(1, models.len().max(1));
+        for (label, model) in &models {
+            let mut chart = LineChart::new(model.clone())
+                .x_label("epoch")
+                .y_label("test accuracy")
+                .y_range(0.0, 1.02)
+                .legend(seqlab_plot::LegendPosition::LowerRight);
+            let mut per_seed = Vec::new();
+            for s in seeds {
+                let acc = history_column(
+                    &s.dir.join(format!("{setting}_{label}_history.csv")),
+                    "val_accuracy",
+                )?;
+                let x: Vec<f64> = (1..=acc.len()).map(|e| e as f64).collect();
+                chart = chart.series(Series::from_xy("", &x, &acc)?.color(0).faint());
+                per_seed.push(acc);
+            }
+            let epochs = per_seed.iter().map(Vec::len).min().unwrap_or(0);
+            let x: Vec<f64> = (1..=epochs).map(|e| e as f64).collect();
+            let at = |e: usize| per_seed.iter().filter_map(move |a| a.get(e).copied());
+            let mean: Vec<f64> = (0..epochs)
+                .map(|e| at(e).sum::<f64>() / per_seed.len() as f64)
+                .collect();
+            let lo: Vec<f64> = (0..epochs)
+                .map(|e| at(e).fold(f64::INFINITY, f64::min))
+                .collect();
+            let hi: Vec<f64> = (0..epochs)
+                .map(|e| at(e).fold(f64::NEG_INFINITY, f64::max))
+                .collect();
+            chart = chart.mean_with_band(
+                format!("mean of {} seeds", per_seed.len()),
+                &x,
+                &mean,
+                &lo,
+                &hi,
+            )?;
+            // The mean (and its band) in the colour of the faint per-seed lines.
+            if let Some(m) = chart.series.last_mut() {
+                m.color = Some(0);
+            }
+            fig = fig.panel(chart);
+        }
+        let name = format!("{setting}.png");
+        fig.save_png(out.join(&name))?;
+        files.push(name);
+    }
+    Ok(AggregateExtra {
+        files,
+        ..AggregateExtra::default()
+    })
 }

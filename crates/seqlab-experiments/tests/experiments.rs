@@ -65,7 +65,7 @@ fn png_stats(path: &Path) -> (u32, u32, f64, usize) {
 fn quick_seq2one_rnn_beats_feed_forward_and_writes_every_file() {
     let _serial = torch_serial();
     let dir = scratch("quick");
-    let outcome = (find("seq2one").unwrap().run)(&opts(&dir)).unwrap();
+    let outcome = find("seq2one").unwrap().run(&opts(&dir)).unwrap();
     let out = dir.join("seq2one");
     assert_eq!(outcome.dir, out);
     for f in [
@@ -138,7 +138,6 @@ fn same_seed_gives_identical_histories_and_metrics() {
         "ff_as_published_history.csv",
         "ff_corrected_history.csv",
         "rnn_history.csv",
-        "metrics.json",
     ] {
         assert_eq!(
             read(&a, f),
@@ -146,6 +145,18 @@ fn same_seed_gives_identical_histories_and_metrics() {
             "{f} differs between two runs with the same seed"
         );
     }
+    // metrics.json too, but for the run id that ties it to its folder.
+    let metrics = |d: &Path| {
+        let mut m: serde_json::Value = serde_json::from_str(&read(d, "metrics.json")).unwrap();
+        assert!(m["run_id"].as_str().unwrap().starts_with("seq2one-seed42-"));
+        m.as_object_mut().unwrap().remove("run_id");
+        m
+    };
+    assert_eq!(
+        metrics(&a),
+        metrics(&b),
+        "metrics.json differs between two runs with the same seed"
+    );
     let c = scratch("det-c");
     run_with(
         &tiny(),
@@ -393,7 +404,7 @@ fn data_command_reads_the_real_data_sets_when_present() {
 fn quick_temporal_order_lstm_beats_rnn_on_hard() {
     let _serial = torch_serial();
     let dir = scratch("temporal");
-    let outcome = (find("temporal-order").unwrap().run)(&opts(&dir)).unwrap();
+    let outcome = find("temporal-order").unwrap().run(&opts(&dir)).unwrap();
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("metrics.json")).unwrap())
             .unwrap();
@@ -437,7 +448,6 @@ fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
     let dir = scratch("sweep");
     let config = LengthSweepConfig {
         lengths: vec![6, 10],
-        seeds: 2,
         n_train: 200,
         n_test: 100,
         epochs: 2,
@@ -447,17 +457,17 @@ fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
     let outcome = run_with(&config, &opts(&dir)).unwrap();
     let csv = std::fs::read_to_string(outcome.dir.join("runs.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), 2 * 3 * 2, "{csv}");
+    // One seed: every length and cell once.
+    assert_eq!(rows.len(), 2 * 3, "{csv}");
     assert!(rows.iter().all(|r| r.split(',').count() == 5));
-    assert!(rows.iter().any(|r| r.starts_with("10,GRU,43,")));
+    assert!(rows.iter().any(|r| r.starts_with("10,GRU,42,")));
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("metrics.json")).unwrap())
             .unwrap();
-    let s = &m["test_accuracy"]["LSTM"]["10"];
-    assert!(
-        s["min"].as_f64().unwrap() <= s["mean"].as_f64().unwrap()
-            && s["mean"].as_f64().unwrap() <= s["max"].as_f64().unwrap()
-    );
+    let acc = m["test_accuracy"]["LSTM"]["10"].as_f64().unwrap();
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with("10,LSTM,42,") && r.ends_with(&format!(",{acc}"))));
     let (w, h, ink, _) = png_stats(&outcome.dir.join("accuracy_vs_length.png"));
     assert!((w, h) == (1000, 520) && ink > 0.02);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -498,6 +508,8 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     for f in [
         "book_history.csv",
         "held_out_history.csv",
+        "test_validated_history.csv",
+        "manifest.json",
         "loss.png",
         "roc.png",
         "metrics.json",
@@ -537,6 +549,15 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         assert!(m["protocols"][p]["training_seconds"].as_f64().unwrap() > 0.0);
     }
     assert_eq!(m["protocols"]["held_out"]["train_reviews"], 2_400);
+    // The paired protocol fits the held-out protocol's reviews and validates on the test set.
+    assert_eq!(m["protocols"]["test_validated"]["train_reviews"], 2_400);
+    assert_eq!(m["protocols"]["test_validated"]["validation_reviews"], 800);
+    let diff = m["protocols"]["test_validated"]["test"]["auc"]
+        .as_f64()
+        .unwrap()
+        - m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
+    assert_eq!(m["protocol_effect"]["auc"].as_f64().unwrap(), diff);
+    assert!(seqlab_experiments::common::verify_manifest(&out).is_empty());
     assert_eq!(m["protocols"]["held_out"]["validation_reviews"], 600);
     assert_eq!(m["parameters"]["keras_count"], 652_577);
     assert_eq!(m["parameters"]["book"], 652_577);
@@ -562,7 +583,13 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     let (header, rows) = read_csv(&out.join("predictions.csv"));
     assert_eq!(
         header,
-        ["id", "label", "probability", "probability_held_out"]
+        [
+            "id",
+            "label",
+            "probability",
+            "probability_held_out",
+            "probability_test_validated"
+        ]
     );
     assert_eq!(rows.len(), 800);
     let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
@@ -919,7 +946,7 @@ fn tiny_seq2seq_teacher_forced_loss_falls_and_both_decodings_are_reported() {
 fn quick_continuation_beats_the_mean_baseline_on_held_out_sequences() {
     let _serial = torch_serial();
     let dir = scratch("continuation");
-    let outcome = (find("continuation").unwrap().run)(&opts(&dir)).unwrap();
+    let outcome = find("continuation").unwrap().run(&opts(&dir)).unwrap();
     let out = dir.join("continuation");
     for f in [
         "metrics.json",
@@ -953,24 +980,27 @@ fn quick_continuation_beats_the_mean_baseline_on_held_out_sequences() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Every `metrics.json` under `dir`, with fields named `*seconds` removed (wall times).
-fn metrics_without_timings(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| !k.ends_with("seconds"));
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
+/// Removes, at every depth, the fields that may differ between two runs of
+/// the same seed: those named `*seconds` (wall times) and the run id.
+fn strip_timings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !k.ends_with("seconds") && k != "run_id");
+            m.values_mut().for_each(strip_timings);
         }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_timings),
+        _ => {}
     }
+}
+
+/// Every `metrics.json` under `dir`, without wall times and run ids.
+fn metrics_without_timings(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
     seqlab_experiments::EXPERIMENTS
         .iter()
         .filter_map(|e| {
             let text = std::fs::read_to_string(dir.join(e.name).join("metrics.json")).ok()?;
             let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            strip(&mut v);
+            strip_timings(&mut v);
             Some((e.name.to_string(), v))
         })
         .collect()
@@ -991,7 +1021,7 @@ fn quick_profile_of_everything_is_reproducible_and_fully_reported() {
             ..opts(dir)
         };
         for e in seqlab_experiments::EXPERIMENTS {
-            let outcome = (e.run)(&o).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            let outcome = e.run(&o).unwrap_or_else(|err| panic!("{}: {err}", e.name));
             if dir == &a {
                 files.push((e.name, outcome.files));
             }
@@ -1109,6 +1139,14 @@ fn a_killed_run_leaves_no_half_written_result_and_the_next_run_starts_clean() {
         assert_results_complete(&out).is_empty(),
         "the next run removes the temporaries of killed runs"
     );
+    // The staging folders of killed runs, beside the results folder, too.
+    let staged: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(seqlab_io::TEMP_PREFIX))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
+    assert!(seqlab_experiments::common::verify_manifest(&out).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -1223,4 +1261,181 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
     }
     let (ok, _, err) = seqlab_env(&tiny, &[("SEQLAB_MALLOC", "fast")]);
     assert!(!ok && err.contains("SEQLAB_MALLOC=\"fast\""), "{err}");
+}
+
+/// The files of one seed folder that must not depend on how the seeds were
+/// scheduled: every history CSV, and metrics.json without wall times and run id.
+fn seed_results(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with("_history.csv") {
+            out.insert(name, std::fs::read_to_string(&path).unwrap());
+        } else if name == "metrics.json" {
+            let mut m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            strip_timings(&mut m);
+            out.insert(name, m.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
+    let (a, b) = (scratch("seeds-par"), scratch("seeds-seq"));
+    for (dir, jobs) in [(&a, "2"), (&b, "1")] {
+        let (ok, stdout, err) = seqlab(&[
+            "run",
+            "continuation",
+            "--quick",
+            "--epochs",
+            "3",
+            "--seeds",
+            "7,9",
+            "--jobs",
+            jobs,
+            "--results-dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "--jobs {jobs}: {err}");
+        assert!(stdout.contains("continuation (2 seeds)"), "{stdout}");
+        assert!(stdout.contains(" over 2 seeds, range ["), "{stdout}");
+    }
+    for seed in ["7", "9"] {
+        let (pa, pb) = (
+            a.join("continuation/seeds").join(seed),
+            b.join("continuation/seeds").join(seed),
+        );
+        let (ra, rb) = (seed_results(&pa), seed_results(&pb));
+        assert!(ra.contains_key("metrics.json") && ra.contains_key("train_history.csv"));
+        assert_eq!(
+            ra, rb,
+            "seed {seed}: two jobs at once differ from one at a time"
+        );
+        assert!(seqlab_experiments::common::verify_manifest(&pa).is_empty());
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(pa.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["seed"].to_string(), seed);
+        assert_eq!(m["seed_set"], serde_json::json!([7, 9]));
+        assert_eq!(m["threads"], 1);
+    }
+    // The summary: per target the two values, their mean, spread and interval.
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(a.join("continuation/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["seeds"], serde_json::json!([7, 9]));
+    let t = &s["targets"][0];
+    let (v7, v9) = (
+        t["values"]["7"].as_f64().unwrap(),
+        t["values"]["9"].as_f64().unwrap(),
+    );
+    assert!((t["mean"].as_f64().unwrap() - (v7 + v9) / 2.0).abs() < 1e-12);
+    assert!((t["sd"].as_f64().unwrap() - (v7 - v9).abs() / 2f64.sqrt()).abs() < 1e-12);
+    assert_eq!(t["n"], 2);
+    assert_eq!(t["ci95"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        t["pass"],
+        serde_json::json!((0.0..=0.01).contains(&t["mean"].as_f64().unwrap()))
+    );
+    // A later run with other seeds replaces the folder's seeds.
+    let (ok, _, err) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "2",
+        "--seeds",
+        "9,",
+        "--quiet",
+        "--results-dir",
+        a.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(!a.join("continuation/seeds/7").exists());
+    let (ok, _, err) = seqlab(&["run", "continuation", "--seeds", "7,9", "--only-seed", "8"]);
+    assert!(
+        !ok && err.contains("--only-seed 8 is not one of --seeds 7,9"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&a).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
+    let dir = scratch("plan");
+    let results = dir.join("results");
+    let (ok, plan, err) = seqlab(&[
+        "reproduce-all",
+        "--plan",
+        "--only",
+        "seq2seq-power",
+        "--quick",
+        "--epochs",
+        "2",
+        "--seeds",
+        "3",
+        "--results-dir",
+        results.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = plan.lines().collect();
+    assert_eq!(lines.len(), 3, "{plan}");
+    for (line, seed) in lines.iter().zip([42, 43, 44]) {
+        assert!(
+            line.contains(" run seq2seq-power --seeds 42..44 --only-seed ")
+                && line.contains(&format!("--only-seed {seed} "))
+                && line.contains(env!("CARGO_BIN_EXE_seqlab")),
+            "{line}"
+        );
+    }
+    assert!(err.contains(" report --results-dir "), "{err}");
+    // What a user does with it: two at a time under xargs, then the report.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plan.txt"), &plan).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("xargs -d '\\n' -P 2 -n 1 sh -c < plan.txt > xargs.log 2>&1")
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(dir.join("xargs.log")).unwrap_or_default()
+    );
+    std::fs::remove_dir_all(results.join("seq2seq-power/seeds/43")).unwrap();
+    let (ok, stdout, err) = seqlab(&["report", "--results-dir", results.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("summarised seq2seq-power: 2 seeds; missing seeds 43"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(results.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("**Missing seeds** (planned, no folder yet): 43."),
+        "{report}"
+    );
+    assert!(report.contains("| 42,44 (2) |"), "seeds column");
+    assert!(report.contains("verdict (on the mean)"));
+    assert!(
+        report.contains("(seq2seq-power/seeds/42/windows.png)"),
+        "first seed's pictures"
+    );
+    // A corrupt summary is an error that names the file, not "not run yet".
+    std::fs::write(
+        results.join("seq2seq-power/seeds/42/metrics.json"),
+        "{ half",
+    )
+    .unwrap();
+    let (ok, _, err) = seqlab(&["report", "--results-dir", results.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("seeds/42/metrics.json") && err.contains("JSON"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

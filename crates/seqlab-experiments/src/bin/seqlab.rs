@@ -10,7 +10,11 @@ use seqlab_data::sine_pairs::FunctionPair;
 use seqlab_data::temporal_order::Difficulty;
 use seqlab_experiments::imdb::{PredictOptions, Predictor};
 use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
-use seqlab_experiments::{find, RunOptions, EXPERIMENTS};
+use seqlab_experiments::jobs::{parse_seeds_arg, run_jobs, JobLimit};
+use seqlab_experiments::reproduce::{
+    aggregate_all, plan, prune_seed_folders, write_runs, PlanOptions, SeedChoice,
+};
+use seqlab_experiments::{aggregate, find, Experiment, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::ThreadChoice;
 use std::path::PathBuf;
@@ -43,15 +47,30 @@ enum Command {
         names: bool,
     },
     /// Run one experiment and write results/<experiment>/.
+    ///
+    /// With --seeds, every seed runs as its own process (up to --jobs at
+    /// once) into results/<experiment>/seeds/<seed>/, and
+    /// results/<experiment>/metrics.json then summarises the seeds: per
+    /// target the values, mean, standard deviation, range and a 95% interval
+    /// for the mean (Student's t); the verdict is judged on the mean.
     Run {
         /// Experiment name (see `seqlab list`).
         experiment: String,
         /// Device: cpu, cuda or auto (cuda if available).
         #[arg(long, default_value = "cpu", value_parser = parse_device)]
         device: DeviceChoice,
-        /// Seed for data, initialisation and shuffling.
+        /// Seed for data, initialisation and shuffling (the first seed of `--seeds N`).
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Several seeds: a list (42,43,44), a range (42..46), or a count N (N seeds from --seed).
+        #[arg(long)]
+        seeds: Option<String>,
+        /// With --seeds: run only this seed of the set, in this process (what each job runs).
+        #[arg(long, requires = "seeds")]
+        only_seed: Option<u64>,
+        /// With --seeds: processes at once, auto (as many as the cores allow given the experiment's threads) or N.
+        #[arg(long, default_value = "auto")]
+        jobs: JobLimit,
         /// Override the number of epochs of every training run.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         epochs: Option<u64>,
@@ -115,7 +134,53 @@ enum Command {
         #[arg(long, default_value = "auto")]
         threads: ThreadChoice,
     },
+    /// Run every experiment (or those named), several seeds each, then write the report.
+    ///
+    /// Without --seed or --seeds: each experiment's own number of seeds (5;
+    /// 3 for the MNIST autoencoders; 2 with --quick) from seed 42. With
+    /// --seed N alone: that one seed, as `seqlab run` writes it. Continues
+    /// past failures, writes <results-dir>/reproduce-all.tsv and REPORT.md,
+    /// and exits non-zero if any run failed.
+    ReproduceAll {
+        /// Device: cpu, cuda or auto.
+        #[arg(long, default_value = "cpu", value_parser = parse_device)]
+        device: DeviceChoice,
+        /// Small settings (2 seeds each unless --seeds says otherwise).
+        #[arg(long)]
+        quick: bool,
+        /// Only these experiments (comma-separated), still in the registry's order.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// One seed only (single-seed results, as `seqlab run --seed`), or the first seed of a count given to --seeds.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Seeds for every experiment: a list (42,43), a range (42..46) or a count N.
+        #[arg(long)]
+        seeds: Option<String>,
+        /// Processes at once: auto (jobs x threads <= cores) or N.
+        #[arg(long, default_value = "auto")]
+        jobs: JobLimit,
+        /// Intra-op CPU threads per process: auto or a number.
+        #[arg(long, default_value = "auto")]
+        threads: ThreadChoice,
+        /// Override the number of epochs of every training run.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        epochs: Option<u64>,
+        /// Folder under which every <experiment>/ is written.
+        #[arg(long, default_value = "results")]
+        results_dir: PathBuf,
+        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print one self-contained shell command per (experiment, seed) and run nothing
+        /// (for GNU parallel, xargs -P or a cluster's job array; then `seqlab report`).
+        #[arg(long)]
+        plan: bool,
+    },
     /// Write <results-dir>/REPORT.md from the experiments' results there.
+    ///
+    /// Experiments with seed folders are summarised first from whatever
+    /// seeds exist (the report names the missing ones).
     Report {
         /// Folder holding the experiments' folders.
         #[arg(long, default_value = "results")]
@@ -125,7 +190,8 @@ enum Command {
     ///
     /// Prints, per review, the probability that it is positive and the label
     /// at the threshold (by default the Youden-optimal one saved with the
-    /// model), then the review's first words.
+    /// model), then the review's first words. After a multi-seed run the
+    /// model of the lowest seed (results/<experiment>/seeds/<seed>/) is used.
     Predict {
         /// The trained model: imdb-lstm or imdb-rnn.
         experiment: String,
@@ -248,6 +314,9 @@ fn real_main() -> Result<ExitCode> {
             experiment,
             device,
             seed,
+            seeds,
+            only_seed,
+            jobs,
             epochs,
             results_dir,
             quick,
@@ -256,9 +325,14 @@ fn real_main() -> Result<ExitCode> {
             threads,
         } => {
             let exp = find(&experiment)?;
-            let opts = RunOptions {
+            let seed_set = match &seeds {
+                Some(s) => Some(parse_seeds_arg(s, seed).map_err(anyhow::Error::msg)?),
+                None => None,
+            };
+            let mut opts = RunOptions {
                 device,
                 seed,
+                seed_set: None,
                 epochs: epochs.map(|e| e as usize),
                 results_dir,
                 quick,
@@ -266,6 +340,23 @@ fn real_main() -> Result<ExitCode> {
                 data_dir,
                 threads,
             };
+            match (seed_set, only_seed) {
+                (Some(set), None) => {
+                    let choice = SeedChoice::List(set);
+                    return run_many(&[exp], &choice, &opts, jobs, false);
+                }
+                (Some(set), Some(one)) => {
+                    if !set.contains(&one) {
+                        anyhow::bail!(
+                            "--only-seed {one} is not one of --seeds {}",
+                            seeds.unwrap_or_default()
+                        );
+                    }
+                    opts.seed = one;
+                    opts.seed_set = Some(set);
+                }
+                (None, _) => {}
+            }
             let outcome = exp
                 .start(&opts)
                 .with_context(|| format!("experiment {} failed", exp.name))?;
@@ -283,6 +374,64 @@ fn real_main() -> Result<ExitCode> {
                 println!("  (some targets were missed; see metrics.json)");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ReproduceAll {
+            device,
+            quick,
+            only,
+            seed,
+            seeds,
+            jobs,
+            threads,
+            epochs,
+            results_dir,
+            data_dir,
+            plan: plan_only,
+        } => {
+            let mut chosen: Vec<&Experiment> = Vec::new();
+            for name in &only {
+                find(name)?;
+            }
+            for e in EXPERIMENTS {
+                if only.is_empty() || only.iter().any(|n| n == e.name) {
+                    chosen.push(e);
+                }
+            }
+            let choice = match (&seeds, seed) {
+                (Some(s), first) => SeedChoice::List(
+                    parse_seeds_arg(s, first.unwrap_or(42)).map_err(anyhow::Error::msg)?,
+                ),
+                (None, Some(one)) => SeedChoice::Single(one),
+                (None, None) => SeedChoice::Default(42),
+            };
+            let opts = RunOptions {
+                device,
+                epochs: epochs.map(|e| e as usize),
+                results_dir,
+                quick,
+                verbose: true,
+                data_dir,
+                threads,
+                ..RunOptions::default()
+            };
+            if plan_only {
+                let o = plan_options(&opts)?;
+                let cwd = std::env::current_dir().context("cannot read the current folder")?;
+                let mut out = std::io::stdout().lock();
+                for job in plan(&chosen, &choice, &o) {
+                    use std::io::Write as _;
+                    if writeln!(out, "{}", job.shell_line(&cwd)).is_err() {
+                        break;
+                    }
+                }
+                eprintln!(
+                    "then summarise whatever seeds have finished: {} report --results-dir {}",
+                    o.program.display(),
+                    o.results_dir.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            run_many(&chosen, &choice, &opts, jobs, true)
         }
         Command::Bench {
             workload,
@@ -307,6 +456,24 @@ fn real_main() -> Result<ExitCode> {
         Command::Report { results_dir } => {
             if !results_dir.is_dir() {
                 anyhow::bail!("results folder {} does not exist", results_dir.display());
+            }
+            let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
+            for (name, summary) in aggregate_all(&results_dir, &all)? {
+                let seeds = summary["seeds"].as_array().map_or(0, Vec::len);
+                let missing = summary["missing_seeds"]
+                    .as_array()
+                    .filter(|m| !m.is_empty())
+                    .map(|m| {
+                        format!(
+                            "; missing seeds {}",
+                            m.iter()
+                                .map(|v| v.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+                    .unwrap_or_default();
+                println!("summarised {name}: {seeds} seeds{missing}");
             }
             let path = seqlab_experiments::report::write_report(&results_dir)?;
             println!("wrote {}", path.display());
@@ -339,7 +506,7 @@ fn real_main() -> Result<ExitCode> {
                 "probability  label     (threshold {:.3}; {} model from {})",
                 predictor.threshold(),
                 predictor.saved().cell,
-                opts.results_dir.join(&opts.experiment).display()
+                predictor.dir().display()
             );
             for (p, review) in predictions.iter().zip(&text) {
                 let shown: String = review.chars().take(60).collect();
@@ -359,5 +526,132 @@ fn real_main() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Absolute paths for the processes of a plan.
+fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let absolute = |p: &std::path::Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        }
+    };
+    let program = std::env::current_exe().context("cannot find the seqlab binary's path")?;
+    Ok(PlanOptions {
+        program,
+        results_dir: absolute(&opts.results_dir),
+        data_dir: Some(absolute(
+            seqlab_data::datadir::DataDir::resolve(opts.data_dir.as_deref()).root(),
+        )),
+        device: opts.device,
+        quick: opts.quick,
+        epochs: opts.epochs,
+        threads: opts.threads,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+/// Runs every (experiment, seed) of `choice` as its own process, then
+/// summarises each experiment's seeds (and, with `report`, writes the
+/// status table and REPORT.md). Exits non-zero if any process failed.
+fn run_many(
+    experiments: &[&Experiment],
+    choice: &SeedChoice,
+    opts: &RunOptions,
+    limit: JobLimit,
+    report: bool,
+) -> Result<ExitCode> {
+    let o = plan_options(opts)?;
+    let jobs = plan(experiments, choice, &o);
+    if !matches!(choice, SeedChoice::Single(_)) {
+        for e in experiments {
+            let seeds: Vec<u64> = jobs
+                .iter()
+                .filter(|j| j.experiment == e.name)
+                .map(|j| j.seed)
+                .collect();
+            let removed = prune_seed_folders(&o.results_dir, e.name, &seeds)?;
+            if !removed.is_empty() {
+                eprintln!(
+                    "{}: removed the folders of seeds {removed:?} (not in this run's seeds)",
+                    e.name
+                );
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let results = run_jobs(&jobs, limit, o.cores);
+    let wall = started.elapsed().as_secs_f64();
+    let mut failed: Vec<String> = Vec::new();
+    for (j, r) in jobs.iter().zip(&results) {
+        if !r.ok {
+            failed.push(format!("{} seed {}", j.experiment, j.seed));
+        }
+    }
+    if report {
+        write_runs(&o.results_dir, &jobs, &results)?;
+    }
+    // Summaries of whatever seeds finished; a failed summary is reported, not fatal to the others.
+    if !matches!(choice, SeedChoice::Single(_)) {
+        for e in experiments {
+            match aggregate::aggregate(&o.results_dir.join(e.name), e.aggregate) {
+                Ok(Some(summary)) => {
+                    println!(
+                        "\n{} ({} seeds): results in {}",
+                        e.name,
+                        summary["seeds"].as_array().map_or(0, Vec::len),
+                        o.results_dir.join(e.name).display()
+                    );
+                    for line in aggregate::headline(&summary) {
+                        println!("  {line}");
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    eprintln!("error: cannot summarise {}: {err}", e.name);
+                    failed.push(format!("{} (summary)", e.name));
+                }
+            }
+        }
+        if opts.quick {
+            println!("  (quick profile: the targets are meant for the full profile)");
+        }
+    }
+    let by_experiment = seqlab_experiments::jobs::seconds_by_experiment(&jobs, &results);
+    if report {
+        println!(
+            "\n{:<16} {:>5} {:>8} {:>12}",
+            "experiment", "jobs", "failed", "seconds"
+        );
+        for e in experiments {
+            let n = jobs.iter().filter(|j| j.experiment == e.name).count();
+            let bad = jobs
+                .iter()
+                .zip(&results)
+                .filter(|(j, r)| j.experiment == e.name && !r.ok)
+                .count();
+            println!(
+                "{:<16} {n:>5} {bad:>8} {:>12.1}",
+                e.name,
+                by_experiment.get(e.name).copied().unwrap_or(0.0)
+            );
+        }
+        println!(
+            "{:<16} {:>5} {:>8} {wall:>12.1} (wall clock)",
+            "total",
+            jobs.len(),
+            failed.len()
+        );
+        let path = seqlab_experiments::report::write_report(&o.results_dir)?;
+        println!("wrote {}", path.display());
+    }
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: {} failed: {}", failed.len(), failed.join(", "));
+        Ok(ExitCode::FAILURE)
     }
 }

@@ -1,0 +1,220 @@
+//! Many experiments and seeds at once: the plan of processes behind
+//! `seqlab run <experiment> --seeds ...` and `seqlab reproduce-all`, and what
+//! follows the runs (the seeds' summaries, the status table, the report).
+
+use crate::aggregate::{aggregate, SEEDS_DIR};
+use crate::jobs::{format_seed_list, Job, JobResult};
+use crate::report::RUNS_FILE;
+use crate::{Experiment, ExperimentError};
+use seqlab_train::device::DeviceChoice;
+use seqlab_train::runtime::{planned_threads, ThreadChoice};
+use std::path::{Path, PathBuf};
+
+/// Which seeds to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedChoice {
+    /// One seed, written to `<results>/<experiment>/` as a single-seed run.
+    Single(u64),
+    /// These seeds for every experiment, each to `seeds/<seed>/`, then summarised.
+    List(Vec<u64>),
+    /// Each experiment's own number of seeds ([`Experiment::full_seeds`], or
+    /// 2 with `--quick`) from this first seed.
+    Default(u64),
+}
+
+/// Settings passed to every process of a plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The `seqlab` binary (absolute).
+    pub program: PathBuf,
+    /// Results folder (absolute).
+    pub results_dir: PathBuf,
+    /// Data folder (absolute), if the user named one.
+    pub data_dir: Option<PathBuf>,
+    /// Device.
+    pub device: DeviceChoice,
+    /// Small settings.
+    pub quick: bool,
+    /// Epoch override.
+    pub epochs: Option<usize>,
+    /// Threads per process.
+    pub threads: ThreadChoice,
+    /// Number of cores (for `auto` threads of per-core experiments).
+    pub cores: usize,
+}
+
+/// Folder (in the results folder) for the logs of single-seed jobs.
+pub const LOGS_DIR: &str = "logs";
+
+/// Seeds each experiment runs with under the quick profile's default.
+pub const QUICK_SEEDS: usize = 2;
+
+/// The seeds `choice` gives experiment `e`.
+pub fn seeds_for(e: &Experiment, choice: &SeedChoice, quick: bool) -> Vec<u64> {
+    match choice {
+        SeedChoice::Single(s) => vec![*s],
+        SeedChoice::List(l) => l.clone(),
+        SeedChoice::Default(first) => {
+            let n = if quick { QUICK_SEEDS } else { e.full_seeds };
+            (*first..first.saturating_add(n as u64)).collect()
+        }
+    }
+}
+
+fn device_arg(d: DeviceChoice) -> &'static str {
+    match d {
+        DeviceChoice::Cpu => "cpu",
+        DeviceChoice::Cuda => "cuda",
+        DeviceChoice::Auto => "auto",
+    }
+}
+
+/// One process per (experiment, seed), in the registry's order and by
+/// increasing seed; an experiment that reads another's result of the same
+/// seed ([`Experiment::after`]) waits for that job.
+pub fn plan(experiments: &[&Experiment], choice: &SeedChoice, o: &PlanOptions) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for e in experiments {
+        let seeds = seeds_for(e, choice, o.quick);
+        for &seed in &seeds {
+            let mut args = vec!["run".to_string(), e.name.to_string()];
+            let log = match choice {
+                SeedChoice::Single(_) => {
+                    args.extend(["--seed".into(), seed.to_string()]);
+                    o.results_dir
+                        .join(LOGS_DIR)
+                        .join(format!("{}-{seed}.log", e.name))
+                }
+                _ => {
+                    args.extend([
+                        "--seeds".into(),
+                        format_seed_list(&seeds),
+                        "--only-seed".into(),
+                        seed.to_string(),
+                    ]);
+                    o.results_dir
+                        .join(e.name)
+                        .join(SEEDS_DIR)
+                        .join(format!("{seed}.log"))
+                }
+            };
+            args.extend([
+                "--results-dir".into(),
+                o.results_dir.to_string_lossy().into_owned(),
+                "--device".into(),
+                device_arg(o.device).into(),
+                "--threads".into(),
+                match o.threads {
+                    ThreadChoice::Auto => "auto".into(),
+                    ThreadChoice::Fixed(n) => n.to_string(),
+                },
+            ]);
+            if o.quick {
+                args.push("--quick".into());
+            }
+            if let Some(n) = o.epochs {
+                args.extend(["--epochs".into(), n.to_string()]);
+            }
+            if let Some(d) = &o.data_dir {
+                args.extend(["--data-dir".into(), d.to_string_lossy().into_owned()]);
+            }
+            let after = e.after.and_then(|name| {
+                jobs.iter()
+                    .position(|j| j.experiment == name && j.seed == seed)
+            });
+            jobs.push(Job {
+                experiment: e.name.to_string(),
+                seed,
+                threads: planned_threads(o.threads, e.threads, o.cores),
+                program: o.program.clone(),
+                args,
+                log,
+                after,
+            });
+        }
+    }
+    jobs
+}
+
+/// Removes the seed folders of `experiment` that are not in `seeds` (an
+/// earlier multi-seed run that this one replaces); returns the seeds removed.
+pub fn prune_seed_folders(
+    results_dir: &Path,
+    experiment: &str,
+    seeds: &[u64],
+) -> Result<Vec<u64>, ExperimentError> {
+    let root = results_dir.join(experiment).join(SEEDS_DIR);
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let seed = name
+            .strip_suffix(".log")
+            .unwrap_or(&name)
+            .parse::<u64>()
+            .ok();
+        if let Some(seed) = seed.filter(|s| !seeds.contains(s)) {
+            let path = entry.path();
+            let r = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            r.map_err(|source| ExperimentError::ResultsDir { path, source })?;
+            if !name.ends_with(".log") {
+                removed.push(seed);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Summarises the seeds of every experiment in `experiments` that has seed
+/// folders under `results_dir`; returns `(name, summary)` for each.
+pub fn aggregate_all(
+    results_dir: &Path,
+    experiments: &[&Experiment],
+) -> Result<Vec<(String, serde_json::Value)>, ExperimentError> {
+    let mut out = Vec::new();
+    for e in experiments {
+        if let Some(summary) = aggregate(&results_dir.join(e.name), e.aggregate)? {
+            out.push((e.name.to_string(), summary));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the status table `reproduce-all.tsv` (one row per job:
+/// `experiment<TAB>seed<TAB>ok|failed<TAB>seconds`), atomically. Rows of
+/// experiments this run did not touch (an `--only` run) are kept.
+pub fn write_runs(
+    results_dir: &Path,
+    jobs: &[Job],
+    results: &[JobResult],
+) -> Result<(), ExperimentError> {
+    let mut text = String::new();
+    if let Ok(old) = std::fs::read_to_string(results_dir.join(RUNS_FILE)) {
+        for line in old.lines() {
+            let name = line.split('\t').next().unwrap_or_default();
+            if !line.is_empty() && !jobs.iter().any(|j| j.experiment == name) {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    for (j, r) in jobs.iter().zip(results) {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{:.1}\n",
+            j.experiment,
+            j.seed,
+            if r.ok { "ok" } else { "failed" },
+            r.seconds
+        ));
+    }
+    Ok(seqlab_io::write_atomic(
+        results_dir.join(RUNS_FILE),
+        text.as_bytes(),
+    )?)
+}
