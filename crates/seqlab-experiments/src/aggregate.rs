@@ -186,15 +186,16 @@ fn settings_by_seed(seeds: &[SeedFolder]) -> Map<String, Value> {
     out
 }
 
-/// One target summarised over seeds.
-fn summarise_target(first: &Value, seeds: &[SeedFolder], index: usize) -> Value {
+/// One target (or, from `list` "measurements", one number without a
+/// target) summarised over seeds.
+fn summarise_target(list: &str, first: &Value, seeds: &[SeedFolder], index: usize) -> Value {
     let what = first["what"].as_str().unwrap_or_default();
     let mut values = Map::new();
     let mut numbers = Vec::new();
     let mut passing = 0;
     let mut absent = Vec::new();
     for s in seeds {
-        let t = s.metrics["targets"]
+        let t = s.metrics[list]
             .as_array()
             .and_then(|ts| {
                 ts.iter()
@@ -296,15 +297,35 @@ pub fn aggregate(
         .copied()
         .filter(|s| !present.contains(s))
         .collect();
-    let targets: Vec<Value> = first.metrics["targets"]
-        .as_array()
-        .map(|ts| {
-            ts.iter()
-                .enumerate()
-                .map(|(i, t)| summarise_target(t, &seeds, i))
-                .collect()
-        })
-        .unwrap_or_default();
+    let summarise = |list: &str| -> Vec<Value> {
+        first.metrics[list]
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .enumerate()
+                    .map(|(i, t)| summarise_target(list, t, &seeds, i))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let targets = summarise("targets");
+    let mut measurements = summarise("measurements");
+    for m in &mut measurements {
+        if let Value::Object(m) = m {
+            for k in [
+                "pass",
+                "seeds_passing",
+                "lo",
+                "hi",
+                "expected",
+                "published",
+                "published_value",
+                "published_position",
+            ] {
+                m.remove(k);
+            }
+        }
+    }
 
     let mut metrics = Map::new();
     for key in SHARED {
@@ -330,6 +351,9 @@ pub fn aggregate(
         json!("a target passes when the mean over seeds is in its accepted range"),
     );
     metrics.insert("targets".into(), Value::Array(targets));
+    if !measurements.is_empty() {
+        metrics.insert("measurements".into(), Value::Array(measurements));
+    }
     if let Some(notes) = first.metrics.get("notes") {
         metrics.insert("notes".into(), notes.clone());
     }

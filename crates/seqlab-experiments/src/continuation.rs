@@ -1,21 +1,39 @@
-//! The seed-conditioned continuation (the Flux forum question; REFERENCE
-//! section 4): five seeds uniform in `[-1, 1]`, then five values, each the
-//! previous one plus half the fourth seed. The asker's next-step model
-//! collapsed to the unconditional mean of each step.
+//! The seed-conditioned continuation (the Flux forum question "Where am I
+//! wrong?"): five seeds uniform in `[-1, 1]`, then five values, each the
+//! previous one plus half the fourth seed; 1,000 training and 100
+//! validation sequences. The asker's next-step model collapsed to the
+//! unconditional mean of each step, and the thread never found out why.
 //!
-//! The model here reads the five seeds with an LSTM encoder whose final
-//! state starts an LSTM decoder that produces the five continuation values
-//! autoregressively (from 0, feeding back each prediction):
-//! [`seqlab_models::seq2seq`] with 32 units. It trains free running (on its
-//! own fed-back outputs, as it is used), Adam 3e-3 with the rate halved on
-//! validation plateaus, MSE, batch 32, on 1,000 sequences, validated on 100
-//! others, with early stopping restoring the best epoch.
+//! **As posted, then corrected.** The asker's model
+//! (`Chain(Dense(1,3), LSTM(3,3), Dense(3,5,relu), Dense(5,1))`,
+//! [`seqlab_models::next_step`], Flux's initialisation), loss (reset, feed
+//! the first four values, score the prediction after each of the remaining
+//! steps against the next value) and optimiser (the code does not print
+//! `opt`; Flux's usual `ADAM()`, learning rate 1e-3, is used) are run with
+//! the two slips of the printed code, each alone fixed, and both fixed:
+//! - **training targets**: `batchSequences(x, batchSize)` starts with
+//!   `x = copy(xtrain)` and `batchSize = 3`, ignoring both arguments, so
+//!   `ytraine = batchSequences(ytraine, 16)` returns unshuffled batches of 3
+//!   of the *inputs*: the model is taught the identity;
+//! - **prediction**: `predictSequence` resets the model and calls
+//!   `m(seq[i-1])` only from `i = nSeeds + 1`: seeds 1 to 4 never pass
+//!   through the model, so its state knows nothing of the fourth seed, the
+//!   only one that sets the slope.
+//!
+//! Then the smallest changes of the asker's own architecture (more epochs,
+//! a larger learning rate, more width) are measured apart from the fixes,
+//! and the recommended model: an LSTM encoder whose final state starts an
+//! LSTM decoder that produces the five values autoregressively
+//! ([`seqlab_models::seq2seq`], 32 units), trained free running, Adam 3e-3
+//! with the rate halved on validation plateaus, MSE, batch 32, early
+//! stopping restoring the best epoch.
 
 use crate::common::{base_fit, epochs_or, plot_history, ResultsDir, Target, ValLossCallbacks};
-use crate::runner::{run_into, SeedOutcome};
+use crate::runner::{run_into, Measurement, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::continuation::{self, N_SEEDS, N_STEPS};
 use seqlab_metrics::mse;
+use seqlab_models::next_step::{next_step_lstm, NextStepConfig, NextStepLstm};
 use seqlab_models::recurrent::RecurrentInit;
 use seqlab_models::seq2seq::{encoder_decoder, EncoderDecoderConfig, FreeRunning};
 use seqlab_models::Model;
@@ -24,8 +42,9 @@ use seqlab_train::fit::fit;
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::seed_all;
-use seqlab_train::tensors::to_tensors;
+use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use tch::nn::VarStore;
 
 /// The experiment name.
@@ -48,6 +67,88 @@ pub struct ContinuationConfig {
     pub max_epochs: usize,
     /// EarlyStopping and ReduceLROnPlateau on the validation MSE.
     pub callbacks: ValLossCallbacks,
+    /// The asker's model: as posted, each fix, and the learnability variants.
+    pub asker_runs: Vec<AskerRun>,
+}
+
+/// One training of the asker's model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskerRun {
+    /// Run name (files `asker_<name>_*`).
+    pub name: &'static str,
+    /// What it is, for the report.
+    pub what: &'static str,
+    /// The `batchSequences` slip: targets are the inputs, batches of 3, unshuffled.
+    pub slipped_targets: bool,
+    /// The `predictSequence` slip: only the 5th seed passes through the model.
+    pub slipped_prediction: bool,
+    /// Epochs.
+    pub epochs: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Width of the first dense layer and the LSTM (the asker's: 3).
+    pub width: i64,
+}
+
+impl AskerRun {
+    /// The posted code: both slips, 20 epochs, `ADAM()`, width 3.
+    pub fn as_posted(epochs: usize) -> Self {
+        Self {
+            name: "as_posted",
+            what: "as posted: both slips (identity targets in batches of 3; prediction from the 5th seed alone)",
+            slipped_targets: true,
+            slipped_prediction: true,
+            epochs,
+            lr: 1e-3,
+            width: 3,
+        }
+    }
+
+    /// The posted runs for `epochs`, then the variants with `long` epochs.
+    pub fn all(epochs: usize, long: usize) -> Vec<Self> {
+        let posted = Self::as_posted(epochs);
+        let fixed = Self {
+            name: "both_fixed",
+            what: "both slips fixed (next-value targets, batches of 16 reshuffled each epoch; prediction reads all five seeds)",
+            slipped_targets: false,
+            slipped_prediction: false,
+            ..posted.clone()
+        };
+        vec![
+            posted.clone(),
+            Self {
+                name: "targets_fixed",
+                what: "only the training-target slip fixed (prediction still from the 5th seed alone)",
+                slipped_targets: false,
+                ..posted.clone()
+            },
+            Self {
+                name: "prediction_fixed",
+                what: "only the prediction slip fixed (still trained on identity targets in batches of 3)",
+                slipped_prediction: false,
+                ..posted
+            },
+            fixed.clone(),
+            Self {
+                name: "both_fixed_more_epochs",
+                what: "both fixed, and more epochs",
+                epochs: long,
+                ..fixed.clone()
+            },
+            Self {
+                name: "both_fixed_lr_0.01",
+                what: "both fixed, and Adam's learning rate 1e-2",
+                lr: 1e-2,
+                ..fixed.clone()
+            },
+            Self {
+                name: "both_fixed_width_16",
+                what: "both fixed, and width 16 (Dense(1,16), LSTM(16,16), Dense(16,5,relu), Dense(5,1))",
+                width: 16,
+                ..fixed
+            },
+        ]
+    }
 }
 
 impl ContinuationConfig {
@@ -68,13 +169,15 @@ impl ContinuationConfig {
                 lr_min_delta: 0.0,
                 min_lr: 1e-6,
             },
+            asker_runs: AskerRun::all(20, 200),
         }
     }
 
-    /// 30 epochs: seconds on a CPU.
+    /// 30 epochs of the encoder-decoder, 3 (and 10) of the asker's model: seconds on a CPU.
     pub fn quick() -> Self {
         Self {
             max_epochs: 30,
+            asker_runs: AskerRun::all(3, 10),
             ..Self::full()
         }
     }
@@ -143,69 +246,132 @@ pub fn seed_run(
     let model_mse = mse(&pred, truth)?;
     let baseline = continuation::mean_baseline_mse(&train, &val);
     let ratio = model_mse / baseline;
-
     out.write_history("train", &history)?;
     plot_history(
         &history,
-        "Seed-conditioned continuation: MSE per epoch",
+        "Seed-conditioned continuation, encoder-decoder: MSE per epoch",
         "validation",
         &out.path("loss.png"),
     )?;
-    // Five validation sequences, chosen by the seed (not by how well they fit).
-    let mut rng = seqlab_data::rng::stream(opts.seed, seqlab_data::rng::streams::SPLIT);
-    let picks = rand::seq::index::sample(&mut rng, val.len(), 5.min(val.len())).into_vec();
-    let mut fig = Figure::new(1500, 860)
-        .title("Five validation sequences: seeds, true continuation (dashed) and the model's")
-        .grid(2, 3);
-    for &i in &picks {
-        let full: Vec<f64> = val.full.row(i).iter().map(|&v| f64::from(v)).collect();
-        let t_seeds: Vec<f64> = (1..=N_SEEDS).map(|t| t as f64).collect();
-        let t_cont: Vec<f64> = (N_SEEDS..=N_SEEDS + N_STEPS).map(|t| t as f64).collect();
-        // Continuations are drawn from the last seed on, so the curves join up.
-        let mut true_cont = vec![full[N_SEEDS - 1]];
-        true_cont.extend(&full[N_SEEDS..]);
-        let mut model_cont = vec![full[N_SEEDS - 1]];
-        model_cont.extend(
-            pred[i * N_STEPS..(i + 1) * N_STEPS]
-                .iter()
-                .map(|&v| f64::from(v)),
+
+    // The asker's model: as posted, each slip fixed alone, both, and the variants.
+    let next_train = to_tensors(&train.next_step(), device)?;
+    let next_val = to_tensors(&val.next_step(), device)?;
+    let val_fit = asker_training_data(&next_val, false)?.0;
+    let mut asker = Vec::new();
+    let mut timing = vec![("training".to_string(), report.seconds)];
+    for run in &config.asker_runs {
+        let (train_data, batch_size, shuffle) =
+            asker_training_data(&next_train, run.slipped_targets)?;
+        seed_all(opts.seed);
+        let mut vs = VarStore::new(device);
+        let m = next_step_lstm(
+            vs.root() / "asker",
+            &NextStepConfig {
+                width: run.width,
+                ..NextStepConfig::forum()
+            },
+        )?;
+        let epochs = epochs_or(opts, run.epochs)?;
+        let mut fc = base_fit(
+            opts,
+            format!("asker {}", run.name),
+            epochs,
+            batch_size,
+            OptimizerConfig::adam(run.lr),
+            Loss::Mse,
         );
-        fig = fig.panel(
-            LineChart::new(format!("validation #{i}"))
-                .x_label("step")
-                .y_label("value")
-                .series(Series::from_xy("seeds", &t_seeds, &full[..N_SEEDS])?.color(7))
-                .series(
-                    Series::from_xy("true", &t_cont, &true_cont)?
-                        .color(2)
-                        .dashed(),
-                )
-                .series(Series::from_xy("model", &t_cont, &model_cont)?.color(0)),
-        );
+        fc.shuffle = shuffle;
+        let r = fit(&mut vs, &m, &train_data, Some(&val_fit), fc)?;
+        out.write_history(&format!("asker_{}", run.name), &r.history)?;
+        let p = asker_prediction(&m, &next_val.x, run.slipped_prediction)?;
+        let p = Vec::<f32>::try_from(&p.f_reshape([-1])?)?;
+        let run_mse = mse(&p, truth)?;
+        timing.push((format!("asker_{}", run.name), r.seconds));
+        asker.push((
+            run,
+            AskerMetrics {
+                what: run.what.to_string(),
+                training_targets: if run.slipped_targets {
+                    "the inputs themselves (batchSequences returns batches of xtrain), batches of 3, never shuffled".into()
+                } else {
+                    "the next value of each step, batches of 16, reshuffled every epoch".into()
+                },
+                prediction: if run.slipped_prediction {
+                    "a reset model reads only the 5th seed, then feeds back its outputs".into()
+                } else {
+                    "a reset model reads all five seeds, then feeds back its outputs".into()
+                },
+                width: run.width,
+                epochs,
+                lr: run.lr,
+                parameters: m.summary(&[9, 1]).total_keras_params(),
+                validation_mse: run_mse,
+                ratio_to_baseline: run_mse / baseline,
+                within_sequence_spread: within_spread(&p),
+                training_seconds: r.seconds,
+            },
+            p,
+        ));
     }
-    fig.save_png(out.path("sequences.png"))?;
+    plot_continuations(&val, &asker, &pred, opts.seed, &out.path("sequences.png"))?;
     out.write_text("model.txt", &summary.to_string())?;
 
-    let targets = vec![Target::within(
-        "validation MSE relative to the predict-the-mean baseline",
-        "the asker's model stuck at the baseline (ratio 1)",
+    let ratio_of = |name: &str| {
+        asker
+            .iter()
+            .find(|(r, _, _)| r.name == name)
+            .map_or(f64::NAN, |(_, m, _)| m.ratio_to_baseline)
+    };
+    let mut targets = Vec::new();
+    if asker.iter().any(|(r, _, _)| r.name == "as_posted") {
+        targets.push(
+            Target::within(
+                "as posted: validation MSE relative to the predict-the-mean baseline",
+                "the asker's model collapsed to the mean of each step (ratio about 1)",
+                ratio_of("as_posted"),
+                0.5,
+                f64::MAX,
+            )
+            .published_at(1.0),
+        );
+    }
+    targets.push(Target::within(
+        "encoder-decoder (recommended): validation MSE relative to the predict-the-mean baseline",
+        "not in the thread (it ends without an answer)",
         ratio,
         0.0,
         0.01,
-    )
-    .published_at(1.0)];
-    let headline = vec![format!(
-        "validation MSE {model_mse:.3e} vs mean baseline {baseline:.4} after {} epochs",
+    ));
+    let measurements: Vec<Measurement> = asker
+        .iter()
+        .map(|(r, m, _)| {
+            Measurement::new(
+                &format!("asker's model, {}: MSE / baseline", r.name),
+                m.ratio_to_baseline,
+            )
+        })
+        .collect();
+    let headline: Vec<String> = std::iter::once(format!(
+        "encoder-decoder: validation MSE {model_mse:.3e} vs mean baseline {baseline:.4} after {} epochs",
         history.len()
-    )];
+    ))
+    .chain(asker.iter().map(|(r, m, _)| {
+        format!(
+            "asker's model, {}: MSE {:.4} = {:.3} x the baseline ({} epochs, lr {}, width {}; spread within a sequence {:.4})",
+            r.name, m.validation_mse, m.ratio_to_baseline, m.epochs, m.lr, m.width, m.within_sequence_spread
+        )
+    }))
+    .collect();
     #[derive(Serialize)]
     struct Metrics {
         n_train: usize,
         n_val: usize,
+        mean_baseline_mse: f64,
+        asker: BTreeMap<&'static str, AskerMetrics>,
         model: String,
         parameters: i64,
         validation_mse: f64,
-        mean_baseline_mse: f64,
         ratio_to_baseline: f64,
         epochs_run: usize,
         best_epoch: Option<usize>,
@@ -213,25 +379,231 @@ pub fn seed_run(
         notes: Vec<&'static str>,
     }
     let metrics = Metrics {
-            n_train: config.n_train,
-            n_val: config.n_val,
-            model: format!(
-                "LSTM({0}) encoder over the 5 seeds; its final (h, c) start an LSTM({0}) decoder that produces the 5 values autoregressively from 0, trained free running",
-                config.hidden
-            ),
-            parameters: summary.total_params(),
-            validation_mse: model_mse,
-            mean_baseline_mse: baseline,
-            ratio_to_baseline: ratio,
-            epochs_run: history.len(),
-            best_epoch: report.restored_epoch,
-            training_seconds: report.seconds,
-            notes: vec![
-                "mean_baseline_mse predicts, for each step, that step's mean over the training sequences: what the asker's model converged to.",
-                "training_seconds are wall times; every other number depends only on the seed on a CPU.",
-            ],
-        };
+        n_train: config.n_train,
+        n_val: config.n_val,
+        mean_baseline_mse: baseline,
+        asker: asker.iter().map(|(r, m, _)| (r.name, m.clone())).collect(),
+        model: format!(
+            "LSTM({0}) encoder over the 5 seeds; its final (h, c) start an LSTM({0}) decoder that produces the 5 values autoregressively from 0, trained free running",
+            config.hidden
+        ),
+        parameters: summary.total_params(),
+        validation_mse: model_mse,
+        ratio_to_baseline: ratio,
+        epochs_run: history.len(),
+        best_epoch: report.restored_epoch,
+        training_seconds: report.seconds,
+        notes: vec![
+            "mean_baseline_mse predicts, for each step, that step's mean over the training sequences: what the asker's model converged to.",
+            "asker: the asker's Chain(Dense(1,3), LSTM(3,3), Dense(3,5,relu), Dense(5,1)) with Flux's initialisation (Glorot-uniform weights, zero biases, LSTM forget-gate bias 1) and ADAM() (lr 1e-3; the post does not print opt). Its loss resets the model, feeds the first four values and scores the prediction after each of the steps 5 to 9 against the next value: here the mean of those squared errors (the post sums them; Adam is invariant to that constant factor). libtorch's LSTM keeps two bias vectors where Flux keeps one (both start at Flux's values).",
+            "Slip 1, batchSequences(x, batchSize): its first lines are x = copy(xtrain) and batchSize = 3, so ytraine = batchSequences(ytraine, 16) is unshuffled batches of 3 of the inputs: the model learns the identity. Slip 2, predictSequence: it resets the model and calls m(seq[i-1]) only from i = nSeeds + 1, so seeds 1 to 4 never reach the model's state.",
+            "within_sequence_spread: the standard deviation of the five predicted values within a sequence, averaged over the validation sequences (the truth's is about 0.43 on average; a flat prediction has 0).",
+            "training_seconds are wall times; every other number depends only on the seed on a CPU.",
+        ],
+    };
     Ok(SeedOutcome::new(device, targets, &metrics)?
-        .timing([("training", report.seconds)])
+        .timing(timing)
+        .measurements(measurements)
         .headline(headline))
+}
+
+/// The numbers of one training of the asker's model.
+#[derive(Debug, Clone, Serialize)]
+pub struct AskerMetrics {
+    /// What the run is.
+    pub what: String,
+    /// What the model was trained to predict, and how batched.
+    pub training_targets: String,
+    /// How the continuation is predicted.
+    pub prediction: String,
+    /// Width of the first dense layer and the LSTM.
+    pub width: i64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Parameters, counted as Flux and Keras count them.
+    pub parameters: i64,
+    /// MSE of the five predicted values on the validation sequences.
+    pub validation_mse: f64,
+    /// `validation_mse` over the predict-the-mean baseline's.
+    pub ratio_to_baseline: f64,
+    /// Mean over sequences of the standard deviation of the five predictions.
+    pub within_sequence_spread: f64,
+    /// Wall time of training.
+    pub training_seconds: f64,
+}
+
+/// The training data of the asker's model from the next-step view of a set
+/// (`x` = values 1 to 9, `y` = values 2 to 10, both `[n, 9, 1]`): the inputs,
+/// the targets the loss scores (the five steps after the warm-up), the
+/// batch size and whether batches are reshuffled. With `slipped`, what the
+/// posted `batchSequences` returns: the targets are the *inputs* of those
+/// steps, in batches of 3, never shuffled.
+pub fn asker_training_data(
+    next: &TensorData,
+    slipped: bool,
+) -> Result<(TensorData, usize, bool), ExperimentError> {
+    let warmup = NextStepConfig::forum().warmup;
+    let steps = next.x.size()[1] - warmup;
+    if slipped {
+        let y = next.x.f_narrow(1, warmup, steps)?.copy();
+        Ok((
+            TensorData {
+                x: next.x.copy(),
+                y,
+            },
+            3,
+            false,
+        ))
+    } else {
+        let y = next.y.f_narrow(1, warmup, steps)?.copy();
+        Ok((
+            TensorData {
+                x: next.x.copy(),
+                y,
+            },
+            16,
+            true,
+        ))
+    }
+}
+
+/// The asker's continuation of each validation sequence from `x` (values 1
+/// to 9, `[n, 9, 1]`): five values, `[n, 5]`. With `slipped`, as the posted
+/// `predictSequence` does it: a reset model reads only the 5th seed.
+/// Otherwise it reads all five seeds first.
+pub fn asker_prediction(
+    model: &NextStepLstm,
+    x: &tch::Tensor,
+    slipped: bool,
+) -> Result<tch::Tensor, ExperimentError> {
+    let context = if slipped {
+        x.f_narrow(1, N_SEEDS as i64 - 1, 1)?
+    } else {
+        x.f_narrow(1, 0, N_SEEDS as i64)?
+    };
+    Ok(model.continue_from(&context, N_STEPS as i64))
+}
+
+/// Mean over sequences of the standard deviation of their `N_STEPS` values.
+fn within_spread(values: &[f32]) -> f64 {
+    let rows: Vec<&[f32]> = values.chunks(N_STEPS).collect();
+    let spread: f64 = rows
+        .iter()
+        .map(|r| {
+            let m = r.iter().map(|&v| f64::from(v)).sum::<f64>() / r.len() as f64;
+            (r.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>() / r.len() as f64).sqrt()
+        })
+        .sum();
+    spread / rows.len().max(1) as f64
+}
+
+/// Four validation sequences (chosen by the seed, not by fit): the seeds,
+/// the true continuation and each run's.
+fn plot_continuations(
+    val: &continuation::ContinuationSet,
+    asker: &[(&AskerRun, AskerMetrics, Vec<f32>)],
+    encoder_decoder: &[f32],
+    seed: u64,
+    path: &std::path::Path,
+) -> Result<(), ExperimentError> {
+    let mut rng = seqlab_data::rng::stream(seed, seqlab_data::rng::streams::SPLIT);
+    let picks = rand::seq::index::sample(&mut rng, val.len(), 4.min(val.len())).into_vec();
+    let mut fig = Figure::new(1600, 1000)
+        .title("Four validation sequences: the seeds, the true continuation (dashed), the asker's model as posted and corrected, and the encoder-decoder")
+        .grid(2, 2);
+    let shown = [
+        "as_posted",
+        "targets_fixed",
+        "prediction_fixed",
+        "both_fixed",
+        "both_fixed_more_epochs",
+    ];
+    for &i in &picks {
+        let full: Vec<f64> = val.full.row(i).iter().map(|&v| f64::from(v)).collect();
+        let t_seeds: Vec<f64> = (1..=N_SEEDS).map(|t| t as f64).collect();
+        let t_cont: Vec<f64> = (N_SEEDS..=N_SEEDS + N_STEPS).map(|t| t as f64).collect();
+        // Continuations are drawn from the last seed on, so the curves join up.
+        let joined = |values: &[f32]| -> Vec<f64> {
+            std::iter::once(full[N_SEEDS - 1])
+                .chain(
+                    values[i * N_STEPS..(i + 1) * N_STEPS]
+                        .iter()
+                        .map(|&v| f64::from(v)),
+                )
+                .collect()
+        };
+        let mut truth = vec![full[N_SEEDS - 1]];
+        truth.extend(&full[N_SEEDS..]);
+        let mut chart = LineChart::new(format!(
+            "validation #{i} (4th seed {:+.2}: slope {:+.2})",
+            full[3],
+            full[3] / 2.0
+        ))
+        .x_label("step")
+        .y_label("value")
+        .legend(seqlab_plot::LegendPosition::OutsideRight)
+        .series(Series::from_xy("seeds", &t_seeds, &full[..N_SEEDS])?.color(7));
+        for (k, name) in shown.iter().enumerate() {
+            if let Some((r, _, p)) = asker.iter().find(|(r, _, _)| r.name == *name) {
+                let color = [3, 1, 4, 5, 6].get(k).copied().unwrap_or(k);
+                chart = chart.series(
+                    Series::from_xy(format!("asker: {}", r.name), &t_cont, &joined(p))?
+                        .color(color),
+                );
+            }
+        }
+        chart = chart
+            .series(Series::from_xy("encoder-decoder", &t_cont, &joined(encoder_decoder))?.color(0))
+            // Drawn last, so that it shows over a model that matches it.
+            .series(Series::from_xy("true", &t_cont, &truth)?.color(2).dashed());
+        fig = fig.panel(chart);
+    }
+    Ok(fig.save_png(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next_view() -> TensorData {
+        let (train, _) = continuation::generate_split(10, 2, 7).unwrap();
+        to_tensors(&train.next_step(), tch::Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn the_posted_batches_teach_the_identity_in_unshuffled_threes() {
+        let next = next_view();
+        let (slipped, batch, shuffle) = asker_training_data(&next, true).unwrap();
+        assert_eq!((batch, shuffle), (3, false));
+        assert_eq!(slipped.y.size(), [10, 5, 1]);
+        // The targets are the inputs of the scored steps, not the next values.
+        assert!(slipped.y.equal(&next.x.narrow(1, 4, 5)));
+        assert!(!slipped.y.equal(&next.y.narrow(1, 4, 5)));
+        let (fixed, batch, shuffle) = asker_training_data(&next, false).unwrap();
+        assert_eq!((batch, shuffle), (16, true));
+        assert!(fixed.y.equal(&next.y.narrow(1, 4, 5)));
+        // Values 6 to 10: the continuation itself.
+        let (train, _) = continuation::generate_split(10, 2, 7).unwrap();
+        let cont = Vec::<f32>::try_from(fixed.y.reshape([-1])).unwrap();
+        assert_eq!(cont, train.continuation.data());
+    }
+
+    #[test]
+    fn the_posted_prediction_feeds_the_model_nothing_before_the_fifth_seed() {
+        let vs = VarStore::new(tch::Device::Cpu);
+        let m = next_step_lstm(vs.root(), &NextStepConfig::forum()).unwrap();
+        let x = next_view().x;
+        // Other values in seeds 1 to 4.
+        let other = x.copy();
+        let _ = other.narrow(1, 0, 4).fill_(0.9);
+        let posted = asker_prediction(&m, &x, true).unwrap();
+        assert_eq!(posted.size(), [10, 5]);
+        assert!(posted.equal(&asker_prediction(&m, &other, true).unwrap()));
+        // Fixed, the first four seeds reach the state and change the continuation.
+        let fixed = asker_prediction(&m, &x, false).unwrap();
+        assert!(!fixed.equal(&asker_prediction(&m, &other, false).unwrap()));
+        assert!(!fixed.equal(&posted));
+    }
 }

@@ -245,6 +245,37 @@ fn seeds_table(m: &Value, targets: &[Value]) -> String {
     t
 }
 
+/// Numbers measured without a target: one value, or their spread over seeds.
+fn measurements_table(ms: &[Value], multi: bool) -> String {
+    let mut t = if multi {
+        String::from("Measured without a target:\n\n| what | mean ± sd | [min, max] | 95% interval for the mean | n |\n| --- | --- | --- | --- | --- |\n")
+    } else {
+        String::from("Measured without a target:\n\n| what | measured |\n| --- | --- |\n")
+    };
+    for x in ms {
+        let what = x["what"].as_str().unwrap_or("");
+        if multi {
+            let interval = match x["ci95"].as_array() {
+                Some(ci) if ci.len() == 2 => format!("[{}, {}]", num(&ci[0]), num(&ci[1])),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                t,
+                "| {what} | {} ± {} | [{}, {}] | {interval} | {} |",
+                num(&x["mean"]),
+                num(&x["sd"]),
+                num(&x["min"]),
+                num(&x["max"]),
+                x["n"]
+            );
+        } else {
+            let _ = writeln!(t, "| {what} | {} |", num(&x["measured"]));
+        }
+    }
+    t.push('\n');
+    t
+}
+
 fn png_names(dir: &Path) -> Vec<String> {
     let mut pngs: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -340,6 +371,9 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
                 );
             }
             sections.push('\n');
+        }
+        if let Some(ms) = m["measurements"].as_array().filter(|a| !a.is_empty()) {
+            sections.push_str(&measurements_table(ms, multi));
         }
         for p in m["report_paragraphs"].as_array().into_iter().flatten() {
             if let Some(p) = p.as_str() {

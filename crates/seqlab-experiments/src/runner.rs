@@ -32,6 +32,9 @@ pub struct SeedOutcome {
     /// The experiment's own part of `metrics.json` (settings, per-run
     /// numbers, notes): a JSON object whose keys join the run facts.
     pub details: Value,
+    /// Numbers without a target (a finding to report with its spread over
+    /// seeds, not a verdict): `metrics.json` lists them under `measurements`.
+    pub measurements: Vec<Measurement>,
     /// Wall times in seconds by part (`timing.json` adds the `total`).
     pub timing: Vec<(String, f64)>,
     /// Terminal lines after the target lines.
@@ -52,6 +55,7 @@ impl SeedOutcome {
             device,
             targets,
             details,
+            measurements: Vec::new(),
             timing: Vec::new(),
             headline: Vec::new(),
         })
@@ -64,10 +68,35 @@ impl SeedOutcome {
         self
     }
 
+    /// Adds numbers without a target.
+    pub fn measurements(mut self, m: Vec<Measurement>) -> Self {
+        self.measurements.extend(m);
+        self
+    }
+
     /// Adds terminal lines after the target lines.
     pub fn headline(mut self, lines: Vec<String>) -> Self {
         self.headline.extend(lines);
         self
+    }
+}
+
+/// A measured number without a target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// What is measured.
+    pub what: String,
+    /// The value.
+    pub measured: f64,
+}
+
+impl Measurement {
+    /// A measurement.
+    pub fn new(what: &str, measured: f64) -> Self {
+        Self {
+            what: what.to_string(),
+            measured,
+        }
     }
 }
 
@@ -104,6 +133,12 @@ pub fn run_into(
         "targets".into(),
         serde_json::to_value(&outcome.targets).unwrap_or(Value::Null),
     );
+    if !outcome.measurements.is_empty() {
+        metrics.insert(
+            "measurements".into(),
+            serde_json::to_value(&outcome.measurements).unwrap_or(Value::Null),
+        );
+    }
     out.write_json("metrics.json", &metrics)?;
     let mut times: BTreeMap<String, f64> = outcome.timing.into_iter().collect();
     times.insert("total".into(), started.elapsed().as_secs_f64());

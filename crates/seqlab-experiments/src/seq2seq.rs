@@ -1,22 +1,28 @@
-//! The Keras seq2seq post (REFERENCE section 5): an encoder-decoder LSTM
-//! trained with teacher forcing maps windows of one function to the same
-//! windows of another. Three experiments, one per function pair:
-//! `seq2seq-sin-cos`, `seq2seq-damped`, `seq2seq-power`.
+//! The Keras seq2seq post: an encoder-decoder LSTM trained with teacher
+//! forcing maps windows of one function to the same windows of another.
+//! Three experiments, one per function pair: `seq2seq-sin-cos`,
+//! `seq2seq-damped`, `seq2seq-power`.
 //!
-//! Each trains the same architecture ([`EncoderDecoderConfig::post`]: LSTM(75)
-//! encoder whose final `(h, c)` start an LSTM(75) decoder, linear Dense(1))
-//! with two recipes:
-//! - **post**: the post's settings, teacher forcing only (Adam 1e-3, MSE,
-//!   batch 10, 35 epochs);
-//! - **improved**: teacher forcing for longer with the learning rate halved
-//!   on plateaus of the training loss, then *free-running* fine-tuning: the
-//!   decoder is trained on its own fed-back predictions (the way it is used
-//!   at inference), again with LR on plateau. Same architecture, same data.
+//! Each runs the same architecture ([`EncoderDecoderConfig::post`]: LSTM(75)
+//! encoder whose final `(h, c)` start an LSTM(75) decoder, linear Dense(1)):
+//! - **as published**: the post's code path, slips included. Its inference
+//!   loop writes each prediction to the global `dy`, never to the decoder's
+//!   input `_dy`, so the decoder reads 0 at every step (zero-fed decoding).
+//!   For the damped and power pairs, `main()` compiles with RMSprop and
+//!   categorical cross-entropy, which cannot train one linear output (a
+//!   check runs it and measures the weights' change), and plots with the
+//!   global models of the first training: the sin -> cos model decodes the
+//!   new inputs.
+//! - **corrections, one at a time**: (1) fed-back decoding, each prediction
+//!   the next input; (2) for damped and power, the pair trained on its own
+//!   windows with the post's Adam and MSE (teacher forcing, batch 10, 35
+//!   epochs: the **post** recipe); (3) the **improved** recipe: teacher
+//!   forcing for longer with the learning rate halved on plateaus of the
+//!   training loss, then *free-running* fine-tuning on its own fed-back
+//!   predictions.
 //!
-//! Every number is measured on all windows, both teacher-forced (the
-//! decoder reads the true shifted target) and autoregressive (the decoder
-//! starts from 0 and feeds back its predictions), and the two are reported
-//! apart.
+//! Every number is measured on all windows (the post has no held-out
+//! windows); teacher-forced, zero-fed and fed-back errors are reported apart.
 
 use crate::common::{base_fit, epochs_or, ResultsDir, Target};
 use crate::runner::{run_into, SeedOutcome};
@@ -26,7 +32,6 @@ use seqlab_metrics::mse;
 use seqlab_models::seq2seq::{
     encoder_decoder, EncoderDecoder, EncoderDecoderConfig, FreeRunning, TeacherForced,
 };
-use seqlab_models::Model;
 use seqlab_plot::{Figure, LineChart, Series};
 use seqlab_train::callbacks::{Mode, ReduceLrOnPlateau};
 use seqlab_train::fit::{fit, FitConfig};
@@ -186,15 +191,16 @@ fn fit_config(
     Ok(fc)
 }
 
+fn flat(t: &Tensor) -> Result<Vec<f32>, ExperimentError> {
+    Ok(Vec::<f32>::try_from(&t.f_reshape([-1])?)?)
+}
+
 /// Teacher-forced and autoregressive errors of `model` on every window.
 fn errors(
     model: &EncoderDecoder,
     data: &TensorData,
     steps: i64,
 ) -> Result<(f64, f64, Vec<f32>), ExperimentError> {
-    let flat = |t: &Tensor| -> Result<Vec<f32>, ExperimentError> {
-        Ok(Vec::<f32>::try_from(&t.f_reshape([-1])?)?)
-    };
     let target = flat(&data.y)?;
     let c = model.config();
     let enc = data.x.f_narrow(2, 0, c.input_features)?;
@@ -202,6 +208,96 @@ fn errors(
     let tf = flat(&tch::no_grad(|| model.teacher_forced(&enc, &dec, false)))?;
     let ar = flat(&model.predict(&enc, steps))?;
     Ok((mse(&tf, &target)?, mse(&ar, &target)?, ar))
+}
+
+/// The post's recipe on `data` from the seed: teacher forcing, Adam, MSE.
+fn train_post(
+    config: &Seq2SeqConfig,
+    opts: &RunOptions,
+    device: tch::Device,
+    data: &TensorData,
+    label: &str,
+) -> Result<(VarStore, EncoderDecoder, seqlab_train::fit::FitReport), ExperimentError> {
+    seed_all(opts.seed);
+    let mut vs = VarStore::new(device);
+    let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
+    let epochs = epochs_or(opts, config.post_epochs)?;
+    let report = fit(
+        &mut vs,
+        &model,
+        data,
+        None,
+        fit_config(config, opts, epochs, config.lr, label.to_string(), false)?,
+    )?;
+    Ok((vs, model.0, report))
+}
+
+/// One decoding of the windows and its error.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decoding {
+    /// Which model decodes, and how.
+    pub what: String,
+    /// MSE against the targets, all windows.
+    pub mse: f64,
+}
+
+/// What the post's `main()` does to the damped and power pairs: RMSprop
+/// (Keras' defaults) with Keras' categorical cross-entropy on the single
+/// linear output, from the seed, for a few epochs.
+#[derive(Debug, Clone, Serialize)]
+pub struct CceCheck {
+    /// Optimiser and loss.
+    pub setup: String,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Training loss per epoch.
+    pub losses: Vec<f64>,
+    /// Largest absolute change of any weight from its initial value.
+    pub max_weight_change: f64,
+}
+
+fn keras_cce_check(
+    config: &Seq2SeqConfig,
+    opts: &RunOptions,
+    device: tch::Device,
+    data: &TensorData,
+) -> Result<CceCheck, ExperimentError> {
+    let epochs = 3;
+    seed_all(opts.seed);
+    let mut vs = VarStore::new(device);
+    let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
+    let before: BTreeMap<String, Tensor> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.detach().copy()))
+        .collect();
+    let optimizer = OptimizerConfig::keras_rmsprop(1e-3);
+    let mut fc = base_fit(
+        opts,
+        "post's main(): RMSprop + categorical cross-entropy".into(),
+        epochs,
+        config.batch_size,
+        optimizer,
+        Loss::KerasCategoricalCrossEntropy,
+    );
+    fc.shuffle = true;
+    let report = fit(&mut vs, &model, data, None, fc)?;
+    let mut max_change = 0.0f64;
+    for (name, now) in vs.variables() {
+        if let Some(b) = before.get(&name) {
+            max_change = max_change.max((&now - b).abs().max().double_value(&[]));
+        }
+    }
+    Ok(CceCheck {
+        setup: format!(
+            "{} (rho 0.9, epsilon 1e-7), Keras categorical_crossentropy on the single linear output, batch {}",
+            optimizer.describe(),
+            config.batch_size
+        ),
+        epochs,
+        losses: report.history.column("loss").unwrap_or_default(),
+        max_weight_change: max_change,
+    })
 }
 
 /// Runs one pair with explicit settings and writes its folder.
@@ -223,30 +319,15 @@ pub fn seed_run(
     let data = to_tensors(&windows.teacher_forcing(), device)?;
     let steps = config.windows.window as i64;
 
-    // The post's recipe.
-    seed_all(opts.seed);
-    let mut vs = VarStore::new(device);
-    let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
-    let summary = model.summary(&[steps, 2]);
+    // The post's recipe, trained on this pair's windows.
+    let post_epochs = epochs_or(opts, config.post_epochs)?;
+    let (_post_vs, post_model, report) =
+        train_post(config, opts, device, &data, &format!("{pair} post recipe"))?;
+    let summary = post_model.summary_for(&[steps, 2]);
     if opts.verbose {
         println!("\n{summary}");
     }
-    let post_epochs = epochs_or(opts, config.post_epochs)?;
-    let report = fit(
-        &mut vs,
-        &model,
-        &data,
-        None,
-        fit_config(
-            config,
-            opts,
-            post_epochs,
-            config.lr,
-            format!("{pair} post recipe"),
-            false,
-        )?,
-    )?;
-    let (tf, ar, post_pred) = errors(&model.0, &data, steps)?;
+    let (tf, ar, post_pred) = errors(&post_model, &data, steps)?;
     let post = Trained {
         metrics: RecipeMetrics {
             recipe: format!(
@@ -260,6 +341,65 @@ pub fn seed_run(
         },
         histories: vec![("post".into(), report.history)],
         predictions: post_pred,
+    };
+
+    // What the post's code ran. Its inference loop writes each prediction
+    // to the global `dy`, never to the decoder's input `_dy`: the decoder
+    // reads 0 at every step. For the damped and power pairs, `main()`
+    // trains with RMSprop and categorical cross-entropy (nothing trains, see
+    // the check below) and plots with the global models of the first,
+    // sin -> cos training: the sin -> cos model decodes the new inputs.
+    let enc = data.x.f_narrow(2, 0, config.model.input_features)?;
+    let target = flat(&data.y)?;
+    let sin_cos = if pair == FunctionPair::SinCos {
+        None
+    } else {
+        let sc_windows = sine_pairs::windows(&WindowConfig {
+            pair: FunctionPair::SinCos,
+            ..config.windows.clone()
+        })?;
+        let sc_data = to_tensors(&sc_windows.teacher_forcing(), device)?;
+        Some(train_post(
+            config,
+            opts,
+            device,
+            &sc_data,
+            "sin -> cos post recipe (the post's global model)",
+        )?)
+    };
+    let (published_model, published_from) = match &sin_cos {
+        None => (&post_model, "the post recipe trained on this pair (sin -> cos)"),
+        Some((_, model, _)) => (
+            model,
+            "the post recipe trained on sin -> cos (the global model of the post's first training), decoding this pair's inputs",
+        ),
+    };
+    let zero_fed = flat(&published_model.zero_fed(&enc, steps))?;
+    let fed_back = flat(&published_model.predict(&enc, steps))?;
+    let as_published = Decoding {
+        what: format!("zero-fed decoding (the decoder reads 0 at every step) of {published_from}"),
+        mse: mse(&zero_fed, &target)?,
+    };
+    let mut corrections = BTreeMap::from([(
+        "1_fed_back",
+        Decoding {
+            what: format!("correction 1 alone: the same model, decoding with each prediction fed back as the next input"),
+            mse: mse(&fed_back, &target)?,
+        },
+    )]);
+    if pair != FunctionPair::SinCos {
+        corrections.insert(
+            "2_own_training",
+            Decoding {
+                what: "corrections 1 and 2: trained on this pair's own windows with Adam and MSE (the post recipe), fed back".into(),
+                mse: post.metrics.autoregressive_mse,
+            },
+        );
+    }
+    let cce_check = if pair == FunctionPair::SinCos {
+        None
+    } else {
+        Some(keras_cce_check(config, opts, device, &data)?)
     };
 
     // The improved recipe: longer teacher forcing, then free-running fine-tuning.
@@ -321,14 +461,30 @@ pub fn seed_run(
             out.write_history(stem, h)?;
         }
     }
+    corrections.insert(
+        "3_improved",
+        Decoding {
+            what: "all corrections and the improved recipe (this pair's windows, longer teacher forcing, then free running), fed back".into(),
+            mse: improved.metrics.autoregressive_mse,
+        },
+    );
+    let mut curves: Vec<(&str, &[f32])> = vec![
+        ("as published: zero-fed", &zero_fed),
+        ("corrected: fed back", &fed_back),
+    ];
+    if pair != FunctionPair::SinCos {
+        curves[0].0 = "as published: sin -> cos model, zero-fed";
+        curves[1].0 = "corrected: sin -> cos model, fed back";
+        curves.push(("corrected: own training, fed back", &post.predictions));
+    }
+    curves.push(("improved, fed back", &improved.predictions));
     plot_windows(
         &format!(
-            "{}: autoregressive outputs from four starting points",
+            "{}: decoded outputs from four starting points, as the post ran it and corrected",
             pair.description()
         ),
         &windows,
-        &post.predictions,
-        &improved.predictions,
+        &curves,
         &out.path("windows.png"),
     )?;
     plot_losses(
@@ -356,7 +512,25 @@ pub fn seed_run(
             1e-3,
         ));
     }
-    let mut headline = Vec::new();
+    if let Some(check) = &cce_check {
+        targets.push(
+            Target::within(
+                "as published: largest weight change after 3 epochs of RMSprop + categorical cross-entropy",
+                "nothing trains (Keras 3.15 on this model: constant loss 9.7e-10, largest weight change exactly 0)",
+                check.max_weight_change,
+                0.0,
+                0.0,
+            )
+            .published_at(0.0),
+        );
+    }
+    let mut headline = vec![format!(
+        "as published ({}): MSE {:.3e}",
+        as_published.what, as_published.mse
+    )];
+    for (k, c) in &corrections {
+        headline.push(format!("{k}: MSE {:.3e}", c.mse));
+    }
     for (label, t) in [("post recipe", &post), ("improved", &improved)] {
         headline.push(format!(
             "{label}: teacher-forced MSE {:.3e}, autoregressive MSE {:.3e} ({} epochs)",
@@ -371,6 +545,10 @@ pub fn seed_run(
         points: usize,
         parameters: BTreeMap<&'static str, i64>,
         recipes: BTreeMap<&'static str, RecipeMetrics>,
+        as_published: Decoding,
+        corrections: BTreeMap<&'static str, Decoding>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        categorical_crossentropy_check: Option<CceCheck>,
         notes: Vec<&'static str>,
     }
     let metrics = Metrics {
@@ -383,7 +561,12 @@ pub fn seed_run(
             ("keras_count", summary.total_keras_params()),
         ]),
         recipes: BTreeMap::from([("post", post.metrics.clone()), ("improved", improved.metrics.clone())]),
+        as_published,
+        corrections,
+        categorical_crossentropy_check: cce_check,
         notes: vec![
+            "as_published runs the post's code path: its inference loop writes each prediction to the global dy (dy[0, 0, 0] = y_output), never to _dy, so the decoder reads 0 at every step; for the damped and power pairs main() plots with the global models of the first (sin -> cos) training, so the sin -> cos model decodes the new inputs. The corrections are then applied one at a time.",
+            "categorical_crossentropy_check (damped, power): main() compiles these pairs with rmsprop and categorical_crossentropy; on one linear output Keras divides the output by its own sum (= 1), so the loss is constant and no weight moves.",
             "Errors are measured on all windows, as in the post (it has no held-out windows).",
             "teacher_forced_mse: the decoder reads the true target shifted right (how it is trained); autoregressive_mse: it starts from 0 and feeds back its own predictions and state for every step (how it is used).",
             "training_seconds are wall times; every other number depends only on the seed on a CPU.",
@@ -400,14 +583,13 @@ pub fn seed_run(
 fn plot_windows(
     title: &str,
     windows: &Windows,
-    post: &[f32],
-    improved: &[f32],
+    curves: &[(&str, &[f32])],
     path: &Path,
 ) -> Result<(), ExperimentError> {
     let n = windows.len();
     let w = windows.encoder_input.shape()[1];
     let picks: Vec<usize> = (0..4).map(|k| k * (n - 1) / 3).collect();
-    let mut fig = Figure::new(1300, 860).title(title).grid(2, 2);
+    let mut fig = Figure::new(1300, 900).title(title).grid(2, 2);
     for &i in &picks {
         let start = windows.starts[i];
         let xs = &windows.x[start..start + w];
@@ -417,7 +599,7 @@ fn plot_windows(
                 .map(|&v| f64::from(v))
                 .collect()
         };
-        let chart = LineChart::new(format!("window starting at x = {:.2}", xs[0]))
+        let mut chart = LineChart::new(format!("window starting at x = {:.2}", xs[0]))
             .x_label("x")
             .y_label("value")
             .series(Series::from_xy("input", xs, &f(windows.encoder_input.data()))?.color(7))
@@ -425,9 +607,11 @@ fn plot_windows(
                 Series::from_xy("correct", xs, &f(windows.decoder_target.data()))?
                     .color(2)
                     .dashed(),
-            )
-            .series(Series::from_xy("post recipe", xs, &f(post))?.color(1))
-            .series(Series::from_xy("improved", xs, &f(improved))?.color(0));
+            );
+        for (k, (label, values)) in curves.iter().enumerate() {
+            let color = [3, 1, 4, 0].get(k).copied().unwrap_or(k);
+            chart = chart.series(Series::from_xy(*label, xs, &f(values))?.color(color));
+        }
         fig = fig.panel(chart);
     }
     fig.save_png(path)?;

@@ -14,8 +14,10 @@
 //! - [`keras`]: dense, embedding and batch-norm layers with Keras' defaults.
 //! - [`sentiment`]: the book's IMDb review classifier (embedding, SimpleRNN
 //!   or LSTM, batch norm, dense).
-//! - [`seq2seq`]: the encoder-decoder LSTM with teacher-forced and
-//!   autoregressive decoding.
+//! - [`seq2seq`]: the encoder-decoder LSTM with teacher-forced,
+//!   autoregressive and zero-fed decoding.
+//! - [`next_step`]: a step-by-step next-value model (dense, LSTM, dense),
+//!   the Flux forum's continuation model.
 //! - [`summary`]: a Keras-like model summary with libtorch and Keras
 //!   parameter counts.
 //!
@@ -39,6 +41,7 @@ pub mod autoencoder;
 pub mod classifier;
 pub mod feedforward;
 pub mod keras;
+pub mod next_step;
 pub mod recurrent;
 pub mod sentiment;
 pub mod seq2seq;

@@ -75,6 +75,10 @@ pub enum RecurrentInit {
     /// Keras' default: Glorot-uniform input weights, orthogonal recurrent
     /// weights, zero biases, and a forget-gate bias of 1 for the LSTM.
     Keras,
+    /// Flux's default (`LSTMCell`, `RNNCell`, `GRUCell`): Glorot-uniform input
+    /// *and* recurrent weights (each over its own `[gates * hidden, fan_in]`
+    /// shape), zero biases, and a forget-gate bias of 1 for the LSTM.
+    Flux,
     /// PyTorch's weights, with the LSTM's forget-gate bias set to
     /// `forget_bias` (in `b_ih`; the forget block of `b_hh` is zero). A large
     /// value (3 to 5) makes the initial cell state decay slowly, so that
@@ -210,6 +214,13 @@ pub fn recurrent<'a, P: Borrow<nn::Path<'a>>>(
                 h * dirs
             };
             let suffix = if dir == 1 { "_reverse" } else { "" };
+            let glorot = |fan_in: i64| {
+                let limit = (6.0 / (fan_in + gate_dim) as f64).sqrt();
+                nn::Init::Uniform {
+                    lo: -limit,
+                    up: limit,
+                }
+            };
             let (w_ih_init, w_hh_init, b_init) = match config.init {
                 RecurrentInit::PyTorch | RecurrentInit::LongMemory { .. } => {
                     let bound = 1.0 / (h as f64).sqrt();
@@ -219,17 +230,12 @@ pub fn recurrent<'a, P: Borrow<nn::Path<'a>>>(
                     };
                     (u, u, u)
                 }
-                RecurrentInit::Keras => {
-                    let limit = (6.0 / (in_dim + gate_dim) as f64).sqrt();
-                    (
-                        nn::Init::Uniform {
-                            lo: -limit,
-                            up: limit,
-                        },
-                        nn::Init::Orthogonal { gain: 1.0 },
-                        nn::Init::Const(0.0),
-                    )
-                }
+                RecurrentInit::Keras => (
+                    glorot(in_dim),
+                    nn::Init::Orthogonal { gain: 1.0 },
+                    nn::Init::Const(0.0),
+                ),
+                RecurrentInit::Flux => (glorot(in_dim), glorot(h), nn::Init::Const(0.0)),
             };
             flat_weights.push(path.f_var(
                 &format!("weight_ih_l{layer}{suffix}"),
@@ -246,7 +252,7 @@ pub fn recurrent<'a, P: Borrow<nn::Path<'a>>>(
             if config.kind == RecurrentKind::Lstm {
                 // The forget gate is the second block (gate order i f g o).
                 let forget = match config.init {
-                    RecurrentInit::Keras => Some(1.0),
+                    RecurrentInit::Keras | RecurrentInit::Flux => Some(1.0),
                     RecurrentInit::LongMemory { forget_bias } => Some(forget_bias),
                     RecurrentInit::PyTorch => None,
                 };

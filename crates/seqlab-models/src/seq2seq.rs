@@ -124,6 +124,32 @@ impl EncoderDecoder {
         Tensor::cat(&outs, 1)
     }
 
+    /// Zero-fed decoding, as the Keras post's inference code runs: encodes
+    /// `enc_in`, then steps the decoder `steps` times, each time with the
+    /// input 0 and the state of the step before; the predictions are never
+    /// fed back (the post's loop writes them to a global array, not to the
+    /// decoder's next input). Returns `[batch, steps, out]`, without
+    /// gradients.
+    pub fn zero_fed(&self, enc_in: &Tensor, steps: i64) -> Tensor {
+        tch::no_grad(|| {
+            let (_, mut state) = self.encoder.forward(enc_in, None, false);
+            let zero = Tensor::zeros(
+                [enc_in.size()[0], 1, self.config.output_features],
+                (enc_in.kind(), enc_in.device()),
+            );
+            let mut outs = Vec::with_capacity(steps.max(0) as usize);
+            for _ in 0..steps {
+                let (out, next) = self.decoder.forward(&zero, Some(&state), false);
+                outs.push(self.dense.forward(&out));
+                state = next;
+            }
+            if outs.is_empty() {
+                return zero.narrow(1, 0, 0);
+            }
+            Tensor::cat(&outs, 1)
+        })
+    }
+
     /// Autoregressive predictions from a zero first input, without gradients.
     pub fn predict(&self, enc_in: &Tensor, steps: i64) -> Tensor {
         tch::no_grad(|| {
@@ -185,7 +211,8 @@ impl Model for FreeRunning {
 }
 
 impl EncoderDecoder {
-    fn summary_for(&self, sample_shape: &[i64]) -> Summary {
+    /// A Keras-like summary for samples of shape `[steps, ...]`.
+    pub fn summary_for(&self, sample_shape: &[i64]) -> Summary {
         let steps = sample_shape.first().copied().unwrap_or(-1);
         let c = &self.config;
         let row = |name: &str, rnn: &Recurrent, shape: &[i64]| SummaryRow {

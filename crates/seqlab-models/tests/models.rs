@@ -5,6 +5,7 @@
 use seqlab_models::autoencoder::{autoencoder, AutoencoderConfig, DecoderConfig, EncoderConfig};
 use seqlab_models::classifier::{seq_classifier, LayerSpec, SeqClassifierConfig};
 use seqlab_models::feedforward::{feed_forward, FeedForwardConfig};
+use seqlab_models::next_step::{next_step_lstm, NextStepConfig};
 use seqlab_models::recurrent::{
     recurrent, RecurrentConfig, RecurrentInit, RecurrentKind, RecurrentState,
 };
@@ -732,4 +733,137 @@ fn encoder_decoder_parameters_match_the_post() {
     let s = TeacherForced(model).summary(&[24, 2]);
     assert_eq!(s.total_keras_params(), 46_276, "{s}");
     assert_eq!(s.total_params(), 46_276 + 2 * 4 * 75);
+}
+
+#[test]
+fn zero_fed_decoding_feeds_the_decoder_zeros_and_only_its_state() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = EncoderDecoderConfig {
+        hidden: 3,
+        ..EncoderDecoderConfig::post()
+    };
+    let model = encoder_decoder(vs.root() / "s2s", &cfg).unwrap();
+    fix_weights(&vs);
+    let vars = vs.variables();
+    let g = |name: &str| to_vec(&vars[name]);
+    let lstm = |m: &str| -> Vec<Vec<f64>> {
+        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+            .iter()
+            .map(|n| g(&format!("s2s.{m}.{n}")))
+            .collect()
+    };
+    let (w, b) = (g("s2s.dense.weight"), g("s2s.dense.bias"));
+    let enc_in = input(2, 6, 1);
+    let steps = 4;
+    let zero_fed = model.zero_fed(&enc_in, steps);
+    assert_eq!(zero_fed.size(), [2, 4, 1]);
+    // By hand: encode, then every decoder step reads 0; only (h, c) carries on.
+    let mut want = Vec::new();
+    for seq in sequences(&enc_in) {
+        let (_, mut h, mut c) = reference_lstm(&lstm("encoder"), &seq, vec![0.0; 3], vec![0.0; 3]);
+        for _ in 0..steps {
+            let (_, nh, nc) = reference_lstm(&lstm("decoder"), &[vec![0.0]], h, c);
+            (h, c) = (nh, nc);
+            want.push(matvec(&w, &h, 1)[0] + b[0]);
+        }
+    }
+    assert_close(&to_vec(&zero_fed), &want, "zero-fed outputs");
+    // The same as teacher forcing on an all-zero decoder input, and not the fed-back decoding.
+    let zeros = Tensor::zeros([2, steps, 1], (Kind::Float, Device::Cpu));
+    let tf = model.teacher_forced(&enc_in, &zeros, false);
+    assert_close(&to_vec(&tf), &want, "teacher forced on zeros");
+    assert!(
+        to_vec(&model.predict(&enc_in, steps)) != want,
+        "fed-back decoding differs"
+    );
+}
+
+#[test]
+fn next_step_model_matches_a_hand_computed_pass_and_its_context_matters() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = NextStepConfig::forum();
+    let model = next_step_lstm(vs.root() / "m", &cfg).unwrap();
+    // Flux's initialisation: forget-gate bias 1, other biases 0.
+    let vars = vs.variables();
+    let b_ih = to_vec(&vars["m.lstm.bias_ih_l0"]);
+    assert_eq!(
+        b_ih,
+        [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    );
+    assert!(to_vec(&vars["m.lstm.bias_hh_l0"]).iter().all(|&v| v == 0.0));
+    let whh = to_vec(&vars["m.lstm.weight_hh_l0"]);
+    let limit = (6.0f64 / (3.0 + 12.0)).sqrt();
+    assert!(whh.iter().all(|v| v.abs() <= limit) && whh.iter().any(|v| v.abs() > 0.1));
+    assert_eq!(model.summary(&[9, 1]).total_keras_params(), 6 + 84 + 20 + 6);
+    fix_weights(&vs);
+    // Keep the ReLU units alive, so the output depends on the input.
+    tch::no_grad(|| {
+        let _ = vs.variables()["m.dense_relu.bias"]
+            .shallow_clone()
+            .fill_(1.0);
+    });
+    let vars = vs.variables();
+    let g = |name: &str| to_vec(&vars[name]);
+    let p: Vec<Vec<f64>> = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+        .iter()
+        .map(|n| g(&format!("m.lstm.{n}")))
+        .collect();
+    let dense = |name: &str, x: &[f64], out: usize| -> Vec<f64> {
+        let (w, b) = (g(&format!("m.{name}.weight")), g(&format!("m.{name}.bias")));
+        matvec(&w, x, out)
+            .iter()
+            .zip(&b)
+            .map(|(a, b)| a + b)
+            .collect()
+    };
+    let step = |x: f64, h: Vec<f64>, c: Vec<f64>| -> (f64, Vec<f64>, Vec<f64>) {
+        let e = dense("dense_in", &[x], 3);
+        let (_, h, c) = reference_lstm(&p, &[e], h, c);
+        let r: Vec<f64> = dense("dense_relu", &h, 5)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        (dense("dense_out", &r, 1)[0], h, c)
+    };
+    let xs = input(2, 9, 1);
+    // Training view: outputs after the 4 warm-up steps.
+    let out = model.forward_t(&xs, false);
+    assert_eq!(out.size(), [2, 5, 1]);
+    let mut want = Vec::new();
+    for seq in sequences(&xs) {
+        let (mut h, mut c) = (vec![0.0; 3], vec![0.0; 3]);
+        for (t, x) in seq.iter().enumerate() {
+            let (y, nh, nc) = step(x[0], h, c);
+            (h, c) = (nh, nc);
+            if t >= 4 {
+                want.push(y);
+            }
+        }
+    }
+    assert_close(&to_vec(&out), &want, "training outputs");
+    assert!(
+        want.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-3),
+        "{want:?}"
+    );
+    // Continuation: read the context, then feed back each prediction.
+    let context = xs.narrow(1, 0, 5);
+    let cont = model.continue_from(&context, 3);
+    assert_eq!(cont.size(), [2, 3]);
+    let mut want = Vec::new();
+    for seq in sequences(&context) {
+        let (mut h, mut c, mut y) = (vec![0.0; 3], vec![0.0; 3], 0.0);
+        for x in &seq {
+            (y, h, c) = step(x[0], h, c);
+        }
+        want.push(y);
+        for _ in 1..3 {
+            (y, h, c) = step(y, h, c);
+            want.push(y);
+        }
+    }
+    assert_close(&to_vec(&cont), &want, "continuation");
+    // The state carries the earlier context values: changing them changes the continuation.
+    let other = context.copy();
+    let _ = other.narrow(1, 0, 4).fill_(0.25);
+    assert!(to_vec(&model.continue_from(&other, 3)) != to_vec(&cont));
 }

@@ -18,6 +18,14 @@ pub enum Loss {
     BinaryCrossEntropyWithLogits,
     /// Mean squared error.
     Mse,
+    /// Keras' `categorical_crossentropy` on probabilities, exactly as Keras
+    /// computes it: the output is divided by its own sum over the last axis,
+    /// clipped to `[1e-7, 1 - 1e-7]`, and the loss is `-sum(target *
+    /// log(p))` over the last axis, averaged over the rest. On a single
+    /// output unit the division makes `p = 1` whatever the model computes:
+    /// the loss is a constant and every gradient is zero (nothing trains).
+    /// Here to reproduce sources that compile such a model.
+    KerasCategoricalCrossEntropy,
 }
 
 impl Loss {
@@ -41,6 +49,14 @@ impl Loss {
                 )
             }
             Loss::Mse => output.mse_loss(&float_like(target, output), Reduction::Mean),
+            Loss::KerasCategoricalCrossEntropy => {
+                let t = float_like(target, output);
+                let p = (output / output.sum_dim_intlist(-1, true, output.kind()))
+                    .clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
+                -(t * p.log())
+                    .sum_dim_intlist(-1, false, output.kind())
+                    .mean(output.kind())
+            }
         }
     }
 }
@@ -125,6 +141,26 @@ mod tests {
             &Tensor::from_slice(&[0.0f32, 1.0]),
         );
         assert!((mse.double_value(&[]) - 2.5).abs() < 1e-6);
+
+        // Keras' categorical cross-entropy: two classes by hand ...
+        let p = Tensor::from_slice(&[1.0f32, 3.0]).reshape([1, 2]);
+        let t = Tensor::from_slice(&[0.0f32, 1.0]).reshape([1, 2]);
+        let cce = Loss::KerasCategoricalCrossEntropy
+            .compute(&p, &t)
+            .double_value(&[]);
+        assert!((cce + 0.75f64.ln()).abs() < 1e-6, "{cce}");
+        // ... and on one unit the output is divided by itself: a constant
+        // loss, -t log(1 - 1e-7) in float32, and no gradient at all.
+        let y = Tensor::from_slice(&[0.3f32, -2.0, 5.0])
+            .reshape([3, 1])
+            .set_requires_grad(true);
+        let t = Tensor::from_slice(&[0.5f32, -0.25, 1.0]).reshape([3, 1]);
+        let loss = Loss::KerasCategoricalCrossEntropy.compute(&y, &t);
+        let keep = f64::from(1.0f32 - 1e-7f32);
+        let want = -(0.5 - 0.25 + 1.0) / 3.0 * keep.ln();
+        assert!((loss.double_value(&[]) - want).abs() < 1e-12, "{loss}");
+        loss.backward();
+        assert_eq!(y.grad().abs().max().double_value(&[]), 0.0);
     }
 
     #[test]

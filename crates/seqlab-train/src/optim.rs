@@ -83,6 +83,20 @@ impl OptimizerConfig {
         }
     }
 
+    /// RMSprop with Keras' defaults (rho 0.9, epsilon 1e-7, no momentum), for
+    /// sources that compile with Keras' `rmsprop`. libtorch adds epsilon
+    /// after the square root of the squared-gradient average.
+    pub fn keras_rmsprop(lr: f64) -> Self {
+        Self {
+            kind: OptimizerKind::RmsProp {
+                alpha: 0.9,
+                eps: 1e-7,
+                momentum: 0.0,
+            },
+            lr,
+        }
+    }
+
     /// Plain SGD.
     pub fn sgd(lr: f64) -> Self {
         Self {
