@@ -356,7 +356,7 @@ pub fn seed_run(
     } else {
         let sc_windows = sine_pairs::windows(&WindowConfig {
             pair: FunctionPair::SinCos,
-            ..config.windows.clone()
+            ..config.windows
         })?;
         let sc_data = to_tensors(&sc_windows.teacher_forcing(), device)?;
         Some(train_post(
@@ -383,7 +383,7 @@ pub fn seed_run(
     let mut corrections = BTreeMap::from([(
         "1_fed_back",
         Decoding {
-            what: format!("correction 1 alone: the same model, decoding with each prediction fed back as the next input"),
+            what: "correction 1 alone: the same model, decoding with each prediction fed back as the next input".into(),
             mse: mse(&fed_back, &target)?,
         },
     )]);
