@@ -225,7 +225,7 @@ pub fn seed_run(
     )?);
     let summary = model.summary(&[N_SEEDS as i64, 1]);
     if opts.verbose {
-        println!("\n{summary}");
+        seqlab_train::progress::say(format_args!("\n{summary}"));
     }
     let mut fc = base_fit(
         opts,

@@ -653,7 +653,7 @@ pub fn seed_run(
     );
     let summary_text = format!("{summary}{explanation}\n");
     if opts.verbose {
-        println!("\n{summary_text}");
+        seqlab_train::progress::say(format_args!("\n{summary_text}"));
     }
 
     let book_run = train_protocol(

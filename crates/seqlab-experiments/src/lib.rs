@@ -206,7 +206,7 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     after: None,
 }, Experiment {
     name: continuation::NAME,
-    description: "seed-conditioned continuation (Flux forum): LSTM encoder-decoder vs the predict-the-mean baseline",
+    description: "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",
     run_seed: continuation::run_seed,
     aggregate: None,
     threads: ThreadHint::Single,
@@ -214,7 +214,7 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     after: None,
 }, Experiment {
     name: "seq2seq-sin-cos",
-    description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's recipe vs an improved one, autoregressive inference",
+    description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
     run_seed: seq2seq::run_seed_sin_cos,
     aggregate: None,
     threads: ThreadHint::Single,
@@ -222,7 +222,7 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     after: None,
 }, Experiment {
     name: "seq2seq-damped",
-    description: "encoder-decoder LSTM, damped oscillation exp(-x/5) cos x -> exp(-x/5) sin x",
+    description: "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
     run_seed: seq2seq::run_seed_damped,
     aggregate: None,
     threads: ThreadHint::Single,
@@ -230,7 +230,7 @@ pub const EXPERIMENTS: &[Experiment] = &[Experiment {
     after: None,
 }, Experiment {
     name: "seq2seq-power",
-    description: "encoder-decoder LSTM, x^2 -> x^0.5",
+    description: "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
     run_seed: seq2seq::run_seed_power,
     aggregate: None,
     threads: ThreadHint::Single,

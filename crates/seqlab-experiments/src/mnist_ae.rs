@@ -347,7 +347,7 @@ pub fn seed_run(
         book.keras_params
     );
     if opts.verbose {
-        println!("\n{summary_text}");
+        seqlab_train::progress::say(format_args!("\n{summary_text}"));
     }
     let mut fc = base_fit(
         opts,

@@ -204,7 +204,7 @@ pub fn seed_run(
             opts.seed,
         );
         if opts.verbose {
-            println!("\n{title}\n{summary}");
+            seqlab_train::progress::say(format_args!("\n{title}\n{summary}"));
         }
         let report = fit(&mut vs, model.as_ref(), data, Some(&test_t), fit_config)?;
         out.write_history(label, &report.history)?;

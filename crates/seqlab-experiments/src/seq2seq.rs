@@ -325,7 +325,7 @@ pub fn seed_run(
         train_post(config, opts, device, &data, &format!("{pair} post recipe"))?;
     let summary = post_model.summary_for(&[steps, 2]);
     if opts.verbose {
-        println!("\n{summary}");
+        seqlab_train::progress::say(format_args!("\n{summary}"));
     }
     let (tf, ar, post_pred) = errors(&post_model, &data, steps)?;
     let post = Trained {

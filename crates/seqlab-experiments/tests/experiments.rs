@@ -1439,3 +1439,43 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_a_full_disk_is_an_error_and_training_carries_on() {
+    let bin = env!("CARGO_BIN_EXE_seqlab");
+    let dir = scratch("pipe");
+    let sh = |script: String| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -o pipefail; {script}"))
+            .env_remove("OMP_NUM_THREADS")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for cmd in ["list", "data ab-order --n 2000"] {
+        let (code, stdout, stderr) = sh(format!("'{bin}' {cmd} | head -1"));
+        assert_eq!(code, Some(0), "{cmd}: {stderr}");
+        assert_eq!(stdout.lines().count(), 1);
+        assert!(!stderr.contains("panicked"), "{cmd}: {stderr}");
+    }
+    let (code, _, stderr) = sh(format!("'{bin}' list > /dev/full"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    // A training run whose output is cut keeps going and writes its results.
+    let (code, _, stderr) = sh(format!(
+        "'{bin}' run continuation --quick --epochs 2 --results-dir '{}' | head -1",
+        dir.display()
+    ));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(dir.join("continuation/metrics.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -367,7 +367,7 @@ pub fn fit_stream(
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
         if config.verbosity != Verbosity::Silent {
-            println!(
+            crate::progress::say(format_args!(
                 "{}",
                 epoch_line(
                     &config.label,
@@ -378,7 +378,7 @@ pub fn fit_stream(
                     &values,
                     opt.lr()
                 )
-            );
+            ));
         }
         history.push(EpochRecord {
             epoch: epoch + 1,
@@ -409,11 +409,11 @@ pub fn fit_stream(
             if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), opt.lr()).new_lr {
                 opt.set_lr(new_lr)?;
                 if config.verbosity != Verbosity::Silent {
-                    println!(
+                    crate::progress::say(format_args!(
                         "{} epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr:.3e}",
                         config.label,
                         epoch + 1
-                    );
+                    ));
                 }
             }
         }
@@ -427,11 +427,11 @@ pub fn fit_stream(
         snapshot.restore(vs)?;
         restored_epoch = Some(epoch + 1);
         if config.verbosity != Verbosity::Silent {
-            println!(
+            crate::progress::say(format_args!(
                 "{}: restored the weights of epoch {}",
                 config.label,
                 epoch + 1
-            );
+            ));
         }
     }
     Ok(FitReport {

@@ -73,3 +73,13 @@ pub(crate) fn epoch_line(
     s.push_str(&format!(" - lr: {lr:.3e}"));
     s
 }
+
+/// Prints `line` on stdout and carries on whatever happens to it: a
+/// training run whose terminal or pipe went away (`seqlab run ... | head`)
+/// keeps training and still writes its results. Every progress line of the
+/// fit loop goes through it.
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}

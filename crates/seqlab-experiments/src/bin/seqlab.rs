@@ -213,6 +213,45 @@ enum Command {
     },
 }
 
+/// Writes a line to stdout for a command whose output is its result
+/// (`list`, `data`, `report`, `predict`): a closed pipe (`seqlab list |
+/// head -1`) ends the program quietly with success, like other Unix tools;
+/// any other write error (a full disk) is an error.
+macro_rules! out {
+    ($($t:tt)*) => {
+        emit(format_args!($($t)*), true)?
+    };
+}
+
+/// Like [`out!`] without the line break.
+macro_rules! out_raw {
+    ($($t:tt)*) => {
+        emit(format_args!($($t)*), false)?
+    };
+}
+
+fn emit(args: std::fmt::Arguments, newline: bool) -> Result<()> {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    let r = o
+        .write_fmt(args)
+        .and_then(|_| if newline { o.write_all(b"\n") } else { Ok(()) })
+        .and_then(|_| o.flush());
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
+
+/// A line about a training run: printed if stdout still takes it, and the
+/// run carries on either way (see `seqlab_train::progress::say`).
+macro_rules! say {
+    ($($t:tt)*) => {
+        seqlab_train::progress::say(format_args!($($t)*))
+    };
+}
+
 fn parse_probability(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
@@ -283,9 +322,9 @@ fn real_main() -> Result<ExitCode> {
             let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
             for e in EXPERIMENTS {
                 if names {
-                    println!("{}", e.name);
+                    out!("{}", e.name);
                 } else {
-                    println!("{:<width$}  {}", e.name, e.description);
+                    out!("{:<width$}  {}", e.name, e.description);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -307,7 +346,7 @@ fn real_main() -> Result<ExitCode> {
                 split,
                 data_dir,
             };
-            print!("{}", inspect(&dataset, &opts)?);
+            out_raw!("{}", inspect(&dataset, &opts)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -360,18 +399,18 @@ fn real_main() -> Result<ExitCode> {
             let outcome = exp
                 .start(&opts)
                 .with_context(|| format!("experiment {} failed", exp.name))?;
-            println!(
+            say!(
                 "\n{} finished; results in {}",
                 exp.name,
                 outcome.dir.display()
             );
             for line in &outcome.headline {
-                println!("  {line}");
+                say!("  {line}");
             }
             if opts.quick {
-                println!("  (quick profile: the targets are meant for the full profile)");
+                say!("  (quick profile: the targets are meant for the full profile)");
             } else if !outcome.targets_met {
-                println!("  (some targets were missed; see metrics.json)");
+                say!("  (some targets were missed; see metrics.json)");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -450,7 +489,7 @@ fn real_main() -> Result<ExitCode> {
             };
             let result =
                 seqlab_experiments::bench::run_workload(&workload, device.resolve()?, &opts)?;
-            println!("{}", serde_json::to_string(&result)?);
+            out!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { results_dir } => {
@@ -473,10 +512,10 @@ fn real_main() -> Result<ExitCode> {
                         )
                     })
                     .unwrap_or_default();
-                println!("summarised {name}: {seeds} seeds{missing}");
+                out!("summarised {name}: {seeds} seeds{missing}");
             }
             let path = seqlab_experiments::report::write_report(&results_dir)?;
-            println!("wrote {}", path.display());
+            out!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Predict {
@@ -502,7 +541,7 @@ fn real_main() -> Result<ExitCode> {
             };
             let predictor = Predictor::load(&opts)?;
             let predictions = predictor.predict(&text)?;
-            println!(
+            out!(
                 "probability  label     (threshold {:.3}; {} model from {})",
                 predictor.threshold(),
                 predictor.saved().cell,
@@ -515,13 +554,13 @@ fn real_main() -> Result<ExitCode> {
                 } else {
                     ""
                 };
-                println!(
+                out!(
                     "{:>11.4}  {:<8}  {shown}{more}",
                     p.probability,
                     if p.positive { "positive" } else { "negative" }
                 );
                 if p.tokens_used > 0 && p.unknown_tokens == p.tokens_used {
-                    println!("             (none of its words is in the model's vocabulary)");
+                    out!("             (none of its words is in the model's vocabulary)");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -599,14 +638,14 @@ fn run_many(
         for e in experiments {
             match aggregate::aggregate(&o.results_dir.join(e.name), e.aggregate) {
                 Ok(Some(summary)) => {
-                    println!(
+                    say!(
                         "\n{} ({} seeds): results in {}",
                         e.name,
                         summary["seeds"].as_array().map_or(0, Vec::len),
                         o.results_dir.join(e.name).display()
                     );
                     for line in aggregate::headline(&summary) {
-                        println!("  {line}");
+                        say!("  {line}");
                     }
                 }
                 Ok(None) => {}
@@ -617,14 +656,17 @@ fn run_many(
             }
         }
         if opts.quick {
-            println!("  (quick profile: the targets are meant for the full profile)");
+            say!("  (quick profile: the targets are meant for the full profile)");
         }
     }
     let by_experiment = seqlab_experiments::jobs::seconds_by_experiment(&jobs, &results);
     if report {
-        println!(
+        say!(
             "\n{:<16} {:>5} {:>8} {:>12}",
-            "experiment", "jobs", "failed", "seconds"
+            "experiment",
+            "jobs",
+            "failed",
+            "seconds"
         );
         for e in experiments {
             let n = jobs.iter().filter(|j| j.experiment == e.name).count();
@@ -633,20 +675,20 @@ fn run_many(
                 .zip(&results)
                 .filter(|(j, r)| j.experiment == e.name && !r.ok)
                 .count();
-            println!(
+            say!(
                 "{:<16} {n:>5} {bad:>8} {:>12.1}",
                 e.name,
                 by_experiment.get(e.name).copied().unwrap_or(0.0)
             );
         }
-        println!(
+        say!(
             "{:<16} {:>5} {:>8} {wall:>12.1} (wall clock)",
             "total",
             jobs.len(),
             failed.len()
         );
         let path = seqlab_experiments::report::write_report(&o.results_dir)?;
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
