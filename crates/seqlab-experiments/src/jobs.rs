@@ -468,7 +468,10 @@ mod tests {
         }
         assert_eq!("auto".parse::<JobLimit>(), Ok(JobLimit::Auto));
         assert!("0".parse::<JobLimit>().unwrap_err().contains("positive"));
-        assert!("100000".parse::<JobLimit>().unwrap_err().contains("4 per core"));
+        assert!("100000"
+            .parse::<JobLimit>()
+            .unwrap_err()
+            .contains("4 per core"));
     }
 
     #[test]

@@ -248,7 +248,10 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     let (ok, _, stderr) = seqlab(&["run", "seq2one", "--threads", "1000"]);
     assert!(!ok && stderr.contains("4 per core"), "{stderr}");
     let (ok, _, stderr) = seqlab(&["run", "seq2one", "--seeds", "1,2", "--jobs", "1000"]);
-    assert!(!ok && stderr.contains("--jobs") && stderr.contains("4 per core"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("--jobs") && stderr.contains("4 per core"),
+        "{stderr}"
+    );
     if !tch::Cuda::is_available() {
         let dir = scratch("cli-cuda");
         let (ok, _, stderr) = seqlab(&[

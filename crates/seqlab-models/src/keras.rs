@@ -168,10 +168,49 @@ impl BatchNorm {
     }
 }
 
+impl BatchNorm {
+    /// Training on a batch with one value per feature (a last batch of one
+    /// sample): Keras' behaviour. The sample is normalised with its own
+    /// statistics (mean itself, biased variance 0), so the output is `beta`,
+    /// and the moving variance moves towards that variance, 0. libtorch
+    /// would move it towards the *unbiased* variance, `0 / 0`, and every
+    /// later evaluation would be NaN; PyTorch's `BatchNorm1d` refuses such a
+    /// batch outright.
+    fn forward_single(&self, xs: &Tensor) -> Tensor {
+        let m = 1.0 - KERAS_BN_MOMENTUM;
+        let x = xs.reshape([self.features]).detach();
+        tch::no_grad(|| {
+            let mut mean = self.inner.running_mean.shallow_clone();
+            let mut var = self.inner.running_var.shallow_clone();
+            let new_mean = &mean * (1.0 - m) + &x * m;
+            mean.copy_(&new_mean);
+            let new_var = &var * (1.0 - m);
+            var.copy_(&new_var);
+        });
+        // (x - mean) / sqrt(var + eps) * gamma + beta with mean = x: zero
+        // gradient to x and gamma, as in Keras.
+        let centred = xs - xs;
+        let mut y = centred / KERAS_BN_EPSILON.sqrt();
+        if let Some(w) = &self.inner.ws {
+            y = y * w;
+        }
+        if let Some(b) = &self.inner.bs {
+            y = y + b;
+        }
+        y
+    }
+}
+
 impl nn::ModuleT for BatchNorm {
     /// Normalises the last axis; batch statistics (and a moving-average
-    /// update) when `train`, the moving statistics otherwise.
+    /// update) when `train`, the moving statistics otherwise. A training
+    /// batch with a single value per feature is handled as Keras does (see
+    /// the type's documentation of `forward_single`).
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let per_feature = xs.numel() as i64 / self.features.max(1);
+        if train && per_feature == 1 {
+            return self.forward_single(xs);
+        }
         if xs.dim() == 3 {
             // libtorch normalises axis 1 of [N, C, L]: move features there and back.
             self.inner
@@ -227,6 +266,41 @@ mod tests {
         let e: Vec<f32> = bn.forward_t(&x, false).flatten(0, -1).try_into().unwrap();
         let want0 = (1.0 - 0.02) / (1.01f64 + KERAS_BN_EPSILON).sqrt();
         assert!((f64::from(e[0]) - want0).abs() < 1e-5, "{e:?}");
+    }
+
+    #[test]
+    fn a_training_batch_of_one_sample_moves_the_statistics_like_keras_and_never_to_nan() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let bn = batch_norm(vs.root() / "bn", 2).unwrap();
+        for x in [
+            Tensor::from_slice(&[3.0f32, -1.0]).reshape([1, 2]),
+            Tensor::from_slice(&[3.0f32, -1.0]).reshape([1, 1, 2]),
+        ] {
+            let y = bn.forward_t(&x, true);
+            // Normalised with its own statistics: gamma * 0 + beta = 0.
+            let got: Vec<f32> = y.flatten(0, -1).try_into().unwrap();
+            assert_eq!(got, [0.0, 0.0]);
+        }
+        // Two updates: mean 0 -> 0.03 -> 0.0597 (feature 0), var 1 -> 0.99 -> 0.9801.
+        let mean: Vec<f32> = bn.running_mean().try_into().unwrap();
+        let var: Vec<f32> = bn.running_var().try_into().unwrap();
+        assert!(
+            (mean[0] - 0.0597).abs() < 1e-6 && (mean[1] + 0.0199).abs() < 1e-6,
+            "{mean:?}"
+        );
+        assert!(var.iter().all(|v| (v - 0.9801).abs() < 1e-6), "{var:?}");
+        let e: Vec<f32> = bn
+            .forward_t(&Tensor::from_slice(&[1.0f32, 1.0]).reshape([1, 2]), false)
+            .flatten(0, -1)
+            .try_into()
+            .unwrap();
+        assert!(e.iter().all(|v| v.is_finite()), "{e:?}");
+        // Gradients reach beta only.
+        let x = Tensor::from_slice(&[3.0f32, -1.0])
+            .reshape([1, 2])
+            .set_requires_grad(true);
+        bn.forward_t(&x, true).sum(Kind::Float).backward();
+        assert_eq!(x.grad().abs().sum(Kind::Float).double_value(&[]), 0.0);
     }
 
     #[test]

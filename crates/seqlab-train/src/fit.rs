@@ -362,6 +362,21 @@ pub fn fit_stream(
         let mut values = acc.values();
         if let Some(v) = val {
             let e = evaluate(model, v, config.loss, &config.metrics, eval_batch)?;
+            let bad = std::iter::once(("loss".to_string(), e.loss))
+                .chain(e.metrics.iter().map(|(n, m)| (n.to_string(), *m)))
+                .find(|(_, x)| !x.is_finite());
+            if let Some((what, value)) = bad {
+                let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
+                if let Some(s) = snapshot {
+                    s.restore(vs)?;
+                }
+                return Err(TrainError::NonFiniteValidation {
+                    label: config.label.clone(),
+                    what,
+                    epoch: epoch + 1,
+                    value,
+                });
+            }
             values.push(e.loss);
             values.extend(e.metrics.iter().map(|(_, m)| *m));
         }

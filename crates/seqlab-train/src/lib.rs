@@ -59,6 +59,14 @@ pub enum TrainError {
         batch: usize,
         value: f64,
     },
+    /// A validation loss or metric came out NaN or infinite.
+    #[error("{label}: the validation {what} is {value} after epoch {epoch} (the training loss was finite); check the validation inputs for NaN/inf values, and a model with batch normalisation for a training set whose size leaves a last batch of one sample (change the batch size or the number of samples by one); the best weights so far were kept")]
+    NonFiniteValidation {
+        label: String,
+        what: String,
+        epoch: usize,
+        value: f64,
+    },
     /// CUDA was requested but libtorch has no CUDA device.
     #[error(
         "CUDA was requested but libtorch reports no CUDA device: this machine has no usable GPU, or this binary \

@@ -417,3 +417,63 @@ fn an_optimiser_built_inside_no_grad_still_steps() {
     // SGD: w - 0.5 * 2w = 0.
     assert_eq!(Vec::<f32>::try_from(&w).unwrap(), vec![0.0, 0.0]);
 }
+
+/// Linear, Keras batch norm, linear: a model whose evaluation depends on the
+/// batch norm's moving statistics.
+#[derive(Debug)]
+struct Normed {
+    a: nn::Linear,
+    bn: seqlab_models::keras::BatchNorm,
+    b: nn::Linear,
+}
+
+impl ModuleT for Normed {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let h = self.a.forward(&xs.flatten(1, -1));
+        self.b.forward(&self.bn.forward_t(&h, train).relu())
+    }
+}
+
+#[test]
+fn a_last_batch_of_one_sample_under_batch_norm_keeps_the_validation_loss_finite() {
+    let _serial = torch_serial();
+    seed_all(6);
+    // 33 samples, batches of 32: the last batch has one sample.
+    let (train, test) = data(33, 4, 6);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = Normed {
+        a: nn::linear(vs.root() / "a", 20, 8, Default::default()),
+        bn: seqlab_models::keras::batch_norm(vs.root() / "bn", 8).unwrap(),
+        b: nn::linear(vs.root() / "b", 8, 4, Default::default()),
+    };
+    let report = fit(&mut vs, &net, &train, Some(&test), config(3)).unwrap();
+    let val = report.history.column("val_loss").unwrap();
+    assert!(val.iter().all(|v| v.is_finite()), "{val:?}");
+}
+
+#[test]
+fn a_non_finite_validation_loss_is_an_error_naming_the_epoch_and_what_to_change() {
+    let _serial = torch_serial();
+    seed_all(7);
+    let (train, test) = data(64, 4, 7);
+    let bad = TensorData {
+        x: test.x.copy().fill_(f64::NAN),
+        y: test.y.copy(),
+    };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = nn::linear(vs.root() / "lin", 20, 4, Default::default());
+    let flat = nn::func(move |xs| net.forward(&xs.flatten(1, -1)));
+    let mut cfg = config(3);
+    cfg.label = "demo".into();
+    let err = fit(&mut vs, &flat, &train, Some(&bad), cfg).unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFiniteValidation { epoch: 1, .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("demo: the validation loss is NaN after epoch 1")
+            && text.contains("batch size"),
+        "{text}"
+    );
+}
