@@ -22,6 +22,7 @@ use tch::Device;
 pub struct ResultsDir {
     stage: seqlab_io::StagingDir,
     files: Vec<String>,
+    _lock: seqlab_io::DirLock,
 }
 
 impl ResultsDir {
@@ -32,12 +33,15 @@ impl ResultsDir {
         Self::prepare_at(&opts.out_dir(name))
     }
 
-    /// Stages the folder `dest`.
+    /// Stages the folder `dest`, holding its lock ([`seqlab_io::DirLock`])
+    /// until the folder is committed or dropped: a second run into the same
+    /// folder fails at once with a message naming this one.
     pub fn prepare_at(dest: &Path) -> Result<Self, ExperimentError> {
         let err = |source| ExperimentError::ResultsDir {
             path: dest.to_path_buf(),
             source,
         };
+        let lock = seqlab_io::DirLock::acquire(dest)?;
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(err)?;
             seqlab_io::remove_stale_temp_files(parent).map_err(err)?;
@@ -47,6 +51,7 @@ impl ResultsDir {
         Ok(Self {
             stage: seqlab_io::StagingDir::new(dest)?,
             files: Vec::new(),
+            _lock: lock,
         })
     }
 

@@ -344,11 +344,27 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
             .as_i64()
             .map_or_else(|| "-".to_string(), |t| t.to_string());
         let multi = m["seeds"].is_array();
+        // Every run folder is checked against its manifest: files of another run are flagged.
+        let problems: Vec<String> = if multi {
+            m["seeds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|seed| {
+                    crate::common::verify_manifest(
+                        &dir.join(crate::aggregate::SEEDS_DIR).join(seed.to_string()),
+                    )
+                })
+                .collect()
+        } else {
+            crate::common::verify_manifest(&dir)
+        };
         let _ = writeln!(
             s,
-            "| [{name}](#{name}) | {passed}/{} pass{} | {} | {} | {} | {threads} | {} | {wall} | {status} |",
+            "| [{name}](#{name}) | {passed}/{} pass{}{} | {} | {} | {} | {threads} | {} | {wall} | {status} |",
             targets.len(),
             if multi { " (means)" } else { "" },
+            if problems.is_empty() { "" } else { ", **files disagree**" },
             field("profile"),
             seeds_cell(&m),
             field("device"),
@@ -357,6 +373,13 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
         );
 
         let _ = write!(sections, "## {}\n\n{}\n\n", e.name, e.description);
+        if !problems.is_empty() {
+            sections.push_str("**Warning: this folder's files do not all belong to the run its manifest describes** (an interrupted or concurrent run, or a file changed by hand); rerun the experiment:\n\n");
+            for p in &problems {
+                let _ = writeln!(sections, "- {p}");
+            }
+            sections.push('\n');
+        }
         if multi {
             sections.push_str(&seeds_table(&m, &targets));
         } else if !targets.is_empty() {

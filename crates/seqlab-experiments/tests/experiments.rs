@@ -1487,3 +1487,51 @@ fn a_closed_pipe_ends_quietly_a_full_disk_is_an_error_and_training_carries_on() 
     assert!(dir.join("continuation/metrics.json").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finishes_whole() {
+    let dir = scratch("lock");
+    let args = [
+        "run",
+        "seq2seq-power",
+        "--quick",
+        "--quiet",
+        "--results-dir",
+        dir.to_str().unwrap(),
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the folder (its lock file names it).
+    let lock = dir.join(".seq2seq-power.lock");
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("seqlab")) {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (ok, _, err) = seqlab(&args);
+    assert!(!ok, "a second run into the same folder succeeded");
+    assert!(
+        err.contains("seq2seq-power is being written by another run")
+            && err.contains(&format!("process {}", first.id())),
+        "{err}"
+    );
+    assert!(first.wait().unwrap().success());
+    let out = dir.join("seq2seq-power");
+    assert!(seqlab_experiments::common::verify_manifest(&out).is_empty());
+    // A file from elsewhere is flagged by the report.
+    std::fs::write(out.join("loss.png"), b"not this run's").unwrap();
+    let (ok, _, err) = seqlab(&["report", "--results-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let report = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("**files disagree**") && report.contains("loss.png differs"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

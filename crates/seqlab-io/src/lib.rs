@@ -61,6 +61,16 @@ pub enum IoError {
         #[source]
         source: std::io::Error,
     },
+    /// Another live process holds the folder's lock.
+    #[error("{path} is being written by another run ({holder}); wait for it to finish, or write elsewhere with --results-dir")]
+    Locked { path: PathBuf, holder: String },
+    /// The lock file could not be created or locked.
+    #[error("cannot lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -187,6 +197,86 @@ pub fn remove_stale_temp_files(dir: impl AsRef<Path>) -> std::io::Result<usize> 
         removed += 1;
     }
     Ok(removed)
+}
+
+/// An advisory lock on a folder that a run writes, held until dropped: a
+/// second run that asks for the same folder gets [`IoError::Locked`],
+/// which names the holder (process id and command line). The lock is the
+/// kernel's (`flock`) on a hidden file beside the folder
+/// (`.<name>.lock`), so it ends with its process, however that ends.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: fs::File,
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// Locks `dest` (a folder, which need not exist yet) for this process.
+    pub fn acquire(dest: impl AsRef<Path>) -> Result<Self, IoError> {
+        let dest = dest.as_ref();
+        ensure_parent(dest)?;
+        let name = dest.file_name().ok_or_else(|| IoError::NoFileName {
+            path: dest.to_path_buf(),
+        })?;
+        let path = dest.with_file_name(format!(".{}.lock", name.to_string_lossy()));
+        let lock_err = |source| IoError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(lock_err)?;
+        if !try_lock(&file).map_err(lock_err)? {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(IoError::Locked {
+                path: dest.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "a process that has not said who it is yet".into()
+                } else {
+                    holder.to_string()
+                },
+            });
+        }
+        let me = format!(
+            "process {}: {}",
+            std::process::id(),
+            std::env::args().collect::<Vec<_>>().join(" ")
+        );
+        file.set_len(0).map_err(lock_err)?;
+        file.write_all(me.as_bytes()).map_err(lock_err)?;
+        Ok(Self { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(unix)]
+fn try_lock(file: &fs::File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this process owns; no memory is shared.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_: &fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// A folder that is filled first and then put in place whole: a reader of
@@ -393,6 +483,24 @@ mod tests {
         drop(stage);
         assert!(!path.exists());
         assert_eq!(fs::read(dest.join("metrics.json")).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_locked_folder_is_refused_naming_its_holder_until_the_lock_is_dropped() {
+        let dir = scratch("lock");
+        let dest = dir.join("seq2one");
+        let lock = DirLock::acquire(&dest).unwrap();
+        assert!(lock.path().ends_with(".seq2one.lock"));
+        // flock is per open file: a second open in this process conflicts as another process would.
+        let err = DirLock::acquire(&dest).unwrap_err().to_string();
+        assert!(
+            err.contains("seq2one is being written by another run")
+                && err.contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        drop(lock);
+        DirLock::acquire(&dest).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 

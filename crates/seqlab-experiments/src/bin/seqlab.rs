@@ -605,7 +605,12 @@ fn run_many(
 ) -> Result<ExitCode> {
     let o = plan_options(opts)?;
     let jobs = plan(experiments, choice, &o);
+    // A multi-seed run owns each experiment's folder until its summary is written.
+    let mut _locks = Vec::new();
     if !matches!(choice, SeedChoice::Single(_)) {
+        for e in experiments {
+            _locks.push(seqlab_io::DirLock::acquire(o.results_dir.join(e.name))?);
+        }
         for e in experiments {
             let seeds: Vec<u64> = jobs
                 .iter()
