@@ -58,6 +58,10 @@
 
 use crate::LoadError;
 use flate2::read::MultiGzDecoder;
+
+/// The most bytes one review file may hold (1 MiB). The archive's reviews
+/// are at most about 14 KB; reading stops before a larger entry fills memory.
+pub const MAX_REVIEW_BYTES: u64 = 1 << 20;
 use std::cell::RefCell;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -235,6 +239,17 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
             entry: name.clone(),
             why,
         })?;
+        if entry.size() > MAX_REVIEW_BYTES {
+            return Err(LoadError::InflatesTooFar {
+                path: path.to_path_buf(),
+                entry: Some(name),
+                limit: MAX_REVIEW_BYTES,
+                why: format!(
+                    "the most one review may hold (its tar header declares {} bytes; the longest IMDb review has about 14 KB)",
+                    entry.size()
+                ),
+            });
+        }
         let hint = usize::try_from(entry.size()).unwrap_or(0).min(1 << 20);
         let mut bytes = Vec::with_capacity(hint);
         entry
@@ -621,6 +636,17 @@ mod tests {
         assert!(matches!(&err, LoadError::MissingFile { tried, .. } if tried.len() == 3));
         names(&err, "aclImdb_v1.tar.gz");
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_review_larger_than_any_real_one_is_refused_before_it_is_read() {
+        let big = vec![b'a'; (MAX_REVIEW_BYTES + 1) as usize];
+        let mut entries = valid();
+        entries.push(("aclImdb/train/pos/99_9.txt", big.as_slice()));
+        let err = load_mem(&entries).unwrap_err();
+        assert!(matches!(err, LoadError::InflatesTooFar { .. }), "{err}");
+        names(&err, "aclImdb/train/pos/99_9.txt");
+        names(&err, "mem.tar.gz");
     }
 
     #[test]

@@ -79,6 +79,19 @@ pub enum LoadError {
         /// Bytes it holds.
         actual: u64,
     },
+    /// Decompressing would produce more than the format allows; it was
+    /// stopped there, before holding the rest in memory.
+    #[error("{}{}: decompresses to more than {limit} bytes, {why}; stopped there (a corrupt or hostile file, not the data set)", path.display(), at(entry))]
+    InflatesTooFar {
+        /// The file.
+        path: PathBuf,
+        /// Archive entry, if the file is an archive.
+        entry: Option<String>,
+        /// The most bytes accepted.
+        limit: u64,
+        /// Where the limit comes from.
+        why: String,
+    },
     /// The gzip stream cannot be decompressed (bad header, bad data, bad CRC, cut short).
     #[error("{}{}: corrupt gzip data: {reason}", path.display(), at(entry))]
     CorruptGzip {

@@ -373,30 +373,95 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
+/// The most bytes an IDX file may decompress to (MNIST's largest is 47 MB).
+pub const MAX_IDX_BYTES: u64 = 1 << 30;
+
+/// The size an IDX header declares (magic `00 00 type ndims`, then `ndims`
+/// big-endian `u32` sizes): header plus `product of sizes × element size`.
+/// `None` if `head` is not the start of an IDX header.
+fn idx_declared_size(head: &[u8]) -> Option<u64> {
+    let (&ty, &ndims) = (head.get(2)?, head.get(3)?);
+    if head.first() != Some(&0) || head.get(1) != Some(&0) || ndims == 0 {
+        return None;
+    }
+    let elem: u64 = match ty {
+        0x08 | 0x09 => 1,
+        0x0B => 2,
+        0x0C | 0x0D => 4,
+        0x0E => 8,
+        _ => return None,
+    };
+    let mut n: u64 = elem;
+    for d in 0..usize::from(ndims) {
+        let size = be_u32(head, 4 + 4 * d)?;
+        n = n.checked_mul(u64::from(size))?;
+    }
+    n.checked_add(4 + 4 * u64::from(ndims))
+}
+
 /// Decompresses `bytes` if they are gzip data (by the magic bytes), else
 /// returns them unchanged. Concatenated gzip members are all decompressed.
-/// `path` is only used in error messages.
+/// Inflation stops at the size the IDX header in the first bytes declares
+/// (at most [`MAX_IDX_BYTES`]): a small file that would inflate to
+/// gigabytes is an error before it fills memory. `path` is only used in
+/// error messages.
 pub fn gunzip_if_needed(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>, LoadError> {
     if !is_gzip(&bytes) {
         return Ok(bytes);
     }
-    // The gzip trailer holds the content size modulo 2^32: a capacity hint only.
-    let hint = bytes
-        .len()
-        .checked_sub(4)
-        .and_then(|at| be_u32(&bytes, at))
-        .map_or(0, |v| v.swap_bytes() as usize)
-        .min(bytes.len().saturating_mul(1032))
-        .min(1 << 30);
-    let mut out = Vec::with_capacity(hint);
-    MultiGzDecoder::new(bytes.as_slice())
+    let corrupt = |e: std::io::Error| LoadError::CorruptGzip {
+        path: path.to_path_buf(),
+        entry: None,
+        reason: e.to_string(),
+    };
+    let mut decoder = MultiGzDecoder::new(bytes.as_slice());
+    // The header first (magic and up to 4 sizes), then what it declares.
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(4)
         .read_to_end(&mut out)
-        .map_err(|e| LoadError::CorruptGzip {
+        .map_err(corrupt)?;
+    let ndims = u64::from(out.get(3).copied().unwrap_or(0).min(4));
+    (&mut decoder)
+        .take(4 * ndims)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let (limit, why) = match idx_declared_size(&out) {
+        Some(n) if n <= MAX_IDX_BYTES => (n, "the size its IDX header declares".to_string()),
+        Some(n) => {
+            return Err(LoadError::InflatesTooFar {
+                path: path.to_path_buf(),
+                entry: None,
+                limit: MAX_IDX_BYTES,
+                why: format!("and its IDX header declares {n} bytes"),
+            })
+        }
+        None => (MAX_IDX_BYTES, "the most an IDX file may hold".to_string()),
+    };
+    let have = out.len() as u64;
+    (&mut decoder)
+        .take((limit + 1).saturating_sub(have))
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() as u64 > limit {
+        return Err(LoadError::InflatesTooFar {
             path: path.to_path_buf(),
             entry: None,
-            reason: e.to_string(),
-        })?;
-    Ok(out)
+            limit,
+            why,
+        });
+    }
+    // Drain the rest of the stream (nothing, for a valid file) so that a bad CRC is still seen.
+    let mut rest = [0u8; 1];
+    match decoder.read(&mut rest).map_err(corrupt)? {
+        0 => Ok(out),
+        _ => Err(LoadError::InflatesTooFar {
+            path: path.to_path_buf(),
+            entry: None,
+            limit,
+            why,
+        }),
+    }
 }
 
 /// Reads a file and decompresses it if it is gzip data (decided by the magic
@@ -711,6 +776,36 @@ mod tests {
         let mut two = gzip(&raw[..5]);
         two.extend(gzip(&raw[5..]));
         assert_eq!(gunzip_if_needed(two, p("x")).unwrap(), raw);
+    }
+
+    #[test]
+    fn inflation_stops_at_the_size_the_idx_header_declares() {
+        // A valid 2-label header followed by 20 MB of zeros: stopped after 11 bytes.
+        let mut bomb = idx_labels(&[1, 2]);
+        bomb.extend(std::iter::repeat(0u8).take(20 << 20));
+        let gz = gzip(&bomb);
+        assert!(
+            gz.len() < 100_000,
+            "the test's bomb should be small: {}",
+            gz.len()
+        );
+        let err = gunzip_if_needed(gz, p("bomb.gz")).unwrap_err();
+        assert!(
+            matches!(err, LoadError::InflatesTooFar { limit: 10, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("bomb.gz") && err.to_string().contains("IDX header"));
+        // A header that declares more than any IDX file may hold is refused at once.
+        let mut huge = IMAGES_MAGIC.to_be_bytes().to_vec();
+        for d in [60_000u32, 60_000, 60_000] {
+            huge.extend(d.to_be_bytes());
+        }
+        let err = gunzip_if_needed(gzip(&huge), p("huge.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::InflatesTooFar { .. }), "{err}");
+        assert!(
+            err.to_string().contains("declares 216000000000016 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

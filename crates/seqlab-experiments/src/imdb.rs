@@ -503,6 +503,72 @@ pub struct SavedModel {
 }
 
 impl SavedModel {
+    /// Checks every field against the bounds a model seqlab trains can
+    /// have, so that a damaged or hand-edited `model.json` is an error that
+    /// names the file and the field, before anything is allocated.
+    pub fn validate(&self, path: &Path) -> Result<(), ExperimentError> {
+        let bad = |field: &str, value: String, expected: &str| ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: format!("field {field} is {value}, expected {expected}"),
+        };
+        let int = |field: &str, v: i64, lo: i64, hi: i64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(bad(
+                    field,
+                    v.to_string(),
+                    &format!("a whole number from {lo} to {hi}"),
+                ))
+            }
+        };
+        int("vocab_size", self.vocab_size, 2, 10_000_000)?;
+        int("embedding_dim", self.embedding_dim, 1, 4096)?;
+        int("hidden_size", self.hidden_size, 1, 4096)?;
+        int("num_words", self.num_words as i64, 2, self.vocab_size)?;
+        int(
+            "skip_top",
+            self.skip_top as i64,
+            0,
+            self.num_words as i64 - 1,
+        )?;
+        int("index_from", self.index_from, 0, 1000)?;
+        int("maxlen", self.maxlen as i64, 1, 100_000)?;
+        for (field, v) in [("start_char", self.start_char), ("oov_char", self.oov_char)] {
+            if let Some(v) = v {
+                int(field, v, 0, self.index_from.max(0) + 2)?;
+            }
+        }
+        for (field, v) in [
+            ("embedding_dropout", self.embedding_dropout),
+            ("head_dropout", self.head_dropout),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(bad(field, v.to_string(), "a number in [0, 1)"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(bad(
+                "threshold",
+                self.threshold.to_string(),
+                "a probability in [0, 1]",
+            ));
+        }
+        for (field, v) in [("weights", &self.weights), ("vocabulary", &self.vocabulary)] {
+            let plain = Path::new(v)
+                .file_name()
+                .is_some_and(|n| n == std::ffi::OsStr::new(v.as_str()));
+            if !plain {
+                return Err(bad(
+                    field,
+                    format!("{v:?}"),
+                    "a file name in the model's folder",
+                ));
+            }
+        }
+        self.kind(path).map(|_| ())
+    }
+
     fn kind(&self, path: &Path) -> Result<RecurrentKind, ExperimentError> {
         match self.cell.as_str() {
             "SimpleRNN" => Ok(RecurrentKind::RnnTanh),
@@ -1105,6 +1171,7 @@ impl Predictor {
                 path: model_path.clone(),
                 message: e.to_string(),
             })?;
+        saved.validate(&model_path)?;
         let weights = dir.join(&saved.weights);
         if !weights.is_file() {
             return Err(no_model(&weights));
@@ -1164,6 +1231,13 @@ impl Predictor {
             return Ok(Vec::new());
         }
         let raw: Vec<Vec<i64>> = texts.iter().map(|t| self.encoder.ids(t.as_ref())).collect();
+        let start = usize::from(self.encoder.index.start_char.is_some());
+        if let Some(i) = raw.iter().position(|r| r.len() <= start) {
+            return Err(ExperimentError::InvalidOption(format!(
+                "review {} has no words (only spaces or punctuation), so there is nothing to score",
+                i + 1
+            )));
+        }
         let (ids, shape) = self.encoder.pad(&raw);
         let x = Tensor::f_from_slice(&ids)?
             .f_reshape([shape[0] as i64, shape[1] as i64])?
@@ -1171,7 +1245,6 @@ impl Predictor {
         let probs = probabilities(&self.model, &x)?;
         let oov = self.encoder.index.oov_char;
         let maxlen = self.encoder.maxlen;
-        let start = usize::from(self.encoder.index.start_char.is_some());
         Ok(raw
             .iter()
             .zip(probs)

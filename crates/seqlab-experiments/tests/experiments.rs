@@ -705,6 +705,53 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         empty.join("none.txt").to_str().unwrap(),
     ]);
     assert!(!ok && stderr.contains("none.txt"), "{stderr}");
+    // A review without words is an error, not a silent 0.5.
+    let err = predictor
+        .predict(&["good film", "?!  ..."])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("review 2 has no words"), "{err}");
+    // Every field of model.json is checked, naming the file and the field.
+    let model_json = out.join("model.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model_json).unwrap()).unwrap();
+    for (field, value) in [
+        ("maxlen", serde_json::json!(0)),
+        ("maxlen", serde_json::json!(100_000_000_000u64)),
+        ("index_from", serde_json::json!(-100)),
+        ("skip_top", serde_json::json!(99_999)),
+        ("threshold", serde_json::json!(5)),
+        ("weights", serde_json::json!("../../etc/passwd")),
+    ] {
+        let mut m = original.clone();
+        m[field] = value.clone();
+        std::fs::write(&model_json, m.to_string()).unwrap();
+        let err = match Predictor::load(&popts) {
+            Ok(_) => panic!("{field} = {value} was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("model.json") && err.contains(field),
+            "{field}: {err}"
+        );
+    }
+    // Weights of another model size: the variable and both shapes, no C++ backtrace.
+    let mut m = original.clone();
+    m["hidden_size"] = serde_json::json!(64);
+    std::fs::write(&model_json, m.to_string()).unwrap();
+    let err = Predictor::load(&popts)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("model.safetensors") && err.contains("shape"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("frame #") && err.lines().count() <= 2,
+        "{err}"
+    );
+    std::fs::write(&model_json, original.to_string()).unwrap();
     // A corrupt weights file is an error naming it, not a panic.
     std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
     let err = Predictor::load(&popts).unwrap_err().to_string();

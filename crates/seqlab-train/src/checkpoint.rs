@@ -28,10 +28,7 @@ pub fn load_weights(vs: &mut VarStore, path: impl AsRef<Path>) -> Result<(), Tra
             message: "no such file (train the model first)".into(),
         });
     }
-    vs.load(path).map_err(|e| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    load_matching(vs, path, "this model", |_| true)
 }
 
 fn under(name: &str, prefix: &str) -> bool {
@@ -82,19 +79,41 @@ pub fn load_weights_under(
     path: impl AsRef<Path>,
 ) -> Result<(), TrainError> {
     let path = path.as_ref();
+    if !path.is_file() {
+        return Err(TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: "no such file (train the model first)".into(),
+        });
+    }
+    load_matching(vs, path, &format!("{prefix:?} of this model"), |n| {
+        under(n, prefix)
+    })
+}
+
+/// Copies the file's tensors into the variables that `wanted` selects,
+/// after checking that the names and shapes agree, so that a checkpoint of
+/// another model is an error naming the variable and both shapes (not a
+/// libtorch backtrace).
+fn load_matching(
+    vs: &VarStore,
+    path: &Path,
+    scope: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(), TrainError> {
     let fail = |message: String| TrainError::Checkpoint {
         path: path.to_path_buf(),
         message,
     };
-    if !path.is_file() {
-        return Err(fail("no such file (train the model first)".into()));
-    }
-    let saved = tch::Tensor::read_safetensors(path).map_err(|e| fail(e.to_string()))?;
+    let saved = tch::Tensor::read_safetensors(path).map_err(|e| {
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or_default().to_string();
+        fail(format!("not a readable safetensors file: {first}"))
+    })?;
     let vars = vs.variables();
-    let wanted: Vec<&String> = vars.keys().filter(|n| under(n, prefix)).collect();
+    let wanted: Vec<&String> = vars.keys().filter(|n| wanted(n)).collect();
     if let Some((extra, _)) = saved.iter().find(|(n, _)| !wanted.contains(&n)) {
         return Err(fail(format!(
-            "holds {extra:?}, which is not a variable under {prefix:?} of this model"
+            "holds {extra:?}, which is not a variable of {scope}"
         )));
     }
     tch::no_grad(|| {
