@@ -136,6 +136,82 @@ impl ResultsDir {
     }
 }
 
+/// A CSV file that seqlab wrote (header line, comma-separated fields, no
+/// quoting), read back for a summary over seeds.
+#[derive(Debug, Clone)]
+pub struct CsvTable {
+    path: PathBuf,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl CsvTable {
+    /// Reads `path`; a missing or unreadable file is an error naming it.
+    pub fn read(path: &Path) -> Result<Self, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut lines = text.lines();
+        let header = lines
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let rows = lines
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            header,
+            rows,
+        })
+    }
+
+    fn index(&self, name: &str) -> Result<usize, ExperimentError> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| ExperimentError::Saved {
+                path: self.path.clone(),
+                message: format!("no column {name:?} (written by an older seqlab? rerun it)"),
+            })
+    }
+
+    /// The column `name` as text, one value per row.
+    pub fn column(&self, name: &str) -> Result<Vec<&str>, ExperimentError> {
+        let i = self.index(name)?;
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(n, r)| {
+                r.get(i)
+                    .map(String::as_str)
+                    .ok_or_else(|| ExperimentError::Saved {
+                        path: self.path.clone(),
+                        message: format!("line {} has no column {name:?}", n + 2),
+                    })
+            })
+            .collect()
+    }
+
+    /// The column `name` as numbers; a field that is not a number is an
+    /// error naming the line.
+    pub fn numbers(&self, name: &str) -> Result<Vec<f64>, ExperimentError> {
+        self.column(name)?
+            .into_iter()
+            .enumerate()
+            .map(|(n, v)| {
+                v.parse::<f64>().map_err(|_| ExperimentError::Saved {
+                    path: self.path.clone(),
+                    message: format!("line {}: {v:?} in column {name:?} is not a number", n + 2),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The file in every run folder that lists its files with their hashes.
 pub const MANIFEST_FILE: &str = "manifest.json";
 

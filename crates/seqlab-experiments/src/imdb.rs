@@ -1294,45 +1294,16 @@ fn tpr_at(roc: &RocCurve, fpr: f64) -> f64 {
 
 /// One seed's test labels and per-protocol probabilities from `predictions.csv`.
 fn read_predictions(path: &Path) -> Result<(Vec<bool>, Vec<Vec<f64>>), ExperimentError> {
-    let bad = |message: String| ExperimentError::Saved {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let cols: Vec<usize> = PREDICTION_COLUMNS
+    let table = crate::common::CsvTable::read(path)?;
+    let labels = table
+        .column("label")?
+        .into_iter()
+        .map(|l| l == "1")
+        .collect();
+    let probs = PREDICTION_COLUMNS
         .iter()
-        .map(|c| {
-            header.iter().position(|h| h == c).ok_or_else(|| {
-                bad(format!(
-                    "no column {c:?} (written by an older seqlab? rerun it)"
-                ))
-            })
-        })
+        .map(|c| table.numbers(c))
         .collect::<Result<_, _>>()?;
-    let mut labels = Vec::new();
-    let mut probs = vec![Vec::new(); cols.len()];
-    for (n, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        labels.push(f.get(1) == Some(&"1"));
-        for (p, &c) in probs.iter_mut().zip(&cols) {
-            let v = f
-                .get(c)
-                .and_then(|v| v.parse::<f64>().ok())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "line {}: no probability in column {}",
-                        n + 2,
-                        c + 1
-                    ))
-                })?;
-            p.push(v);
-        }
-    }
     Ok((labels, probs))
 }
 

@@ -22,7 +22,7 @@
 //! `accuracy_vs_length.png` with bands and the per-length table.
 
 use crate::aggregate::{AggregateExtra, SeedFolder, SpreadPoint, Summaries};
-use crate::common::{classification_fit, epochs_or, ResultsDir, Target};
+use crate::common::{classification_fit, epochs_or, CsvTable, ResultsDir, Target};
 use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::ab_order;
@@ -289,24 +289,15 @@ fn plot_sweep(
 pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, ExperimentError> {
     let mut curves = Summaries::default();
     for seed in seeds {
-        let path = seed.dir.join("runs.csv");
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| ExperimentError::ResultsDir {
-                path: path.clone(),
-                source,
-            })?;
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            let (Some(length), Some(cell), Some(acc)) = (
-                f.first().and_then(|v| v.parse::<usize>().ok()),
-                f.get(1),
-                f.get(4).and_then(|v| v.parse::<f64>().ok()),
-            ) else {
-                return Err(ExperimentError::Saved {
-                    path,
-                    message: format!("malformed row {line:?}"),
-                });
-            };
+        let table = CsvTable::read(&seed.dir.join("runs.csv"))?;
+        let lengths = table.numbers("length")?;
+        let accuracies = table.numbers("test_accuracy")?;
+        for ((cell, length), acc) in table
+            .column("cell")?
+            .into_iter()
+            .zip(lengths)
+            .zip(accuracies)
+        {
             let cell = [
                 RecurrentKind::RnnTanh,
                 RecurrentKind::Lstm,
@@ -314,9 +305,9 @@ pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, Exp
             ]
             .into_iter()
             .map(|k| k.name())
-            .find(|n| n == cell)
+            .find(|n| *n == cell)
             .unwrap_or("other");
-            curves.push(cell, length, acc);
+            curves.push(cell, length as usize, acc);
         }
     }
     let settings = seeds.first().map(|s| &s.metrics["settings"]);

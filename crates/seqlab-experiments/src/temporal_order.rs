@@ -21,7 +21,7 @@
 //! trains for 100 epochs; the RNN gets the same budget.
 
 use crate::aggregate::{AggregateExtra, SeedFolder};
-use crate::common::{classification_fit, epochs_or, ResultsDir, Target};
+use crate::common::{classification_fit, epochs_or, CsvTable, ResultsDir, Target};
 use crate::runner::{run_into, SeedOutcome};
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use seqlab_data::temporal_order::{self, Difficulty, FreshBatches};
@@ -417,33 +417,6 @@ fn targets(results: &BTreeMap<&'static str, SettingResult>) -> Vec<Target> {
     t
 }
 
-/// A column of a history CSV written by [`seqlab_train::History::to_csv`].
-fn history_column(path: &std::path::Path, column: &str) -> Result<Vec<f64>, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let Some(col) = header.iter().position(|h| *h == column) else {
-        return Err(ExperimentError::Saved {
-            path: path.to_path_buf(),
-            message: format!("no column {column:?}"),
-        });
-    };
-    lines
-        .map(|l| {
-            l.split(',')
-                .nth(col)
-                .and_then(|v| v.parse::<f64>().ok())
-                .ok_or_else(|| ExperimentError::Saved {
-                    path: path.to_path_buf(),
-                    message: format!("no number in column {column:?} of line {l:?}"),
-                })
-        })
-        .collect()
-}
-
 /// The summary over seeds: per setting, `<setting>.png` with every seed's
 /// test accuracy per epoch (faint), their mean and a band from the worst to
 /// the best seed, one panel per model.
@@ -493,10 +466,8 @@ pub fn aggregate(
                 .legend(seqlab_plot::LegendPosition::LowerRight);
             let mut per_seed = Vec::new();
             for s in seeds {
-                let acc = history_column(
-                    &s.dir.join(format!("{setting}_{label}_history.csv")),
-                    "val_accuracy",
-                )?;
+                let acc = CsvTable::read(&s.dir.join(format!("{setting}_{label}_history.csv")))?
+                    .numbers("val_accuracy")?;
                 let x: Vec<f64> = (1..=acc.len()).map(|e| e as f64).collect();
                 chart = chart.series(Series::from_xy("", &x, &acc)?.color(0).faint());
                 per_seed.push(acc);
