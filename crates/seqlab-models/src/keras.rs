@@ -176,6 +176,7 @@ impl BatchNorm {
     /// would move it towards the *unbiased* variance, `0 / 0`, and every
     /// later evaluation would be NaN; PyTorch's `BatchNorm1d` refuses such a
     /// batch outright.
+    #[allow(clippy::assign_op_pattern)] // tch's Tensor has no `*=` by reference
     fn forward_single(&self, xs: &Tensor) -> Tensor {
         let m = 1.0 - KERAS_BN_MOMENTUM;
         let x = xs.reshape([self.features]).detach();
@@ -189,7 +190,9 @@ impl BatchNorm {
         });
         // (x - mean) / sqrt(var + eps) * gamma + beta with mean = x: zero
         // gradient to x and gamma, as in Keras.
-        let centred = xs - xs;
+        // The batch mean of one sample is the sample itself (kept in the graph).
+        let mean = xs.shallow_clone();
+        let centred = xs - &mean;
         let mut y = centred / KERAS_BN_EPSILON.sqrt();
         if let Some(w) = &self.inner.ws {
             y = y * w;
