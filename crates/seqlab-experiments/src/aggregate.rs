@@ -112,15 +112,24 @@ impl Summaries {
     }
 }
 
-fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
+/// Reads a run's or a summary's `metrics.json`: a missing file, invalid
+/// JSON, or JSON that is not an object is an error naming the file.
+pub fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
-        path: path.to_path_buf(),
-        message: format!("not valid JSON: {e}"),
-    })
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: "not a JSON object of results".into(),
+        }),
+        Err(e) => Err(ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: format!("not valid JSON: {e}"),
+        }),
+    }
 }
 
 /// The seed folders under `<experiment_dir>/seeds/`, sorted by seed.

@@ -34,20 +34,8 @@ impl std::str::FromStr for JobLimit {
 
     /// `auto` or a whole number from 1 to 4 per core of this machine.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let limit = match s.trim() {
-            "auto" => JobLimit::Auto,
-            n => n.parse().map(JobLimit::Fixed).map_err(|_| {
-                format!("expected auto or a positive whole number of jobs, got {s:?}")
-            })?,
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let most = seqlab_train::runtime::max_threads(cores);
-        match limit {
-            JobLimit::Fixed(n) if n.get() > most => Err(format!(
-                "{n} jobs at once is more than this machine can run: it has {cores} cores, and at most {most} jobs (4 per core) are accepted"
-            )),
-            l => Ok(l),
-        }
+        Ok(seqlab_train::runtime::parse_auto_count(s, "jobs")?
+            .map_or(JobLimit::Auto, JobLimit::Fixed))
     }
 }
 

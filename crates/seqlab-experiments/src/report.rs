@@ -328,7 +328,7 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
             );
             continue;
         }
-        let m = read_metrics_file(&metrics_path)?;
+        let m = crate::aggregate::read_metrics(&metrics_path)?;
         let targets = m["targets"].as_array().cloned().unwrap_or_default();
         let passed = targets
             .iter()
@@ -453,7 +453,7 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
             Some(seed) => {
                 let rel = format!("{}/{}/{seed}", e.name, crate::aggregate::SEEDS_DIR);
                 let d = results_dir.join(&rel);
-                let sm = read_metrics_file(&d.join("metrics.json"))?;
+                let sm = crate::aggregate::read_metrics(&d.join("metrics.json"))?;
                 (d, rel, sm)
             }
             None => (dir.clone(), e.name.to_string(), m.clone()),
@@ -504,24 +504,6 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
     s.push('\n');
     s.push_str(&sections);
     Ok(s)
-}
-
-fn read_metrics_file(path: &Path) -> Result<Value, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    match serde_json::from_str::<Value>(&text) {
-        Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(ExperimentError::Saved {
-            path: path.to_path_buf(),
-            message: "not a JSON object of results".into(),
-        }),
-        Err(e) => Err(ExperimentError::Saved {
-            path: path.to_path_buf(),
-            message: format!("not valid JSON: {e}"),
-        }),
-    }
 }
 
 /// Writes `REPORT.md` into `results_dir` (atomically) and returns its path.

@@ -36,6 +36,7 @@
 //! count (`--threads`) or `OMP_NUM_THREADS` always wins.
 
 use crate::TrainError;
+use std::num::NonZeroUsize;
 
 /// Blocks up to this size come from the heap (glibc's largest allowed value on 64-bit).
 pub const MMAP_THRESHOLD: usize = 32 << 20;
@@ -161,25 +162,37 @@ pub fn max_threads(cores: usize) -> usize {
     4 * cores.max(1)
 }
 
+/// This machine's cores as the standard library sees them (1 if unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Parses `auto` (`None`) or a count of `what` (`threads`, `jobs`) from 1
+/// to [`max_threads`] of this machine's [`cores`], with errors that say
+/// what is expected and, for a count too large, how many cores there are.
+pub fn parse_auto_count(s: &str, what: &str) -> Result<Option<NonZeroUsize>, String> {
+    let n: NonZeroUsize = match s.trim() {
+        "auto" => return Ok(None),
+        n => n.parse().map_err(|_| {
+            format!("expected auto or a positive whole number of {what}, got {s:?}")
+        })?,
+    };
+    let cores = cores();
+    if n.get() > max_threads(cores) {
+        return Err(format!(
+            "{n} {what} is more than this machine can use: it has {cores} cores, and at most {} {what} (4 per core) are accepted",
+            max_threads(cores)
+        ));
+    }
+    Ok(Some(n))
+}
+
 impl std::str::FromStr for ThreadChoice {
     type Err = String;
 
     /// `auto` or a whole number from 1 to [`max_threads`] of this machine's cores.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let choice = match s.trim() {
-            "auto" => ThreadChoice::Auto,
-            n => n.parse().map(ThreadChoice::Fixed).map_err(|_| {
-                format!("expected auto or a positive whole number of threads, got {s:?}")
-            })?,
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        match choice {
-            ThreadChoice::Fixed(n) if n.get() > max_threads(cores) => Err(format!(
-                "{n} threads is more than this machine can use: it has {cores} cores, and at most {} threads (4 per core) are accepted",
-                max_threads(cores)
-            )),
-            c => Ok(c),
-        }
+        Ok(parse_auto_count(s, "threads")?.map_or(ThreadChoice::Auto, ThreadChoice::Fixed))
     }
 }
 

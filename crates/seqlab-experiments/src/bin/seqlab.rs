@@ -589,7 +589,7 @@ fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
         quick: opts.quick,
         epochs: opts.epochs,
         threads: opts.threads,
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores: seqlab_train::runtime::cores(),
     })
 }
 
