@@ -211,7 +211,16 @@ impl DataDir {
     }
 
     /// The file's path in the data directory, downloading it if no copy exists.
-    pub fn fetch(&self, file: &DataFile<'_>) -> Result<PathBuf, FetchError> {
+    ///
+    /// A data directory that exists but is a file is
+    /// [`crate::LoadError::WrongKind`], not a missing data file.
+    pub fn fetch(&self, file: &DataFile<'_>) -> Result<PathBuf, DatasetError> {
+        if !self.root.is_dir() {
+            let expected = format!("a folder (the data directory, {})", self.how());
+            if let Some(e) = crate::LoadError::wrong_kind(&self.root, expected) {
+                return Err(e.into());
+            }
+        }
         if let Some(path) = self.locate(file) {
             return Ok(path);
         }
@@ -219,7 +228,7 @@ impl DataDir {
         let reason = self.download(file, &dest);
         match reason {
             Ok(()) => Ok(dest),
-            Err(reason) => Err(FetchError(Box::new(FetchDetails {
+            Err(reason) => Err(DatasetError::Fetch(FetchError(Box::new(FetchDetails {
                 name: file.name.to_string(),
                 candidates: std::iter::once(file.name)
                     .chain(file.also.iter().copied())
@@ -229,17 +238,20 @@ impl DataDir {
                 urls: file.urls.join(", "),
                 checksum: file.checksum.to_string(),
                 reason,
-            }))),
+            })))),
+        }
+    }
+
+    fn how(&self) -> &'static str {
+        match self.source {
+            DirSource::Flag => "given with --data-dir",
+            DirSource::Env => "from SEQLAB_DATA_DIR",
+            DirSource::Default => "the default data directory",
         }
     }
 
     fn describe(&self) -> String {
-        let how = match self.source {
-            DirSource::Flag => "given with --data-dir",
-            DirSource::Env => "from SEQLAB_DATA_DIR",
-            DirSource::Default => "the default data directory",
-        };
-        format!("{} ({how})", self.root.display())
+        format!("{} ({})", self.root.display(), self.how())
     }
 
     #[cfg(feature = "download")]
@@ -321,7 +333,27 @@ mod tests {
             Some(root.join("mnist/train-labels-idx1-ubyte.gz"))
         );
         std::fs::create_dir_all(root.join("aclImdb")).unwrap();
-        assert_eq!(dir.fetch(&IMDB_ARCHIVE), Ok(root.join("aclImdb")));
+        assert_eq!(dir.fetch(&IMDB_ARCHIVE).ok(), Some(root.join("aclImdb")));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_data_directory_that_is_a_file_is_named_as_a_file() {
+        let root = scratch("is-a-file");
+        let file = root.join("data");
+        std::fs::write(&file, b"x").unwrap();
+        let err = DataDir::at(&file).fetch(&IMDB_ARCHIVE).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Load(crate::LoadError::WrongKind { found: "a file", .. })),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: a file, not a folder (the data directory, given with --data-dir)",
+                file.display()
+            )
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -135,6 +135,17 @@ pub fn load(path: &Path) -> Result<Imdb, LoadError> {
         return load_archive(path);
     }
     if path.is_dir() {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
+        if name
+            .as_deref()
+            .is_some_and(|n| [".tar.gz", ".tgz", ".tar"].iter().any(|x| n.ends_with(x)))
+        {
+            return Err(LoadError::WrongKind {
+                path: path.to_path_buf(),
+                expected: "a file (its name is an archive's)".into(),
+                found: "a folder",
+            });
+        }
         let is_root = path.file_name().is_some_and(|n| n == ROOT);
         if is_root
             || path.join(ROOT).is_dir()
@@ -149,12 +160,18 @@ pub fn load(path: &Path) -> Result<Imdb, LoadError> {
             if p.is_file() {
                 return load_archive(&p);
             }
+            if let Some(e) = LoadError::wrong_kind(&p, "a file (the IMDb archive)") {
+                return Err(e);
+            }
             tried.push(p);
         }
         return Err(LoadError::MissingFile {
             what: "IMDb reviews (an aclImdb folder or archive)".into(),
             tried,
         });
+    }
+    if let Some(e) = LoadError::wrong_kind(path, "an IMDb archive file or an aclImdb folder") {
+        return Err(e);
     }
     Err(LoadError::MissingFile {
         what: "IMDb reviews (an aclImdb folder or archive)".into(),
@@ -171,6 +188,11 @@ pub fn load_archive(path: &Path) -> Result<Imdb, LoadError> {
 /// Loads the data set from a stream holding an archive (gzip-compressed or
 /// plain tar, recognised by the gzip magic bytes), e.g. a file or a byte
 /// slice. Nothing is written to disk. `path` is only used in error messages.
+///
+/// An empty stream is [`LoadError::EmptyFile`]. An archive whose last entry
+/// is complete but which lacks tar's two end-of-archive zero blocks loads
+/// like a complete one (GNU tar and Python's `tarfile` accept it too); a
+/// `.tar.gz` cut short anywhere fails on the gzip trailer instead.
 pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, LoadError> {
     let mut reader = Watch::new(reader);
     let source_err = reader.error.clone();
@@ -183,6 +205,11 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(LoadError::io(path, e)),
         }
+    }
+    if n == 0 {
+        return Err(LoadError::EmptyFile {
+            path: path.to_path_buf(),
+        });
     }
     let prefix = head.get(..n).unwrap_or_default();
     let stream = io::Cursor::new(prefix.to_vec()).chain(reader);
@@ -214,7 +241,8 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
             LoadError::CorruptArchive {
                 path: path.to_path_buf(),
                 entry,
-                reason: e.to_string(),
+                // tar's messages quote header fields (entry names) verbatim.
+                reason: crate::load_error::printable(&e.to_string()).into_owned(),
             }
         }
     };
@@ -263,7 +291,11 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
         acc.push(slot, id, rating, text);
     }
     // Read to the end of the stream so that the gzip trailer (CRC and size)
-    // is checked: tar stops at its end-of-archive blocks.
+    // is checked: tar stops at its end-of-archive blocks. An archive that
+    // ends without those two zero blocks (but at an entry boundary) is
+    // accepted on purpose, as GNU tar and Python's tarfile accept it: the
+    // blocks carry no data, and what guards completeness is the gzip
+    // trailer checked here plus the download's checksum.
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| classify(e, None))?;
     acc.finish(ROOT)
 }
@@ -559,6 +591,63 @@ mod tests {
         load_archive_reader(targz(entries).as_slice(), Path::new("mem.tar.gz"))
     }
 
+    #[test]
+    fn an_empty_file_is_named_as_empty_not_as_missing_folders() {
+        let err = load_archive_reader(&[][..], Path::new("z.tar.gz")).unwrap_err();
+        assert!(matches!(err, LoadError::EmptyFile { .. }), "{err}");
+        assert!(err.to_string().starts_with("z.tar.gz: the file is empty (0 bytes)"));
+    }
+
+    #[test]
+    fn an_archive_without_end_blocks_loads_like_a_complete_one() {
+        let whole = tar_bytes(&valid());
+        // tar::Builder ends with two 512-byte zero blocks; cut them off.
+        assert!(whole.ends_with(&[0u8; 1024]));
+        let cut = whole.get(..whole.len() - 1024).unwrap();
+        let expect = load_archive_reader(whole.as_slice(), Path::new("a.tar")).unwrap();
+        for bytes in [cut.to_vec(), gzip(cut)] {
+            let d = load_archive_reader(bytes.as_slice(), Path::new("a.tar")).unwrap();
+            assert_eq!(d.train, expect.train);
+            assert_eq!(d.test, expect.test);
+        }
+        // Cut inside an entry instead, it is an error, not a smaller data set.
+        let short = whole.get(..whole.len() - 1024 - 600).unwrap();
+        assert!(load_archive_reader(gzip(short).as_slice(), Path::new("a.tar.gz")).is_err());
+    }
+
+    #[test]
+    fn control_bytes_from_an_archive_are_escaped_in_messages() {
+        let name = "aclImdb/train/pos/\u{1b}[2J\u{7}1_1.txt";
+        let mut bytes = tar_bytes(&[(name, b"x")]);
+        // A size field that is not octal, with a valid header checksum, so
+        // that the tar reader's message quotes the entry's name.
+        bytes.get_mut(124..136).unwrap().copy_from_slice(b"zzzzzzzzzzz\0");
+        bytes.get_mut(148..156).unwrap().copy_from_slice(b"        ");
+        let sum: u32 = bytes.get(..512).unwrap().iter().map(|&b| u32::from(b)).sum();
+        let field = format!("{sum:06o}\0 ");
+        bytes.get_mut(148..156).unwrap().copy_from_slice(field.as_bytes());
+        let err = load_archive_reader(bytes.as_slice(), Path::new("e.tar")).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, LoadError::CorruptArchive { .. }), "{msg}");
+        assert!(!msg.chars().any(|c| c == '\u{1b}' || c == '\u{7}'), "{msg:?}");
+        assert!(msg.contains("\\u{1b}[2J"), "{msg:?}");
+    }
+
+    #[test]
+    fn a_folder_named_like_an_archive_is_named_as_a_folder() {
+        let dir = temp_dir("folder-archive");
+        let fake = dir.join("aclImdb_v1.tar.gz");
+        std::fs::create_dir_all(&fake).unwrap();
+        for path in [&fake, &dir] {
+            let err = load(path).unwrap_err();
+            assert!(
+                matches!(&err, LoadError::WrongKind { found: "a folder", path, .. } if *path == fake),
+                "{err}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("seqlab-imdb-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -794,9 +883,9 @@ mod tests {
         let err = load_archive_reader(&t[..512 + 4], Path::new("short.tar")).unwrap_err();
         assert!(matches!(err, LoadError::CorruptArchive { .. }), "{err}");
         names(&err, "short.tar");
-        // Nothing at all.
+        // Nothing at all: an empty file, not an archive lacking folders.
         let err = load_archive_reader(&[][..], Path::new("nil.tar")).unwrap_err();
-        assert!(matches!(err, LoadError::MissingFolders { .. }), "{err}");
+        assert!(matches!(err, LoadError::EmptyFile { .. }), "{err}");
     }
 
     #[test]

@@ -47,7 +47,7 @@ mod dataset;
 #[cfg(feature = "download")]
 pub mod fetch;
 pub mod imdb;
-mod load_error;
+pub mod load_error;
 pub mod mnist;
 mod onehot;
 pub mod rng;

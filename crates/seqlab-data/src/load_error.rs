@@ -36,6 +36,23 @@ pub enum LoadError {
         /// Every path that was tried, in order.
         tried: Vec<PathBuf>,
     },
+    /// A path exists but is the wrong kind of thing (a folder where a file
+    /// is expected, or a file where a folder is).
+    #[error("{}: {found}, not {expected}", path.display())]
+    WrongKind {
+        /// The path.
+        path: PathBuf,
+        /// What was expected here, e.g. "a file (MNIST file train-images-idx3-ubyte)".
+        expected: String,
+        /// What is there: "a folder", "a file" or "neither a file nor a folder".
+        found: &'static str,
+    },
+    /// The file holds no bytes at all (an interrupted download or copy).
+    #[error("{}: the file is empty (0 bytes); an interrupted download or copy? Replace it with a complete copy", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// The operating system could not read (or write) the file.
     #[error("{}{}: I/O error: {source}", path.display(), at(entry))]
     Io {
@@ -220,6 +237,46 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The error for `path` when it exists but is not what was `expected`
+    /// (`None` when it does not exist at all).
+    pub(crate) fn wrong_kind(path: &Path, expected: impl Into<String>) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        let found = if meta.is_dir() {
+            "a folder"
+        } else if meta.is_file() {
+            "a file"
+        } else {
+            "neither a file nor a folder"
+        };
+        Some(LoadError::WrongKind {
+            path: path.to_path_buf(),
+            expected: expected.into(),
+            found,
+        })
+    }
+
+    /// Reads the whole file `what` (e.g. "vocabulary file") at `path`: a
+    /// missing file is [`LoadError::MissingFile`], a folder in its place
+    /// [`LoadError::WrongKind`], anything else [`LoadError::Io`].
+    pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, LoadError> {
+        std::fs::read(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                LoadError::MissingFile {
+                    what: what.to_string(),
+                    tried: vec![path.to_path_buf()],
+                }
+            } else if path.is_dir() {
+                LoadError::WrongKind {
+                    path: path.to_path_buf(),
+                    expected: format!("a file ({what})"),
+                    found: "a folder",
+                }
+            } else {
+                LoadError::io(path, e)
+            }
+        })
+    }
+
     /// An I/O error on a plain file.
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         LoadError::Io {
@@ -228,6 +285,30 @@ impl LoadError {
             source,
         }
     }
+}
+
+/// `s` with every control character (ESC, BEL, carriage return, ...) but
+/// line feed and tab written as an escape (`\u{1b}`), so that text taken
+/// from a file (an archive's entry names, a tar reader's message quoting
+/// them) cannot move the cursor or recolour a terminal when printed.
+///
+/// ```
+/// assert_eq!(seqlab_data::load_error::printable("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\n");
+/// ```
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn at(entry: &Option<String>) -> String {

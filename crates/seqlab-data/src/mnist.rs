@@ -468,6 +468,11 @@ pub fn gunzip_if_needed(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>, LoadErro
 /// bytes `1f 8b`, not by the name).
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    if bytes.is_empty() {
+        return Err(LoadError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
     gunzip_if_needed(bytes, path)
 }
 
@@ -487,13 +492,26 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf, LoadError> {
     let gz = format!("{name}.gz");
     let sub = dir.join("mnist");
     let tried = vec![dir.join(name), dir.join(&gz), sub.join(name), sub.join(&gz)];
-    match tried.iter().find(|p| p.is_file()) {
-        Some(p) => Ok(p.clone()),
-        None => Err(LoadError::MissingFile {
-            what: format!("MNIST file {name}"),
-            tried,
-        }),
+    if let Some(e) = LoadError::wrong_kind(dir, "a folder (the MNIST data directory)")
+        .filter(|_| !dir.is_dir())
+    {
+        return Err(e);
     }
+    if let Some(p) = tried.iter().find(|p| p.is_file()) {
+        return Ok(p.clone());
+    }
+    // A candidate that exists as a folder (or a device) is named, not
+    // reported as missing.
+    if let Some(e) = tried
+        .iter()
+        .find_map(|p| LoadError::wrong_kind(p, format!("a file (MNIST file {name})")))
+    {
+        return Err(e);
+    }
+    Err(LoadError::MissingFile {
+        what: format!("MNIST file {name}"),
+        tried,
+    })
 }
 
 /// The image file and the label file of `split` in `dir` (see [`find_file`]).
@@ -565,6 +583,31 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_folder_a_file_or_nothing_where_data_belongs_is_named_for_what_it_is() {
+        let dir = temp_dir("kinds");
+        let name = TRAIN_IMAGES.name;
+        // A folder where the image file belongs.
+        std::fs::create_dir_all(dir.join("mnist").join(name)).unwrap();
+        let err = find_file(&dir, name).unwrap_err();
+        assert!(matches!(&err, LoadError::WrongKind { found: "a folder", .. }), "{err}");
+        assert!(err.to_string().contains("not a file (MNIST file train-images"), "{err}");
+        // A file where the data directory belongs.
+        let file = dir.join("plain");
+        std::fs::write(&file, b"x").unwrap();
+        let err = find_file(&file, name).unwrap_err();
+        assert!(matches!(&err, LoadError::WrongKind { found: "a file", .. }), "{err}");
+        // An empty file.
+        let empty = dir.join("empty.gz");
+        std::fs::write(&empty, b"").unwrap();
+        let err = read_maybe_gzip(&empty).unwrap_err();
+        assert!(matches!(&err, LoadError::EmptyFile { .. }), "{err}");
+        // Nothing at all: still "not found".
+        let err = find_file(&dir.join("none"), name).unwrap_err();
+        assert!(matches!(&err, LoadError::MissingFile { .. }), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn temp_dir(name: &str) -> PathBuf {

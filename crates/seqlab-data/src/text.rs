@@ -333,7 +333,7 @@ impl Vocabulary {
     /// to line; words must be non-empty and distinct. Every error names the
     /// file and the line.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+        let bytes = LoadError::read_file(path, "vocabulary file")?;
         let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
             path: path.to_path_buf(),
             entry: None,
@@ -809,7 +809,7 @@ mod tests {
         assert_eq!(Vocabulary::load(&p).unwrap(), voc);
         let _ = std::fs::remove_file(&p);
         let err = Vocabulary::load(&p).unwrap_err();
-        assert!(matches!(err, LoadError::Io { .. }));
+        assert!(matches!(err, LoadError::MissingFile { .. }));
         assert!(err.to_string().contains("vocab.tsv"));
         let bad = Vocabulary::build([["tab\there"]]);
         let err = bad.save(&p).unwrap_err();
@@ -847,6 +847,16 @@ mod tests {
         assert!(matches!(err, LoadError::NotUtf8 { valid_up_to: 3, .. }));
         assert!(err.to_string().contains("latin1.tsv"));
         let _ = std::fs::remove_file(&f);
+        // Missing: named once as missing (no "(os error 2)" to repeat);
+        // a folder in its place: named as a folder.
+        let gone = temp_file("gone.tsv");
+        let err = Vocabulary::load(&gone).unwrap_err();
+        assert!(matches!(err, LoadError::MissingFile { .. }), "{err}");
+        assert!(!err.to_string().contains("os error"), "{err}");
+        std::fs::create_dir_all(&gone).unwrap();
+        let err = Vocabulary::load(&gone).unwrap_err();
+        assert!(matches!(err, LoadError::WrongKind { found: "a folder", .. }), "{err}");
+        let _ = std::fs::remove_dir(&gone);
     }
 
     #[test]

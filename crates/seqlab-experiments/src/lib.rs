@@ -36,6 +36,49 @@ use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::{set_threads, ThreadChoice, ThreadHint};
 use std::path::PathBuf;
 
+/// One line for an error and its causes, as the `seqlab` binary prints it:
+/// the messages joined by ": ", leaving out a cause whose text the line
+/// already holds (an I/O error's "(os error 2)" quoted by the error that
+/// wraps it is printed once), with control characters escaped (see
+/// [`seqlab_data::load_error::printable`]) so that text read from a file
+/// cannot drive the terminal.
+pub fn error_line<I, S>(messages: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: std::fmt::Display,
+{
+    let mut line = String::new();
+    for m in messages {
+        let m = m.to_string();
+        if m.is_empty() || line.contains(&m) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&m);
+    }
+    seqlab_data::load_error::printable(&line).into_owned()
+}
+
+#[cfg(test)]
+mod error_line_tests {
+    #[test]
+    fn a_quoted_cause_is_printed_once_and_control_bytes_are_escaped() {
+        let io = "No such file or directory (os error 2)";
+        let outer = format!("r/vocabulary.tsv: I/O error: {io}");
+        assert_eq!(
+            super::error_line([outer.as_str(), io]),
+            "r/vocabulary.tsv: I/O error: No such file or directory (os error 2)"
+        );
+        assert_eq!(super::error_line(["a", "b"]), "a: b");
+        assert_eq!(
+            super::error_line(["bad entry \u{1b}[31mred"]),
+            "bad entry \\u{1b}[31mred"
+        );
+    }
+}
+
 /// The libtorch version seqlab is built against (tch 0.24 requires exactly this one).
 pub const LIBTORCH_VERSION: &str = "2.11.0";
 

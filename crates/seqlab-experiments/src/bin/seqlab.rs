@@ -192,14 +192,15 @@ enum Command {
     /// at the threshold (by default the Youden-optimal one saved with the
     /// model), then the review's first words. After a multi-seed run the
     /// model of the lowest seed (results/<experiment>/seeds/<seed>/) is used.
+    #[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
     Predict {
         /// The trained model: imdb-lstm or imdb-rnn.
         experiment: String,
         /// A review to score (repeat for several).
-        #[arg(long, required_unless_present = "file")]
+        #[arg(long, group = "input")]
         text: Vec<String>,
         /// A file with one review per line (blank lines are skipped; `-` reads stdin).
-        #[arg(long)]
+        #[arg(long, group = "input")]
         file: Option<PathBuf>,
         /// Folder holding <experiment>/ with the saved model.
         #[arg(long, default_value = "results")]
@@ -307,7 +308,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", seqlab_experiments::error_line(err.chain()));
             ExitCode::FAILURE
         }
     }
