@@ -1,4 +1,4 @@
-//! The fuzz targets' seed corpus (`fuzz/corpus/<target>/`), run on stable:
+//! The fuzz targets' seed corpus (`fuzz/seeds/<target>/`), run on stable:
 //! every seed is a valid input that must load and pass the checks the fuzz
 //! targets make, except the `reject-*` seeds, small files that must stop at
 //! a decompression limit (so the fuzzer starts next to that code). The
@@ -11,7 +11,7 @@ use seqlab_data::{imdb, mnist};
 use std::path::{Path, PathBuf};
 
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds").join(target);
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -80,11 +80,6 @@ fn imdb_archive_seeds_load_with_both_classes_in_both_splits() {
 fn tokenizer_seeds_round_trip() {
     for (path, bytes) in seeds("tokenizer") {
         let s = std::str::from_utf8(&bytes).unwrap();
-        if path.extension().is_some_and(|e| e == "tsv") {
-            let v = Vocabulary::parse(s, &path).unwrap();
-            assert!(!v.is_empty());
-            continue;
-        }
         let tokens = text::tokenize(s);
         assert!(!tokens.is_empty());
         assert_eq!(text::tokenize(&tokens.join(" ")), tokens);
@@ -93,4 +88,19 @@ fn tokenizer_seeds_round_trip() {
         let back = k.decode(&vocab, &k.encode(&vocab, &tokens));
         assert_eq!(back.get(1..), Some(tokens.as_slice()), "{}", path.display());
     }
+}
+
+#[test]
+fn vocabulary_seeds_parse_and_survive_save_and_load() {
+    let dir = std::env::temp_dir().join(format!("seqlab-seed-vocab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (path, bytes) in seeds("vocabulary") {
+        let s = std::str::from_utf8(&bytes).unwrap();
+        let v = Vocabulary::parse(s, &path).unwrap_or_else(|e| panic!("seed: {e}"));
+        assert!(v.len() >= 3, "{}", path.display());
+        let file = dir.join("v.tsv");
+        v.save(&file).unwrap();
+        assert_eq!(Vocabulary::load(&file).unwrap(), v);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
