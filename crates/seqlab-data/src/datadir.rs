@@ -20,6 +20,7 @@
 //! println!("IMDb reviews at {}", archive.display());
 //! ```
 
+use crate::load_error::Kind;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -215,11 +216,9 @@ impl DataDir {
     /// A data directory that exists but is a file is
     /// [`crate::LoadError::WrongKind`], not a missing data file.
     pub fn fetch(&self, file: &DataFile<'_>) -> Result<PathBuf, DatasetError> {
-        if !self.root.is_dir() {
-            let expected = format!("a folder (the data directory, {})", self.how());
-            if let Some(e) = crate::LoadError::wrong_kind(&self.root, expected) {
-                return Err(e.into());
-            }
+        let expected = format!("a folder (the data directory, {})", self.how());
+        if let Some(e) = crate::LoadError::wrong_kind(&self.root, Kind::Folder, expected) {
+            return Err(e.into());
         }
         if let Some(path) = self.locate(file) {
             return Ok(path);
@@ -344,7 +343,13 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let err = DataDir::at(&file).fetch(&IMDB_ARCHIVE).unwrap_err();
         assert!(
-            matches!(&err, DatasetError::Load(crate::LoadError::WrongKind { found: "a file", .. })),
+            matches!(
+                &err,
+                DatasetError::Load(crate::LoadError::WrongKind {
+                    found: "a file",
+                    ..
+                })
+            ),
             "{err}"
         );
         assert_eq!(

@@ -56,6 +56,7 @@
 //! assert_eq!(imdb::labels(&data.train), vec![0, 1]);
 //! ```
 
+use crate::load_error::Kind;
 use crate::LoadError;
 use flate2::read::MultiGzDecoder;
 
@@ -160,7 +161,7 @@ pub fn load(path: &Path) -> Result<Imdb, LoadError> {
             if p.is_file() {
                 return load_archive(&p);
             }
-            if let Some(e) = LoadError::wrong_kind(&p, "a file (the IMDb archive)") {
+            if let Some(e) = LoadError::wrong_kind(&p, Kind::File, "a file (the IMDb archive)") {
                 return Err(e);
             }
             tried.push(p);
@@ -170,7 +171,11 @@ pub fn load(path: &Path) -> Result<Imdb, LoadError> {
             tried,
         });
     }
-    if let Some(e) = LoadError::wrong_kind(path, "an IMDb archive file or an aclImdb folder") {
+    if let Some(e) = LoadError::wrong_kind(
+        path,
+        Kind::File,
+        "an IMDb archive file or an aclImdb folder",
+    ) {
         return Err(e);
     }
     Err(LoadError::MissingFile {
@@ -595,7 +600,9 @@ mod tests {
     fn an_empty_file_is_named_as_empty_not_as_missing_folders() {
         let err = load_archive_reader(&[][..], Path::new("z.tar.gz")).unwrap_err();
         assert!(matches!(err, LoadError::EmptyFile { .. }), "{err}");
-        assert!(err.to_string().starts_with("z.tar.gz: the file is empty (0 bytes)"));
+        assert!(err
+            .to_string()
+            .starts_with("z.tar.gz: the file is empty (0 bytes)"));
     }
 
     #[test]
@@ -621,15 +628,32 @@ mod tests {
         let mut bytes = tar_bytes(&[(name, b"x")]);
         // A size field that is not octal, with a valid header checksum, so
         // that the tar reader's message quotes the entry's name.
-        bytes.get_mut(124..136).unwrap().copy_from_slice(b"zzzzzzzzzzz\0");
-        bytes.get_mut(148..156).unwrap().copy_from_slice(b"        ");
-        let sum: u32 = bytes.get(..512).unwrap().iter().map(|&b| u32::from(b)).sum();
+        bytes
+            .get_mut(124..136)
+            .unwrap()
+            .copy_from_slice(b"zzzzzzzzzzz\0");
+        bytes
+            .get_mut(148..156)
+            .unwrap()
+            .copy_from_slice(b"        ");
+        let sum: u32 = bytes
+            .get(..512)
+            .unwrap()
+            .iter()
+            .map(|&b| u32::from(b))
+            .sum();
         let field = format!("{sum:06o}\0 ");
-        bytes.get_mut(148..156).unwrap().copy_from_slice(field.as_bytes());
+        bytes
+            .get_mut(148..156)
+            .unwrap()
+            .copy_from_slice(field.as_bytes());
         let err = load_archive_reader(bytes.as_slice(), Path::new("e.tar")).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, LoadError::CorruptArchive { .. }), "{msg}");
-        assert!(!msg.chars().any(|c| c == '\u{1b}' || c == '\u{7}'), "{msg:?}");
+        assert!(
+            !msg.chars().any(|c| c == '\u{1b}' || c == '\u{7}'),
+            "{msg:?}"
+        );
         assert!(msg.contains("\\u{1b}[2J"), "{msg:?}");
     }
 

@@ -236,17 +236,27 @@ pub enum LoadError {
     Write(#[from] seqlab_io::IoError),
 }
 
+/// What a path is expected to be (see [`LoadError::WrongKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Folder,
+}
+
 impl LoadError {
-    /// The error for `path` when it exists but is not what was `expected`
-    /// (`None` when it does not exist at all).
-    pub(crate) fn wrong_kind(path: &Path, expected: impl Into<String>) -> Option<Self> {
+    /// The error for `path` when it exists but is not the `want`ed kind
+    /// (`expected` says what belongs there); `None` when it is that kind or
+    /// does not exist at all.
+    pub(crate) fn wrong_kind(path: &Path, want: Kind, expected: impl Into<String>) -> Option<Self> {
         let meta = std::fs::metadata(path).ok()?;
-        let found = if meta.is_dir() {
-            "a folder"
-        } else if meta.is_file() {
-            "a file"
-        } else {
-            "neither a file nor a folder"
+        let found = match (meta.is_dir(), meta.is_file()) {
+            (true, _) if want == Kind::Folder => return None,
+            (_, true) if want == Kind::File => return None,
+            (true, _) => "a folder",
+            (_, true) => "a file",
+            _ => "neither a file nor a folder",
         };
         Some(LoadError::WrongKind {
             path: path.to_path_buf(),
@@ -265,14 +275,9 @@ impl LoadError {
                     what: what.to_string(),
                     tried: vec![path.to_path_buf()],
                 }
-            } else if path.is_dir() {
-                LoadError::WrongKind {
-                    path: path.to_path_buf(),
-                    expected: format!("a file ({what})"),
-                    found: "a folder",
-                }
             } else {
-                LoadError::io(path, e)
+                Self::wrong_kind(path, Kind::File, format!("a file ({what})"))
+                    .unwrap_or_else(|| LoadError::io(path, e))
             }
         })
     }

@@ -34,6 +34,7 @@
 //! assert_eq!(ds.len(), 2);
 //! ```
 
+use crate::load_error::Kind;
 use crate::{Array, DataError, Dataset, LoadError, Targets};
 use flate2::read::MultiGzDecoder;
 use md5::{Digest, Md5};
@@ -492,8 +493,7 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf, LoadError> {
     let gz = format!("{name}.gz");
     let sub = dir.join("mnist");
     let tried = vec![dir.join(name), dir.join(&gz), sub.join(name), sub.join(&gz)];
-    if let Some(e) = LoadError::wrong_kind(dir, "a folder (the MNIST data directory)")
-        .filter(|_| !dir.is_dir())
+    if let Some(e) = LoadError::wrong_kind(dir, Kind::Folder, "a folder (the MNIST data directory)")
     {
         return Err(e);
     }
@@ -504,7 +504,7 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf, LoadError> {
     // reported as missing.
     if let Some(e) = tried
         .iter()
-        .find_map(|p| LoadError::wrong_kind(p, format!("a file (MNIST file {name})")))
+        .find_map(|p| LoadError::wrong_kind(p, Kind::File, format!("a file (MNIST file {name})")))
     {
         return Err(e);
     }
@@ -592,13 +592,35 @@ mod tests {
         // A folder where the image file belongs.
         std::fs::create_dir_all(dir.join("mnist").join(name)).unwrap();
         let err = find_file(&dir, name).unwrap_err();
-        assert!(matches!(&err, LoadError::WrongKind { found: "a folder", .. }), "{err}");
-        assert!(err.to_string().contains("not a file (MNIST file train-images"), "{err}");
+        assert!(
+            matches!(
+                &err,
+                LoadError::WrongKind {
+                    found: "a folder",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("not a file (MNIST file train-images"),
+            "{err}"
+        );
         // A file where the data directory belongs.
         let file = dir.join("plain");
         std::fs::write(&file, b"x").unwrap();
         let err = find_file(&file, name).unwrap_err();
-        assert!(matches!(&err, LoadError::WrongKind { found: "a file", .. }), "{err}");
+        assert!(
+            matches!(
+                &err,
+                LoadError::WrongKind {
+                    found: "a file",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // An empty file.
         let empty = dir.join("empty.gz");
         std::fs::write(&empty, b"").unwrap();
