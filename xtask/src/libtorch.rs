@@ -1,4 +1,4 @@
-//! Making libtorch 2.11.0 available (REFERENCE section 8).
+//! Making libtorch 2.11.0 available (from a `LIBTORCH` folder, or PyPI wheels).
 //!
 //! Order: a `LIBTORCH` set by the user wins (it is checked, never
 //! overwritten); otherwise `.libtorch/torch` in the checkout is used if it is

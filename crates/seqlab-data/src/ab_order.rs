@@ -1,4 +1,4 @@
-//! The A/B-order sequence-to-one toy task (Flux blog post; REFERENCE section 2).
+//! The A/B-order sequence-to-one toy task (from a Flux blog post).
 //!
 //! A sequence over the letters `A B X Y Z` holds an `A` or a `B` at exactly
 //! two positions (the letters drawn with replacement: AA, AB, BA, BB; the two

@@ -1,4 +1,4 @@
-//! Seed-conditioned continuation (Flux discourse question; REFERENCE section 4).
+//! Seed-conditioned continuation (a question on the Flux discourse forum).
 //!
 //! Five seeds are drawn uniformly from `[-1, 1]`; each following value is the
 //! previous value plus `0.5` times the **fourth** seed (`seeds[3]`), for five

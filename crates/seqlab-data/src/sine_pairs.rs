@@ -1,5 +1,5 @@
 //! Windows of function pairs for an encoder-decoder with teacher forcing
-//! (Keras seq2seq post; REFERENCE section 5).
+//! (after the Keras blog's sequence-to-sequence post).
 //!
 //! A grid of `points` values of `x` spans the pair's domain (both ends
 //! included). Window `i` covers grid indices `i..i + window`; the encoder reads

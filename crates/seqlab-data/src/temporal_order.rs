@@ -1,5 +1,5 @@
 //! The temporal order task (Hochreiter & Schmidhuber 1997, experiment 6a), in
-//! the version of the PyTorch course (REFERENCE section 3).
+//! the version of a PyTorch course.
 //!
 //! A sequence starts with `B`, ends with `E`, and every other position is
 //! uniform over the distractors `a b c d`, except two positions `t1 < t2` that

@@ -1,5 +1,5 @@
 //! Tokenizing reviews, ranking words by frequency, and the Keras IMDb
-//! indexing (REFERENCE section 6): `[start] + [rank + index_from ...]`,
+//! indexing (`keras.datasets.imdb.load_data`): `[start] + [rank + index_from ...]`,
 //! with `num_words`/`skip_top` filtering and `pad_sequences`.
 //!
 //! # Tokenizer
@@ -390,7 +390,8 @@ pub const UNUSED_TOKEN: &str = "<UNUSED>";
 /// Shown by [`KerasIndex::decode`] for ids that name no word of the vocabulary.
 pub const UNKNOWN_TOKEN: &str = "<UNKNOWN>";
 
-/// The Keras `imdb.load_data` indexing (REFERENCE section 6).
+/// The Keras `imdb.load_data` indexing (as documented for
+/// `keras.datasets.imdb.load_data`).
 ///
 /// A review becomes `[start_char] + [rank(word) + index_from ...]`; then
 /// every index `w` (the start index included) is kept iff
@@ -855,7 +856,16 @@ mod tests {
         assert!(!err.to_string().contains("os error"), "{err}");
         std::fs::create_dir_all(&gone).unwrap();
         let err = Vocabulary::load(&gone).unwrap_err();
-        assert!(matches!(err, LoadError::WrongKind { found: "a folder", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                LoadError::WrongKind {
+                    found: "a folder",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let _ = std::fs::remove_dir(&gone);
     }
 

@@ -1,5 +1,5 @@
 //! IMDb sentiment (the book's sections on SimpleRNN and LSTM review
-//! classifiers; REFERENCE sections 1 and 6): two experiments, `imdb-rnn`
+//! classifiers, with Keras' IMDb indexing): two experiments, `imdb-rnn`
 //! and `imdb-lstm`, that differ only in the recurrent cell.
 //!
 //! From the raw reviews: a vocabulary ranked on the 25,000 training reviews,
@@ -152,7 +152,7 @@ impl ImdbConfig {
     }
 }
 
-/// The book's published numbers for one model (REFERENCE section 1).
+/// The book's published numbers for one model.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Published {
     /// ROC AUC on the test set.

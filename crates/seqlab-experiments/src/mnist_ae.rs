@@ -1,5 +1,5 @@
-//! MNIST images as sequences of rows (the book's sections 5.3 to 5.5;
-//! REFERENCE section 1): the LSTM autoencoder with a 2-D latent space
+//! MNIST images as sequences of rows (the book's sections 5.3 to
+//! 5.5): the LSTM autoencoder with a 2-D latent space
 //! (`mnist-lstm-ae`) and the BiLSTM autoencoder with a 100-D latent space
 //! (`mnist-bilstm-ae`).
 //!

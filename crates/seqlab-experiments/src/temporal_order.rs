@@ -1,5 +1,5 @@
 //! The temporal-order task (Hochreiter & Schmidhuber 1997, experiment 6a;
-//! the PyTorch course's version; REFERENCE section 3).
+//! the PyTorch course's version).
 //!
 //! Each setting trains an RNN(relu) and an LSTM with the course's recipe:
 //! one recurrent layer, a Linear(4) head on the last step, cross-entropy,

@@ -457,7 +457,7 @@ fn sentiment_classifier_matches_a_hand_computed_forward_pass() {
 
 #[test]
 fn sentiment_summaries_reconcile_with_the_books_keras_counts() {
-    // REFERENCE section 1: SimpleRNN model 643,265 (640,000 + 3,104 + 128 + 33),
+    // The book's Keras summaries: SimpleRNN model 643,265 (640,000 + 3,104 + 128 + 33),
     // LSTM model 652,577 (12,416 LSTM), counted the Keras way.
     for (kind, keras_rnn, keras_total, torch_total) in [
         (RecurrentKind::RnnTanh, 3_104, 643_265, 643_297),

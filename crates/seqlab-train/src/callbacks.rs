@@ -1,5 +1,6 @@
 //! `EarlyStopping` and `ReduceLROnPlateau` with Keras' exact semantics
-//! (REFERENCE section 7; Keras 3 `keras/src/callbacks/*.py`).
+//! (Keras 3, `keras/src/callbacks/early_stopping.py` and
+//! `reduce_lr_on_plateau.py`).
 //!
 //! Both are pure state machines over the monitored value of each epoch, so
 //! they can be tested (and reused) without a model. The fit loop feeds them

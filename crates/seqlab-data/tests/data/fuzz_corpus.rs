@@ -11,7 +11,9 @@ use seqlab_data::{imdb, mnist};
 use std::path::{Path, PathBuf};
 
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/seeds")
+        .join(target);
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -26,7 +28,8 @@ fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn is_reject(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("reject-"))
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("reject-"))
 }
 
 #[test]
@@ -44,13 +47,17 @@ fn idx_seeds_parse_to_consistent_arrays() {
             assert!(img.count > 0);
             images += 1;
         } else {
-            let l = mnist::parse_idx_labels(&plain, &path)
-                .unwrap_or_else(|e| panic!("seed {} is neither images nor labels: {e}", path.display()));
+            let l = mnist::parse_idx_labels(&plain, &path).unwrap_or_else(|e| {
+                panic!("seed {} is neither images nor labels: {e}", path.display())
+            });
             assert!(l.iter().all(|&v| v <= 9));
             labels += 1;
         }
     }
-    assert!(images >= 2 && labels >= 1, "{images} image seeds, {labels} label seeds");
+    assert!(
+        images >= 2 && labels >= 1,
+        "{images} image seeds, {labels} label seeds"
+    );
 }
 
 #[test]
