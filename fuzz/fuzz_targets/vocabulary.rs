@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match Vocabulary::parse(s, Path::new("fuzz.tsv")) {
         Ok(v) => {
-            let dir = std::env::temp_dir().join(format!("seqlab-fuzz-vocab-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("seqlab-fuzz-vocab-{}", std::process::id()));
             let _ = std::fs::create_dir_all(&dir);
             let file = dir.join("v.tsv");
             if v.save(&file).is_ok() {

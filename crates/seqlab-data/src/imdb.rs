@@ -62,7 +62,12 @@ use flate2::read::MultiGzDecoder;
 
 /// The most bytes one review file may hold (1 MiB). The archive's reviews
 /// are at most about 14 KB; reading stops before a larger entry fills memory.
+/// The same limit holds for files in an extracted folder (checked from the
+/// file's size before reading it).
 pub const MAX_REVIEW_BYTES: u64 = 1 << 20;
+
+const REVIEW_LIMIT_WHY: &str =
+    "the most one review may hold (the longest IMDb review has about 14 KB)";
 use std::cell::RefCell;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -278,7 +283,7 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
                 entry: Some(name),
                 limit: MAX_REVIEW_BYTES,
                 why: format!(
-                    "the most one review may hold (its tar header declares {} bytes; the longest IMDb review has about 14 KB)",
+                    "{REVIEW_LIMIT_WHY} (its tar header declares {} bytes)",
                     entry.size()
                 ),
             });
@@ -338,6 +343,18 @@ pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
                 entry: file_path.display().to_string(),
                 why,
             })?;
+            let size = item
+                .metadata()
+                .map_err(|e| LoadError::io(&file_path, e))?
+                .len();
+            if size > MAX_REVIEW_BYTES {
+                return Err(LoadError::TooLarge {
+                    path: file_path,
+                    size,
+                    limit: MAX_REVIEW_BYTES,
+                    why: REVIEW_LIMIT_WHY.into(),
+                });
+            }
             let bytes = std::fs::read(&file_path).map_err(|e| LoadError::io(&file_path, e))?;
             let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
                 path: file_path.clone(),
@@ -760,6 +777,18 @@ mod tests {
         assert!(matches!(err, LoadError::InflatesTooFar { .. }), "{err}");
         names(&err, "aclImdb/train/pos/99_9.txt");
         names(&err, "mem.tar.gz");
+        // The same limit on disk, from the file's size (the folder loader
+        // used to read any file whole).
+        let d = temp_dir("oversized");
+        write_tree(&d, &entries);
+        let err = load(&d).unwrap_err();
+        assert!(
+            matches!(err, LoadError::TooLarge { size, limit: MAX_REVIEW_BYTES, .. } if size == MAX_REVIEW_BYTES + 1),
+            "{err}"
+        );
+        names(&err, "train/pos/99_9.txt");
+        names(&err, "the most one review may hold");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub enum LoadError {
         /// The file.
         path: PathBuf,
     },
+    /// A file on disk is larger than anything of its kind may be, so it is
+    /// not read at all (a stray or hostile file, not part of the data set).
+    #[error("{}: {size} bytes, more than {limit}, {why}; not read (a stray or hostile file, not the data set)", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The most bytes accepted.
+        limit: u64,
+        /// Where the limit comes from.
+        why: String,
+    },
     /// The operating system could not read (or write) the file.
     #[error("{}{}: I/O error: {source}", path.display(), at(entry))]
     Io {

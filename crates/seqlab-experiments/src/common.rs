@@ -227,6 +227,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// exists with the recorded SHA-256, and `metrics.json` carries the
 /// manifest's run id. Returns the problems found (empty: the folder is one
 /// run's, whole); a folder without a manifest is one problem.
+///
+/// Weights (`.safetensors`) may be absent: they are not part of the
+/// repository's committed results (too large), so a fresh clone has none.
+/// Weights that are present must still match.
 pub fn verify_manifest(dir: &Path) -> Vec<String> {
     let path = dir.join(MANIFEST_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -245,6 +249,9 @@ pub fn verify_manifest(dir: &Path) -> Vec<String> {
                 "{} differs from the run {run_id} that the manifest describes",
                 file.display()
             )),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && file.extension().is_some_and(|x| x == "safetensors") => {}
             Err(_) => problems.push(format!("{} is missing", file.display())),
         }
     }
@@ -586,6 +593,46 @@ pub fn plot_history(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absent_weights_are_no_disagreement_but_changed_ones_are() {
+        let dir = std::env::temp_dir().join(format!("seqlab-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let metrics = br#"{"run_id": "r1"}"#;
+        std::fs::write(dir.join("metrics.json"), metrics).unwrap();
+        let manifest = serde_json::json!({
+            "run_id": "r1",
+            "files": {
+                "metrics.json": sha256_hex(metrics),
+                "model.safetensors": sha256_hex(b"weights"),
+                "history.csv": sha256_hex(b"epoch\n"),
+            }
+        });
+        std::fs::write(dir.join(MANIFEST_FILE), manifest.to_string()).unwrap();
+        std::fs::write(dir.join("history.csv"), b"epoch\n").unwrap();
+        // A fresh clone: no weights (they are not committed).
+        assert!(
+            verify_manifest(&dir).is_empty(),
+            "{:?}",
+            verify_manifest(&dir)
+        );
+        // Weights from another run are a disagreement.
+        std::fs::write(dir.join("model.safetensors"), b"other weights").unwrap();
+        let problems = verify_manifest(&dir);
+        assert!(
+            problems.len() == 1 && problems[0].contains("model.safetensors"),
+            "{problems:?}"
+        );
+        // Any other missing file is one too.
+        std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+        std::fs::remove_file(dir.join("history.csv")).unwrap();
+        let problems = verify_manifest(&dir);
+        assert!(
+            problems.len() == 1 && problems[0].contains("history.csv is missing"),
+            "{problems:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn targets_check_their_range_and_explain_themselves() {

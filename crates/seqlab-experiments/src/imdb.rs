@@ -569,6 +569,46 @@ impl SavedModel {
         self.kind(path).map(|_| ())
     }
 
+    /// The fewest parameters the described model has: the embedding and the
+    /// recurrent weight matrices (biases, batch normalisation and the dense
+    /// layer come on top).
+    fn min_parameters(&self, path: &Path) -> Result<u64, ExperimentError> {
+        let gates = self.kind(path)?.gates() as u64;
+        let (v, e, h) = (
+            self.vocab_size as u64,
+            self.embedding_dim as u64,
+            self.hidden_size as u64,
+        );
+        Ok(v * e + gates * h * (e + h))
+    }
+
+    /// Refuses a weights file too small for the described model before the
+    /// model is allocated, so that a `model.json` describing a huge model
+    /// (within each field's bounds, e.g. 10 million rows of 4,096 values)
+    /// next to ordinary weights is an error, not an allocation of hundreds
+    /// of gigabytes. Weights are 32-bit floats.
+    fn check_weights_size(&self, path: &Path, weights: &Path) -> Result<(), ExperimentError> {
+        let need = 4 * self.min_parameters(path)?;
+        let have = std::fs::metadata(weights)
+            .map_err(|e| ExperimentError::Saved {
+                path: weights.to_path_buf(),
+                message: e.to_string(),
+            })?
+            .len();
+        if have < need {
+            return Err(ExperimentError::Saved {
+                path: path.to_path_buf(),
+                message: format!(
+                    "describes a model with at least {} parameters ({need} bytes as 32-bit floats), \
+                     but its weights file {} holds {have} bytes: the weights are not this model's",
+                    self.min_parameters(path)?,
+                    weights.display()
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn kind(&self, path: &Path) -> Result<RecurrentKind, ExperimentError> {
         match self.cell.as_str() {
             "SimpleRNN" => Ok(RecurrentKind::RnnTanh),
@@ -1176,6 +1216,7 @@ impl Predictor {
         if !weights.is_file() {
             return Err(no_model(&weights));
         }
+        saved.check_weights_size(&model_path, &weights)?;
         let vocab = seqlab_data::text::Vocabulary::load(&dir.join(&saved.vocabulary))
             .map_err(seqlab_data::datadir::DatasetError::from)?;
         let encoder = saved.encoder(vocab);

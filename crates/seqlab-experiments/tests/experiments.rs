@@ -7,6 +7,10 @@ use seqlab_train::History;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `predict` fuzz target's fixture and check, run here on its seeds.
+#[path = "../../../fuzz/src/predict.rs"]
+mod fuzz_predict;
+
 /// libtorch's random generator is global to the process: tests that seed it
 /// and build models must not interleave, or their initial weights differ.
 fn torch_serial() -> std::sync::MutexGuard<'static, ()> {
@@ -735,9 +739,10 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
             "{field}: {err}"
         );
     }
-    // Weights of another model size: the variable and both shapes, no C++ backtrace.
+    // Weights of another model size: the variable and both shapes, no C++
+    // backtrace (a smaller model, so that the weights file is large enough).
     let mut m = original.clone();
-    m["hidden_size"] = serde_json::json!(64);
+    m["hidden_size"] = serde_json::json!(16);
     std::fs::write(&model_json, m.to_string()).unwrap();
     let err = Predictor::load(&popts)
         .err()
@@ -749,6 +754,21 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     );
     assert!(
         !err.contains("frame #") && err.lines().count() <= 2,
+        "{err}"
+    );
+    // A huge model within each field's bounds (10 million rows of 4,096
+    // values: 160 GB) next to small weights is refused before anything is
+    // allocated.
+    let mut m = original.clone();
+    m["vocab_size"] = serde_json::json!(10_000_000);
+    m["embedding_dim"] = serde_json::json!(4096);
+    std::fs::write(&model_json, m.to_string()).unwrap();
+    let err = Predictor::load(&popts)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("model.json") && err.contains("not this model's"),
         "{err}"
     );
     std::fs::write(&model_json, original.to_string()).unwrap();
@@ -1584,4 +1604,47 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         "{report}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn predict_fuzz_seeds_score_or_fail_with_a_message_naming_the_model() {
+    let _serial = torch_serial();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/predict");
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    seeds.sort();
+    let (mut scored, mut refused) = (0, 0);
+    for path in seeds {
+        let bytes = std::fs::read(&path).unwrap();
+        let reject = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("reject-"));
+        // check() panics on a broken rule (a panic, a backtrace, an error
+        // that names no file, a probability outside [0, 1]).
+        match fuzz_predict::check(&bytes) {
+            Ok(p) => {
+                assert!(!reject, "{} was scored {p}", path.display());
+                scored += 1;
+            }
+            Err(e) => {
+                assert!(reject, "seed {}: {e}", path.display());
+                refused += 1;
+            }
+        }
+        // Damaged copies never panic either.
+        for at in [bytes.len() / 4, bytes.len() / 2] {
+            let mut broken = bytes.clone();
+            if let Some(b) = broken.get_mut(at) {
+                *b ^= 0x21;
+            }
+            let _ = fuzz_predict::check(&broken);
+        }
+    }
+    assert!(
+        scored >= 2 && refused >= 4,
+        "{scored} scored, {refused} refused"
+    );
+    let _ = std::fs::remove_dir_all(fuzz_predict::fixture());
 }

@@ -6,6 +6,10 @@
 
 use seqlab_data::LoadError;
 
+/// The `imdb_folder` target's tree format and check (std, tar and seqlab-data only).
+#[path = "../../../../fuzz/src/tree.rs"]
+mod tree;
+
 use seqlab_data::text::{self, KerasIndex, Vocabulary};
 use seqlab_data::{imdb, mnist};
 use std::path::{Path, PathBuf};
@@ -110,4 +114,44 @@ fn vocabulary_seeds_parse_and_survive_save_and_load() {
         assert_eq!(Vocabulary::load(&file).unwrap(), v);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn imdb_folder_seeds_load_from_disk_as_from_the_same_tree_archived() {
+    let (mut loaded, mut rejected) = (0, 0);
+    for (path, bytes) in seeds("imdb_folder") {
+        // check_folder panics if the folder and the archive disagree.
+        match tree::check_folder(&bytes) {
+            Ok(d) => {
+                assert!(!is_reject(&path), "{} loaded", path.display());
+                assert!(!d.train.is_empty() && !d.test.is_empty());
+                loaded += 1;
+            }
+            Err(e) => {
+                assert!(is_reject(&path), "seed {}: {e}", path.display());
+                rejected += 1;
+            }
+        }
+        // Damaged copies of the tree never panic and still agree.
+        for at in [bytes.len() / 3, bytes.len() / 2] {
+            let mut broken = bytes.clone();
+            if let Some(b) = broken.get_mut(at) {
+                *b ^= 0x55;
+            }
+            let _ = tree::check_folder(&broken);
+        }
+    }
+    assert!(
+        loaded >= 2 && rejected >= 2,
+        "{loaded} loaded, {rejected} rejected"
+    );
+}
+
+#[test]
+fn tree_records_stay_inside_the_scratch_folder() {
+    let recs = tree::parse(b"../../etc/x\x01a\0/abs/./y/\0\0a//b\x01c");
+    let paths: Vec<&[u8]> = recs.iter().map(|r| r.path.as_slice()).collect();
+    assert_eq!(paths, [&b"etc/x"[..], b"abs/y", b"a/b"]);
+    assert_eq!(recs[1].content, None);
+    assert_eq!(recs[2].content.as_deref(), Some(&b"c"[..]));
 }
