@@ -102,7 +102,81 @@ fn test(args: &[String]) -> Result<(), String> {
         cmd.env("SEQLAB_REQUIRE_DATA", "1");
     }
     println!("xtask: running cargo test --workspace {}", args.join(" "));
-    status(&mut cmd, "cargo test")
+    status(&mut cmd, "cargo test")?;
+    outside_example()
+}
+
+/// Builds and runs `examples/outside`, a project outside the workspace
+/// that uses the crates as a user's project does, and checks what it
+/// promises: the README shows its code as it is, it starts without
+/// `LD_LIBRARY_PATH` (the rpath from `seqlab_build::link_libtorch`), it
+/// pulls no download stack, and it writes its files.
+fn outside_example() -> Result<(), String> {
+    let root = root();
+    let dir = root.join("examples").join("outside");
+    let main_rs = std::fs::read_to_string(dir.join("src").join("main.rs"))
+        .map_err(|e| format!("examples/outside/src/main.rs: {e}"))?;
+    let readme =
+        std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
+    match readme_block(&readme, "<!-- examples/outside/src/main.rs -->") {
+        Some(block) if block == main_rs => {}
+        Some(_) => {
+            return Err(
+                "README.md's worked example differs from examples/outside/src/main.rs: copy the file into the README".into(),
+            )
+        }
+        None => return Err("README.md lacks the worked example (examples/outside/src/main.rs)".into()),
+    }
+    // The workspace's target folder, so that libtorch's C++ shim and tch,
+    // already built for the tests, are not built again.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let manifest = dir.join("Cargo.toml");
+    let mut cmd = cargo();
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target);
+    println!("xtask: building examples/outside (a project outside the workspace)");
+    status(&mut cmd, "cargo build (examples/outside)")?;
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock"))
+        .map_err(|e| format!("examples/outside/Cargo.lock: {e}"))?;
+    for heavy in ["ureq", "rustls", "ring"] {
+        if lock.contains(&format!("name = \"{heavy}\"")) {
+            return Err(format!(
+                "examples/outside pulls {heavy}: a seqlab crate depends on seqlab-data's download feature"
+            ));
+        }
+    }
+    let out = target.join("outside-example");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut run = Command::new(target.join("debug").join("rising-sine"));
+    run.arg(&out).env_remove("LD_LIBRARY_PATH");
+    println!("xtask: running examples/outside without LD_LIBRARY_PATH");
+    status(&mut run, "examples/outside")?;
+    for file in [
+        "history.png",
+        "roc.png",
+        "history.csv",
+        "best.safetensors",
+        "model.safetensors",
+        "model.json",
+    ] {
+        if !out.join(file).is_file() {
+            return Err(format!("examples/outside did not write {file}"));
+        }
+    }
+    Ok(())
+}
+
+/// The text of the fenced code block that follows `marker` in `text`.
+fn readme_block<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let after = &text[text.find(marker)? + marker.len()..];
+    let start = after.find("```rust\n")? + "```rust\n".len();
+    let body = &after[start..];
+    Some(&body[..body.find("\n```")? + 1])
 }
 
 /// Builds the `seqlab` binary in release mode and returns its path.
@@ -166,4 +240,19 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
             .args(args),
         "seqlab reproduce-all",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readme_block;
+
+    #[test]
+    fn the_readme_block_after_the_marker_is_found_whole() {
+        let text = "intro\n<!-- m -->\nwords\n```rust\nfn main() {}\n// end\n```\nafter\n```rust\nother\n```\n";
+        assert_eq!(
+            readme_block(text, "<!-- m -->"),
+            Some("fn main() {}\n// end\n")
+        );
+        assert_eq!(readme_block(text, "<!-- other -->"), None);
+    }
 }

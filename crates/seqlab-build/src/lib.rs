@@ -1,21 +1,33 @@
 //! Build-script helper shared by the seqlab crates that link libtorch.
 //!
-//! `torch-sys` reports the libtorch library folder it linked against through
-//! the `links = "tch"` metadata, which Cargo exposes to the build scripts of
-//! crates that depend on `torch-sys` directly as `DEP_TCH_LIBTORCH_LIB`.
-//! [`link_libtorch`] turns that folder into an rpath for the crate's own
-//! binaries, tests and examples, so they start without `LD_LIBRARY_PATH`.
+//! A binary linked against libtorch needs to find `libtorch_cpu.so` and its
+//! siblings when it starts. Cargo gives no dependency a way to set that for
+//! the final binary, so the crate that owns the binary (yours) has to say it
+//! in its build script. [`link_libtorch`] turns the libtorch library folder
+//! into an rpath for the crate's own binaries, tests and examples, so they
+//! start without `LD_LIBRARY_PATH`.
 //!
-//! Call it from `build.rs`:
+//! In your project: `seqlab-build` as a build-dependency, and a `build.rs`
 //!
 //! ```no_run
+//! // build.rs
 //! seqlab_build::link_libtorch();
 //! ```
+//!
+//! The folder comes from, in order:
+//! 1. `DEP_TCH_LIBTORCH_LIB`: what `torch-sys` reports through its
+//!    `links = "tch"` metadata to crates that depend on it directly (the
+//!    seqlab crates do; yours may, but need not);
+//! 2. the `LIBTORCH` environment variable that `torch-sys` builds against:
+//!    `$LIBTORCH/lib`;
+//!
+//! and otherwise a build warning says that the binary will need
+//! `LD_LIBRARY_PATH`.
 
 #![warn(missing_docs)]
 
 use std::env;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Emits the linker arguments that let this crate's binaries and tests find
 /// libtorch at run time.
@@ -29,17 +41,27 @@ use std::path::Path;
 pub fn link_libtorch() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let Some(lib_dir) = env::var_os("DEP_TCH_LIBTORCH_LIB") else {
+    let reported = env::var_os("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from);
+    let from_env = env::var_os("LIBTORCH").map(|root| Path::new(&root).join("lib"));
+    let Some(lib_dir) = libtorch_lib_dir(reported, from_env) else {
         println!(
-            "cargo:warning=torch-sys did not report its libtorch folder; \
-             binaries will need LD_LIBRARY_PATH to start (is torch-sys a direct dependency?)"
+            "cargo:warning=cannot tell where libtorch is (neither DEP_TCH_LIBTORCH_LIB nor \
+             LIBTORCH is set): binaries will need LD_LIBRARY_PATH to start"
         );
         return;
     };
     let cuda = env::var_os("CARGO_FEATURE_CUDA").is_some();
-    for arg in link_args(Path::new(&lib_dir), cuda) {
+    for arg in link_args(&lib_dir, cuda) {
         println!("cargo:rustc-link-arg={arg}");
     }
+}
+
+/// The libtorch library folder: the one torch-sys reported, else
+/// `$LIBTORCH/lib` (see [`link_libtorch`]). A relative `LIBTORCH` (as in a
+/// `.cargo/config.toml` `[env]` entry with `relative = true`, which Cargo
+/// turns absolute) is kept as given.
+pub fn libtorch_lib_dir(reported: Option<PathBuf>, from_env: Option<PathBuf>) -> Option<PathBuf> {
+    reported.or(from_env)
 }
 
 /// The linker arguments for a libtorch library folder (see [`link_libtorch`]).
@@ -58,6 +80,18 @@ pub fn link_args(lib_dir: &Path, cuda: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folder_torch_sys_reports_wins_over_libtorch() {
+        let reported = Some(PathBuf::from("/a/lib"));
+        let env = Some(PathBuf::from("/b/lib"));
+        assert_eq!(
+            libtorch_lib_dir(reported, env.clone()),
+            Some(PathBuf::from("/a/lib"))
+        );
+        assert_eq!(libtorch_lib_dir(None, env), Some(PathBuf::from("/b/lib")));
+        assert_eq!(libtorch_lib_dir(None, None), None);
+    }
 
     #[test]
     fn rpath_always_and_cuda_only_on_request() {

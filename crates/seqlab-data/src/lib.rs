@@ -58,6 +58,11 @@ pub mod text;
 
 pub use load_error::LoadError;
 
+/// The `rand` this crate is built on (0.8), re-exported for
+/// [`rng::SeqRng`]: `use seqlab_data::rand::Rng;` gives `gen_range` and
+/// friends without a `rand` dependency (and version pin) of your own.
+pub use rand;
+
 pub use dataset::{Array, Dataset, Targets};
 
 /// Errors from building, generating or slicing data sets.

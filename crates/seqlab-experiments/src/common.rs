@@ -2,8 +2,7 @@
 //! history plots, and targets compared with the published numbers.
 
 use crate::{ExperimentError, RunOptions, RunOutcome, LIBTORCH_VERSION};
-use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::callbacks::{EarlyStopping, Mode, ReduceLrOnPlateau};
+use seqlab_train::callbacks::{EarlyStopping, ReduceLrOnPlateau};
 use seqlab_train::device::device_name;
 use seqlab_train::fit::FitConfig;
 use seqlab_train::objective::{Loss, Metric};
@@ -391,11 +390,11 @@ impl ValLossCallbacks {
     /// Installs both callbacks in `fit`.
     pub fn install(&self, fit: &mut FitConfig) -> Result<(), ExperimentError> {
         fit.early_stopping = Some(
-            EarlyStopping::new("val_loss", Mode::Min, self.min_delta, self.patience)
+            EarlyStopping::new("val_loss", self.min_delta, self.patience)?
                 .with_restore_best_weights(true),
         );
         fit.reduce_lr = Some(
-            ReduceLrOnPlateau::new("val_loss", Mode::Min, self.lr_factor, self.lr_patience)?
+            ReduceLrOnPlateau::new("val_loss", self.lr_factor, self.lr_patience)?
                 .with_min_delta(self.lr_min_delta)
                 .with_min_lr(self.min_lr),
         );
@@ -523,71 +522,22 @@ pub fn fmt_number(x: f64) -> String {
     }
 }
 
-/// A two-panel PNG of a training history: loss, and accuracy if recorded;
-/// training curves solid, validation curves (labelled `val_name`) dashed.
+/// A two-panel PNG of a training history ([`seqlab_plot::plot_history`]):
+/// loss, and accuracy if recorded; training curves solid, validation curves
+/// (labelled `val_name`) dashed.
 pub fn plot_history(
     history: &History,
     title: &str,
     val_name: &str,
     path: &Path,
 ) -> Result<(), ExperimentError> {
-    let epochs: Vec<f64> = history.epochs().iter().map(|e| e.epoch as f64).collect();
-    let curve = |col: &str,
-                 name: &str,
-                 color: usize,
-                 dashed: bool|
-     -> Result<Option<Series>, ExperimentError> {
-        match history.column(col) {
-            Some(values) => {
-                let s = Series::from_xy(name, &epochs, &values)?.color(color);
-                Ok(Some(if dashed { s.dashed() } else { s }))
-            }
-            None => Ok(None),
-        }
-    };
-    // Losses that fall over several decades are unreadable on a linear axis.
-    let losses: Vec<f64> = ["loss", "val_loss"]
-        .iter()
-        .filter_map(|c| history.column(c))
-        .flatten()
-        .collect();
-    let (lo, hi) = losses.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
-        (lo.min(v), hi.max(v))
-    });
-    let log = lo > 0.0 && hi / lo > 100.0;
-    let mut loss = LineChart::new(if log { "Loss (log scale)" } else { "Loss" })
-        .x_label("epoch")
-        .y_label("loss")
-        .log_y(log);
-    for s in [
-        curve("loss", "train", 0, false)?,
-        curve("val_loss", val_name, 1, true)?,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        loss = loss.series(s);
-    }
-    let mut fig = Figure::new(1100, 440).title(title);
-    if history.column("accuracy").is_some() {
-        let mut acc = LineChart::new("Accuracy")
-            .x_label("epoch")
-            .y_label("accuracy")
-            .y_range(0.0, 1.02);
-        for s in [
-            curve("accuracy", "train", 0, false)?,
-            curve("val_accuracy", val_name, 1, true)?,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            acc = acc.series(s);
-        }
-        fig = fig.grid(1, 2).panel(loss).panel(acc);
-    } else {
-        fig = fig.grid(1, 1).panel(loss);
-    }
-    Ok(fig.save_png(path)?)
+    Ok(seqlab_plot::plot_history(
+        &history.epoch_numbers(),
+        |name| history.column(name),
+        title,
+        val_name,
+        path,
+    )?)
 }
 
 #[cfg(test)]

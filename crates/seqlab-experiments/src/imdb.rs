@@ -1095,23 +1095,16 @@ fn plot_roc(
     curves: &[(&str, &RocCurve, f64)],
     path: &Path,
 ) -> Result<(), ExperimentError> {
-    let mut chart = LineChart::new(title)
-        .x_label("false positive rate")
-        .y_label("true positive rate")
-        .x_range(0.0, 1.0)
-        .y_range(0.0, 1.0)
-        .legend(seqlab_plot::LegendPosition::LowerRight);
-    for (i, (name, roc, auc)) in curves.iter().enumerate() {
-        let s = Series::from_xy(format!("{name} (AUC = {auc:.3})"), &roc.fpr, &roc.tpr)?.color(i);
-        chart = chart.series(s);
-    }
-    chart = chart.series(
-        Series::from_xy("chance (AUC = 0.5)", &[0.0, 1.0], &[0.0, 1.0])?
-            .color(7)
-            .dashed(),
-    );
-    chart.save_png(path, 760, 700)?;
-    Ok(())
+    let series: Vec<seqlab_plot::RocSeries<'_>> = curves
+        .iter()
+        .map(|(name, roc, auc)| seqlab_plot::RocSeries {
+            name,
+            fpr: &roc.fpr,
+            tpr: &roc.tpr,
+            auc: *auc,
+        })
+        .collect();
+    Ok(seqlab_plot::plot_roc(title, &series, path, 760, 700)?)
 }
 
 /// The folder holding an experiment's saved model: `<results>/<experiment>/`
@@ -1366,8 +1359,8 @@ pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, Exp
     ))
     .x_label("false positive rate")
     .y_label("true positive rate")
-    .x_range(-0.01, 1.01)
-    .y_range(-0.01, 1.01)
+    .x_range(-seqlab_plot::charts::ROC_PAD, 1.0 + seqlab_plot::charts::ROC_PAD)
+    .y_range(-seqlab_plot::charts::ROC_PAD, 1.0 + seqlab_plot::charts::ROC_PAD)
     .legend(seqlab_plot::LegendPosition::LowerRight);
     let mut means: Vec<(usize, Vec<f64>)> = Vec::new();
     for seed in seeds {

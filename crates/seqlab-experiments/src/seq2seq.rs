@@ -33,7 +33,7 @@ use seqlab_models::seq2seq::{
     encoder_decoder, EncoderDecoder, EncoderDecoderConfig, FreeRunning, TeacherForced,
 };
 use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::callbacks::{Mode, ReduceLrOnPlateau};
+use seqlab_train::callbacks::ReduceLrOnPlateau;
 use seqlab_train::fit::{fit, FitConfig};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
@@ -183,7 +183,7 @@ fn fit_config(
     );
     if plateau {
         fc.reduce_lr = Some(
-            ReduceLrOnPlateau::new("loss", Mode::Min, 0.5, config.lr_patience)?
+            ReduceLrOnPlateau::new("loss", 0.5, config.lr_patience)?
                 .with_min_delta(0.0)
                 .with_min_lr(1e-6),
         );

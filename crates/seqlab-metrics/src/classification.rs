@@ -1,22 +1,28 @@
 //! Label-level classification metrics: accuracy and logits → classes.
 
 use crate::error::{check_pair, MetricsError, Result};
+use crate::labels::{classes, Label};
 
 /// Fraction of positions where `predicted[i] == truth[i]`, in `[0, 1]`.
 ///
-/// Labels are compared as plain integers; no class range is needed.
+/// Labels are compared as class indices; no class range is needed. Any
+/// [`Label`] type works, and the two sides may differ (`usize` predictions
+/// from [`argmax_rows`] against the `i64` labels of a data set).
 ///
 /// # Errors
 /// [`MetricsError::LengthMismatch`] if the slices differ in length,
-/// [`MetricsError::Empty`] if they are empty.
+/// [`MetricsError::Empty`] if they are empty, [`MetricsError::InvalidLabel`]
+/// for a negative label.
 ///
 /// ```
-/// let acc = seqlab_metrics::accuracy(&[0, 1, 1, 2], &[0, 1, 2, 2]).unwrap();
+/// let acc = seqlab_metrics::accuracy(&[0usize, 1, 1, 2], &[0i64, 1, 2, 2]).unwrap();
 /// assert_eq!(acc, 0.75);
 /// ```
-pub fn accuracy(predicted: &[usize], truth: &[usize]) -> Result<f64> {
+pub fn accuracy<P: Label, T: Label>(predicted: &[P], truth: &[T]) -> Result<f64> {
     check_pair("predicted", predicted.len(), "truth", truth.len())?;
-    let correct = predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
+    let predicted = classes("predicted", predicted)?;
+    let truth = classes("truth", truth)?;
+    let correct = predicted.iter().zip(&truth).filter(|(p, t)| p == t).count();
     Ok(correct as f64 / truth.len() as f64)
 }
 
@@ -103,7 +109,7 @@ mod tests {
         assert!(msg.contains('3') && msg.contains('2'), "{msg}");
         assert!(msg.contains("predicted") && msg.contains("truth"), "{msg}");
 
-        let err = accuracy(&[], &[]).unwrap_err();
+        let err = accuracy::<usize, usize>(&[], &[]).unwrap_err();
         assert_eq!(err, MetricsError::Empty { what: "predicted" });
         assert!(err.to_string().contains("empty"));
     }

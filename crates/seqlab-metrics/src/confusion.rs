@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{check_finite, check_pair, MetricsError, Result};
+use crate::labels::{binary, classes, Label};
 
 /// A square confusion matrix of `u64` counts, indexed `[truth][predicted]`.
 ///
@@ -103,16 +104,22 @@ impl ConfusionMatrix {
     /// caller bug; use [`new`](Self::new) for an empty matrix), and
     /// [`MetricsError::LabelOutOfRange`] for the first label `>= n_classes`
     /// (checked in `predicted`, then in `truth`).
-    pub fn from_labels(predicted: &[usize], truth: &[usize], n_classes: usize) -> Result<Self> {
+    pub fn from_labels<P: Label, T: Label>(
+        predicted: &[P],
+        truth: &[T],
+        n_classes: usize,
+    ) -> Result<Self> {
         let mut cm = Self::new(n_classes)?;
         check_pair("predicted", predicted.len(), "truth", truth.len())?;
+        let predicted = classes("predicted", predicted)?;
+        let truth = classes("truth", truth)?;
         for (index, &value) in predicted.iter().enumerate() {
             check_label("predicted", index, value, n_classes)?;
         }
         for (index, &value) in truth.iter().enumerate() {
             check_label("truth", index, value, n_classes)?;
         }
-        for (&p, &t) in predicted.iter().zip(truth) {
+        for (&p, &t) in predicted.iter().zip(&truth) {
             cm.record(p, t)?;
         }
         Ok(cm)
@@ -314,10 +321,16 @@ impl ConfusionMatrix {
     }
 }
 
-/// Checks binary-classification inputs shared by the score-based functions.
-pub(crate) fn check_binary_inputs(scores: &[f64], truth: &[bool]) -> Result<()> {
+/// Checks binary-classification inputs shared by the score-based functions
+/// and returns them as `f64` scores and `bool` truth.
+pub(crate) fn check_binary_inputs<S: Copy + Into<f64>, T: Label>(
+    scores: &[S],
+    truth: &[T],
+) -> Result<(Vec<f64>, Vec<bool>)> {
     check_pair("scores", scores.len(), "truth", truth.len())?;
-    check_finite("scores", scores)
+    let scores = crate::labels::scores(scores);
+    check_finite("scores", &scores)?;
+    Ok((scores, binary("truth", truth)?))
 }
 
 /// Thresholds `scores` (positive iff `score >= threshold`) and counts the
@@ -338,13 +351,17 @@ pub(crate) fn check_binary_inputs(scores: &[f64], truth: &[bool]) -> Result<()> 
 /// [`MetricsError::InvalidThreshold`] for a NaN threshold,
 /// [`MetricsError::LengthMismatch`] / [`MetricsError::Empty`] for mismatched
 /// or empty inputs, [`MetricsError::NonFinite`] for a NaN or infinite score.
-pub fn binary_confusion(scores: &[f64], truth: &[bool], threshold: f64) -> Result<ConfusionMatrix> {
+pub fn binary_confusion<S: Copy + Into<f64>, T: Label>(
+    scores: &[S],
+    truth: &[T],
+    threshold: f64,
+) -> Result<ConfusionMatrix> {
     if threshold.is_nan() {
         return Err(MetricsError::InvalidThreshold { threshold });
     }
-    check_binary_inputs(scores, truth)?;
+    let (scores, truth) = check_binary_inputs(scores, truth)?;
     let mut cm = ConfusionMatrix::new(2)?;
-    for (&score, &positive) in scores.iter().zip(truth) {
+    for (&score, &positive) in scores.iter().zip(&truth) {
         cm.record(usize::from(score >= threshold), usize::from(positive))?;
     }
     Ok(cm)
@@ -364,7 +381,11 @@ pub fn binary_confusion(scores: &[f64], truth: &[bool], threshold: f64) -> Resul
 ///
 /// # Errors
 /// As [`binary_confusion`].
-pub fn balanced_accuracy_at(scores: &[f64], truth: &[bool], threshold: f64) -> Result<f64> {
+pub fn balanced_accuracy_at<S: Copy + Into<f64>, T: Label>(
+    scores: &[S],
+    truth: &[T],
+    threshold: f64,
+) -> Result<f64> {
     binary_confusion(scores, truth, threshold)?.balanced_accuracy()
 }
 
@@ -501,7 +522,7 @@ mod tests {
         ));
         assert!(err.to_string().contains("2 elements") && err.to_string().contains('3'));
         assert_eq!(
-            ConfusionMatrix::from_labels(&[], &[], 2).unwrap_err(),
+            ConfusionMatrix::from_labels::<usize, usize>(&[], &[], 2).unwrap_err(),
             MetricsError::Empty { what: "predicted" }
         );
 
@@ -613,7 +634,7 @@ mod tests {
             }
         );
         assert_eq!(
-            binary_confusion(&[], &[], 0.5).unwrap_err(),
+            binary_confusion::<f64, bool>(&[], &[], 0.5).unwrap_err(),
             MetricsError::Empty { what: "scores" }
         );
         let err = balanced_accuracy_at(&[0.5, f64::INFINITY], &[true, false], 0.5).unwrap_err();

@@ -30,6 +30,20 @@ pub enum MetricsError {
         right_len: usize,
     },
 
+    /// A label is not a class index (a negative number), or not binary
+    /// where a binary label is needed.
+    #[error("invalid label: {what}[{index}] is {value}, expected {expected}")]
+    InvalidLabel {
+        /// Name of the argument holding the label.
+        what: &'static str,
+        /// Position of the label in that argument.
+        index: usize,
+        /// The label as written.
+        value: String,
+        /// What a label must be here.
+        expected: &'static str,
+    },
+
     /// A class label is not in `0..n_classes`.
     #[error(
         "label out of range: {what}[{index}] is {value}, but labels must be in 0..{n_classes}"

@@ -12,6 +12,10 @@
 //! * over seeds: [`SeedSpread`] (mean, sample sd, range, Student-t 95%
 //!   interval for the mean) and [`RangePosition`] of a published number.
 //!
+//! Labels may be any [`Label`] type: the `i64` class indices of a seqlab
+//! data set, `usize` predictions, or `bool` for binary truth (where a class
+//! index must be 0 or 1); scores may be `f32` or `f64`.
+//!
 //! Every function that looks at caller data returns
 //! `Result<_, `[`MetricsError`]`>` and never panics; the error message names
 //! the argument, index and value at fault.
@@ -53,6 +57,7 @@
 mod classification;
 mod confusion;
 mod error;
+mod labels;
 mod regression;
 mod roc;
 mod serde_float;
@@ -61,6 +66,7 @@ mod spread;
 pub use classification::{accuracy, argmax_rows};
 pub use confusion::{balanced_accuracy_at, binary_confusion, ConfusionMatrix};
 pub use error::{MetricsError, Result};
+pub use labels::Label;
 pub use regression::{mae, mse};
 pub use roc::{auc, roc_auc, roc_curve, youden_threshold, RocCurve, YoudenPoint};
 pub use spread::{t_quantile_975, RangePosition, SeedSpread};

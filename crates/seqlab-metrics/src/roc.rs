@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::confusion::check_binary_inputs;
 use crate::error::{check_finite, MetricsError, Result};
+use crate::labels::Label;
 
 /// A receiver operating characteristic curve, as scikit-learn's
 /// `roc_curve(y_true, y_score, drop_intermediate=False)` returns it.
@@ -68,11 +69,12 @@ struct CumulativePoint {
 
 /// Validates the inputs and returns, per distinct score (decreasing), the
 /// cumulative true- and false-positive counts, plus `(P, N)`.
-fn cumulative_points(
-    scores: &[f64],
-    truth: &[bool],
+fn cumulative_points<S: Copy + Into<f64>, T: Label>(
+    scores: &[S],
+    truth: &[T],
 ) -> Result<(Vec<CumulativePoint>, usize, usize)> {
-    check_binary_inputs(scores, truth)?;
+    let (scores, truth) = check_binary_inputs(scores, truth)?;
+    let (scores, truth) = (scores.as_slice(), truth.as_slice());
     let positives = truth.iter().filter(|&&t| t).count();
     let negatives = truth.len() - positives;
     if positives == 0 || negatives == 0 {
@@ -127,7 +129,7 @@ fn cumulative_points(
 /// [`MetricsError::LengthMismatch`] / [`MetricsError::Empty`] for mismatched
 /// or empty inputs, [`MetricsError::NonFinite`] for a NaN or infinite score,
 /// [`MetricsError::SingleClass`] if `truth` is all `true` or all `false`.
-pub fn roc_curve(scores: &[f64], truth: &[bool]) -> Result<RocCurve> {
+pub fn roc_curve<S: Copy + Into<f64>, T: Label>(scores: &[S], truth: &[T]) -> Result<RocCurve> {
     let (points, positives, negatives) = cumulative_points(scores, truth)?;
     let (p, n) = (positives as f64, negatives as f64);
     let len = points.len() + 1;
@@ -232,7 +234,7 @@ pub fn auc(roc: &RocCurve) -> Result<f64> {
 ///
 /// # Errors
 /// As [`roc_curve`].
-pub fn roc_auc(scores: &[f64], truth: &[bool]) -> Result<f64> {
+pub fn roc_auc<S: Copy + Into<f64>, T: Label>(scores: &[S], truth: &[T]) -> Result<f64> {
     let (points, positives, negatives) = cumulative_points(scores, truth)?;
     // Twice the area in units of 1/(P·N): sum of dFP · (TP_prev + TP).
     let mut twice_area: u128 = 0;
@@ -569,7 +571,7 @@ mod tests {
         assert!(msg.contains("3 elements") && msg.contains("has 2"), "{msg}");
 
         assert_eq!(
-            roc_auc(&[], &[]).unwrap_err(),
+            roc_auc::<f64, bool>(&[], &[]).unwrap_err(),
             MetricsError::Empty { what: "scores" }
         );
 

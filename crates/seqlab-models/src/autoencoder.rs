@@ -25,7 +25,7 @@ use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
 /// Configuration of a [`SeqEncoder`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EncoderConfig {
     /// Features per input step.
     pub features: i64,
@@ -42,7 +42,7 @@ pub struct EncoderConfig {
 }
 
 /// Configuration of a [`SeqDecoder`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecoderConfig {
     /// Size of the latent vector.
     pub latent: i64,
@@ -59,7 +59,7 @@ pub struct DecoderConfig {
 }
 
 /// Configuration of an [`Autoencoder`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AutoencoderConfig {
     /// The encoder.
     pub encoder: EncoderConfig,
@@ -207,6 +207,7 @@ impl SeqEncoder {
 impl ModuleT for SeqEncoder {
     /// The latent vector, sigmoid applied: `[batch, latent]`.
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(Model::check_input(self, xs));
         let x = xs.dropout(self.config.input_dropout, train);
         let (_, state) = self.rnn.forward(&x, None, train);
         let h = self.rnn.last_hidden(&state);
@@ -219,6 +220,11 @@ impl ModuleT for SeqEncoder {
 }
 
 impl Model for SeqEncoder {
+    /// `[batch, steps, features]`.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        self.rnn.check_input(xs, None)
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         Summary {
             name: "encoder".into(),
@@ -293,6 +299,7 @@ impl SeqDecoder {
 impl ModuleT for SeqDecoder {
     /// Logits `[batch, steps, features]`.
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(Model::check_input(self, z));
         let z = z.dropout(self.config.input_dropout, train);
         let size = z.size();
         let repeated = z
@@ -306,6 +313,20 @@ impl ModuleT for SeqDecoder {
 }
 
 impl Model for SeqDecoder {
+    /// Latent vectors `[batch, latent]`.
+    fn check_input(&self, z: &Tensor) -> Result<(), ModelError> {
+        crate::shape::expect(
+            "decoder",
+            z,
+            &[
+                crate::shape::Dim::Any("batch"),
+                crate::shape::Dim::Is(self.config.latent),
+            ],
+            &self.dense.ws,
+            false,
+        )
+    }
+
     fn summary(&self, _sample_shape: &[i64]) -> Summary {
         Summary {
             name: "decoder".into(),
@@ -358,6 +379,11 @@ impl ModuleT for Autoencoder {
 }
 
 impl Model for Autoencoder {
+    /// The encoder's input, `[batch, steps, features]`.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        self.encoder.check_input(xs)
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         let mut rows: Vec<SummaryRow> = self
             .encoder

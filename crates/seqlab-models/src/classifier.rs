@@ -13,7 +13,7 @@ use std::borrow::Borrow;
 use tch::{nn, nn::Module, Tensor};
 
 /// One layer of the recurrent stack.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerSpec {
     /// Cell type.
     pub kind: RecurrentKind,
@@ -24,7 +24,7 @@ pub struct LayerSpec {
 }
 
 /// Configuration of a [`SeqClassifier`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeqClassifierConfig {
     /// Features per input step.
     pub input_size: i64,
@@ -119,6 +119,7 @@ impl SeqClassifier {
 
 impl nn::ModuleT for SeqClassifier {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(crate::Model::check_input(self, xs));
         let mut x = xs.shallow_clone();
         let mut last = None;
         for layer in &self.layers {
@@ -133,6 +134,14 @@ impl nn::ModuleT for SeqClassifier {
 }
 
 impl Model for SeqClassifier {
+    /// `[batch, steps, input_size]` of the first layer.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        match self.layers.first() {
+            Some(first) => first.check_input(xs, None),
+            None => Ok(()),
+        }
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         let steps = sample_shape.first().copied().unwrap_or(-1);
         let n = self.layers.len();

@@ -10,7 +10,7 @@ use std::borrow::Borrow;
 use tch::{nn, nn::Module, Tensor};
 
 /// Configuration of a [`FeedForward`] network.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeedForwardConfig {
     /// Features after flattening one sample.
     pub input_size: i64,
@@ -61,6 +61,7 @@ pub fn feed_forward<'a, P: Borrow<nn::Path<'a>>>(
 
 impl nn::ModuleT for FeedForward {
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+        crate::shape::or_panic(crate::Model::check_input(self, xs));
         let mut x = xs.flatten(1, -1);
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
@@ -74,6 +75,35 @@ impl nn::ModuleT for FeedForward {
 }
 
 impl Model for FeedForward {
+    /// `[batch, ...]` whose dimensions after the first multiply to `input_size`.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        let size = xs.size();
+        let features: i64 = size.iter().skip(1).product();
+        if size.len() < 2 || size[0] < 1 || features != self.config.input_size {
+            return Err(ModelError::Shape {
+                what: "feed-forward network".into(),
+                expected: format!(
+                    "[batch, ...] with {} values per sample",
+                    self.config.input_size
+                ),
+                found: size,
+            });
+        }
+        match self.layers.first() {
+            Some(l) => crate::shape::expect(
+                "feed-forward network",
+                &xs.flatten(1, -1),
+                &[
+                    crate::shape::Dim::Any("batch"),
+                    crate::shape::Dim::Is(features),
+                ],
+                &l.ws,
+                false,
+            ),
+            None => Ok(()),
+        }
+    }
+
     fn summary(&self, _sample_shape: &[i64]) -> Summary {
         let rows = self
             .layers

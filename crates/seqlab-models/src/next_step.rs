@@ -24,7 +24,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 /// Settings of a [`NextStepLstm`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NextStepConfig {
     /// Width of the first dense layer and of the LSTM (3 in the forum's model).
     pub width: i64,
@@ -132,6 +132,7 @@ impl NextStepLstm {
 impl nn::ModuleT for NextStepLstm {
     /// Predictions at the steps after the warm-up: `[batch, steps - warmup, 1]`.
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(crate::Model::check_input(self, xs));
         let (ys, _) = self.steps(xs, None, train);
         let steps = ys.size()[1];
         let skip = self.config.warmup.min(steps);
@@ -140,6 +141,18 @@ impl nn::ModuleT for NextStepLstm {
 }
 
 impl Model for NextStepLstm {
+    /// `[batch, steps, 1]`.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        use crate::shape::Dim;
+        crate::shape::expect(
+            "next-step LSTM",
+            xs,
+            &[Dim::Any("batch"), Dim::Any("steps"), Dim::Is(1)],
+            &self.embed.ws,
+            false,
+        )
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         let steps = sample_shape.first().copied().unwrap_or(-1);
         let c = &self.config;

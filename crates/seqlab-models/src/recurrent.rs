@@ -18,12 +18,13 @@
 //! - GRU: `r,z = σ(W_i x + b_i + W_h h + b_h)`,
 //!   `n = tanh(W_in x + b_in + r (W_hn h + b_hn))`, `h' = (1 - z) n + z h`.
 
+use crate::shape::Dim;
 use crate::ModelError;
 use std::borrow::Borrow;
 use tch::{nn, Tensor};
 
 /// Which recurrent cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RecurrentKind {
     /// Elman RNN with ReLU activation.
     RnnRelu,
@@ -67,7 +68,7 @@ impl RecurrentKind {
 }
 
 /// How to initialise the weights.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RecurrentInit {
     /// PyTorch's default: every weight and bias uniform in `±1/sqrt(hidden)`.
     #[default]
@@ -91,7 +92,7 @@ pub enum RecurrentInit {
 }
 
 /// Configuration of a [`Recurrent`] layer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentConfig {
     /// Cell type.
     pub kind: RecurrentKind,
@@ -331,12 +332,72 @@ impl Recurrent {
         }
     }
 
+    /// Checks that `xs` is `[batch, steps, input_size]` (both at least 1)
+    /// with the weights' element type and device, and that `state`, if
+    /// given, is `[layers * directions, batch, hidden]`.
+    pub fn check_input(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+    ) -> Result<(), ModelError> {
+        let c = &self.config;
+        let what = format!("{} layer", c.kind.name());
+        let like = &self.flat_weights[0];
+        crate::shape::expect(
+            &what,
+            xs,
+            &[Dim::Any("batch"), Dim::Any("steps"), Dim::Is(c.input_size)],
+            like,
+            false,
+        )?;
+        if let Some(state) = state {
+            let dims = [
+                Dim::Is(c.num_layers * c.directions()),
+                Dim::Is(xs.size()[0]),
+                Dim::Is(c.hidden_size),
+            ];
+            let what = format!("{what}'s initial state");
+            crate::shape::expect(&what, state.h(), &dims, like, false)?;
+            if let RecurrentState::HC(_, cell) = state {
+                crate::shape::expect(&what, cell, &dims, like, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`forward`](Self::forward) with the input checked first
+    /// ([`check_input`](Self::check_input)): a wrong shape is an error.
+    pub fn try_forward(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+        train: bool,
+    ) -> Result<(Tensor, RecurrentState), ModelError> {
+        self.check_input(xs, state)?;
+        Ok(self.forward_unchecked(xs, state, train))
+    }
+
     /// Runs the whole sequence `xs` of shape `[batch, steps, features]`.
     ///
     /// Returns the outputs of the last layer at every step
     /// (`[batch, steps, hidden * directions]`) and the final state. `state`
     /// defaults to zeros. `train` switches inter-layer dropout.
+    ///
+    /// # Panics
+    /// On an input that [`check_input`](Self::check_input) refuses, with its
+    /// message (no libtorch backtrace); [`try_forward`](Self::try_forward)
+    /// returns the error instead.
     pub fn forward(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+        train: bool,
+    ) -> (Tensor, RecurrentState) {
+        crate::shape::or_panic(self.check_input(xs, state));
+        self.forward_unchecked(xs, state, train)
+    }
+
+    fn forward_unchecked(
         &self,
         xs: &Tensor,
         state: Option<&RecurrentState>,

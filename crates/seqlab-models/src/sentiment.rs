@@ -21,7 +21,7 @@ use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
 /// Configuration of a [`SentimentClassifier`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SentimentConfig {
     /// Embedding rows (token ids are in `0..vocab_size`).
     pub vocab_size: i64,
@@ -126,6 +126,7 @@ impl SentimentClassifier {
 
 impl ModuleT for SentimentClassifier {
     fn forward_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(crate::Model::check_input(self, ids));
         let x = self
             .embedding
             .forward(ids)
@@ -141,6 +142,30 @@ impl ModuleT for SentimentClassifier {
 }
 
 impl Model for SentimentClassifier {
+    /// Token ids `[batch, steps]` (Int64) in `0..vocab_size`.
+    fn check_input(&self, ids: &Tensor) -> Result<(), ModelError> {
+        use crate::shape::Dim;
+        let what = "sentiment classifier";
+        crate::shape::expect(
+            what,
+            ids,
+            &[Dim::Any("batch"), Dim::Any("steps")],
+            &self.embedding.ws,
+            true,
+        )?;
+        let (lo, hi) = tch::no_grad(|| (ids.min().int64_value(&[]), ids.max().int64_value(&[])));
+        if lo < 0 || hi >= self.config.vocab_size {
+            return Err(ModelError::Input {
+                what: what.into(),
+                problem: format!(
+                    "token ids must be in 0..{} (the embedding's rows), found ids from {lo} to {hi}",
+                    self.config.vocab_size
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// `sample_shape` is `[steps]`.
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         let steps = sample_shape.first().copied().unwrap_or(-1);

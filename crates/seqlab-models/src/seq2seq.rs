@@ -26,7 +26,7 @@ use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
 /// Configuration of an [`EncoderDecoder`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EncoderDecoderConfig {
     /// Features per encoder step.
     pub input_features: i64,
@@ -83,6 +83,25 @@ pub fn encoder_decoder<'a, P: Borrow<nn::Path<'a>>>(
 }
 
 impl EncoderDecoder {
+    /// Checks `[batch, steps, features]` where features is `in + out`
+    /// (`with_targets`) or, for free running, `in` or `in + out`.
+    fn check_features(
+        &self,
+        xs: &Tensor,
+        what: &str,
+        with_targets: bool,
+    ) -> Result<(), ModelError> {
+        use crate::shape::Dim;
+        let (i, o) = (self.config.input_features, self.config.output_features);
+        let like = &self.dense.ws;
+        let dims = |f| [Dim::Any("batch"), Dim::Any("steps"), Dim::Is(f)];
+        if with_targets || crate::shape::expect(what, xs, &dims(i), like, false).is_err() {
+            crate::shape::expect(what, xs, &dims(i + o), like, false)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &EncoderDecoderConfig {
         &self.config
@@ -175,6 +194,7 @@ pub struct TeacherForced(pub EncoderDecoder);
 
 impl ModuleT for TeacherForced {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(Model::check_input(self, xs));
         let (enc, dec) = self.0.split(xs);
         self.0.teacher_forced(&enc, &dec, train)
     }
@@ -188,6 +208,7 @@ pub struct FreeRunning(pub EncoderDecoder);
 
 impl ModuleT for FreeRunning {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        crate::shape::or_panic(Model::check_input(self, xs));
         let enc = xs.narrow(2, 0, self.0.config.input_features);
         let size = xs.size();
         let first = Tensor::zeros(
@@ -199,12 +220,25 @@ impl ModuleT for FreeRunning {
 }
 
 impl Model for TeacherForced {
+    /// `[batch, steps, input_features + output_features]`.
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        self.0
+            .check_features(xs, "teacher-forced encoder-decoder", true)
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         self.0.summary_for(sample_shape)
     }
 }
 
 impl Model for FreeRunning {
+    /// `[batch, steps, input_features]` (or with the teacher-forcing
+    /// features too, which are ignored).
+    fn check_input(&self, xs: &Tensor) -> Result<(), ModelError> {
+        self.0
+            .check_features(xs, "free-running encoder-decoder", false)
+    }
+
     fn summary(&self, sample_shape: &[i64]) -> Summary {
         self.0.summary_for(sample_shape)
     }

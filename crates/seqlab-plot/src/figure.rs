@@ -182,6 +182,11 @@ impl Figure {
         Ok(buf)
     }
 
+    /// The number of panels added so far.
+    pub fn panel_count(&self) -> usize {
+        self.panels.len()
+    }
+
     /// Renders the figure to PNG bytes.
     pub fn render_png(&self) -> Result<Vec<u8>, PlotError> {
         let rgb = self.render_rgb()?;

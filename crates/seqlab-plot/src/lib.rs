@@ -20,6 +20,11 @@
 //! has `save_png(path, width, height)` and `render_png(width, height)` for a
 //! single panel; [`Figure`] puts several in a grid.
 //!
+//! Ready-made charts ([`charts`]): [`plot_history`] (loss and accuracy per
+//! epoch, training solid, validation dashed) and [`plot_roc`] (ROC curves
+//! with their AUCs and the chance line, axes padded so that no part of a
+//! curve hides under the frame).
+//!
 //! ```
 //! use seqlab_plot::{Band, Figure, GrayImage, ImageGrid, LineChart, ScatterChart, Series};
 //!
@@ -57,6 +62,7 @@
 #![warn(missing_docs)]
 
 mod cartesian;
+pub mod charts;
 mod error;
 mod figure;
 mod geom;
@@ -70,6 +76,7 @@ mod ticks;
 #[cfg(test)]
 mod tests;
 
+pub use charts::{history_figure, plot_history, plot_roc, roc_chart, RocSeries};
 pub use error::PlotError;
 pub use figure::{Figure, Panel, MAX_SIDE};
 pub use images::{GrayImage, ImageGrid};

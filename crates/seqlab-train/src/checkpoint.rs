@@ -136,3 +136,153 @@ fn load_matching(
         Ok(())
     })
 }
+
+/// What [`save_checkpoint`] writes next to the weights: `<stem>.json`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct CheckpointMeta {
+    /// `ModelConfig::KIND`.
+    model: String,
+    /// The path in the variable store the model was built under ("" for the root).
+    prefix: String,
+    /// The weights file, relative to the JSON file.
+    weights: String,
+    /// The configuration.
+    config: serde_json::Value,
+}
+
+/// The JSON file beside a checkpoint's weights: `model.safetensors` ->
+/// `model.json`.
+pub fn config_path(weights: &Path) -> std::path::PathBuf {
+    weights.with_extension("json")
+}
+
+/// The variables (names and shapes) of `vs`, sorted by name.
+fn layout(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
+    let mut vars: Vec<(String, Vec<i64>)> = vs
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.size()))
+        .collect();
+    vars.sort();
+    vars
+}
+
+/// The variables a model built from `config` under `prefix` has.
+fn layout_of<C: seqlab_models::ModelConfig>(
+    config: &C,
+    prefix: &str,
+) -> Result<Vec<(String, Vec<i64>)>, TrainError> {
+    let vs = VarStore::new(tch::Device::Cpu);
+    let root = vs.root();
+    let path = if prefix.is_empty() {
+        root
+    } else {
+        root / prefix
+    };
+    config.build(&path)?;
+    Ok(layout(&vs))
+}
+
+/// Saves the model's weights to `path` (`.safetensors`) and its
+/// configuration to `path` with the `.json` extension, both atomically, so
+/// that [`load_checkpoint`] can rebuild the model from the files alone.
+///
+/// The model must have been built from `config` at the root of `vs` or
+/// under one path below it (`vs.root() / "net"`); anything else in `vs` is
+/// an error, checked before writing, so that a checkpoint always rebuilds.
+pub fn save_checkpoint<C: seqlab_models::ModelConfig>(
+    vs: &VarStore,
+    config: &C,
+    path: impl AsRef<Path>,
+) -> Result<(), TrainError> {
+    let path = path.as_ref();
+    let have = layout(vs);
+    let prefix = match have.first().and_then(|(n, _)| n.split_once('.')) {
+        Some((first, _)) if have.iter().all(|(n, _)| under(n, first)) => first.to_string(),
+        _ => String::new(),
+    };
+    let prefix = if layout_of(config, "")? == have {
+        String::new()
+    } else if !prefix.is_empty() && layout_of(config, &prefix)? == have {
+        prefix
+    } else {
+        return Err(TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!(
+                "the variables of this store (names and shapes) are not those of the {} this \
+                 configuration builds (build the model from this configuration at the store's root \
+                 or under one path)",
+                C::KIND
+            ),
+        });
+    };
+    let weights = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let meta = CheckpointMeta {
+        model: C::KIND.to_string(),
+        prefix,
+        weights,
+        config: serde_json::to_value(config).map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("cannot write the configuration: {e}"),
+        })?,
+    };
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot write the configuration: {e}"),
+    })?;
+    save_weights(vs, path)?;
+    seqlab_io::write_atomic(config_path(path), text.as_bytes())?;
+    Ok(())
+}
+
+/// Rebuilds a model saved by [`save_checkpoint`]: reads the configuration
+/// beside `path`, builds the model on `device` and loads the weights.
+/// Returns the variable store, the model and its configuration.
+///
+/// # Errors
+/// [`TrainError::Checkpoint`] naming the file when the JSON is missing,
+/// unreadable, holds another kind of model than `C`, or a configuration
+/// the model refuses, and when the weights do not fit the model (naming the
+/// variable and both shapes).
+pub fn load_checkpoint<C: seqlab_models::ModelConfig>(
+    path: impl AsRef<Path>,
+    device: tch::Device,
+) -> Result<(VarStore, C::Model, C), TrainError> {
+    let path = path.as_ref();
+    let json = config_path(path);
+    let fail = |message: String| TrainError::Checkpoint {
+        path: json.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(&json).map_err(|e| {
+        fail(if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file: a checkpoint is the weights plus this JSON file (save it with save_checkpoint)".into()
+        } else {
+            e.to_string()
+        })
+    })?;
+    let meta: CheckpointMeta = serde_json::from_str(&text)
+        .map_err(|e| fail(format!("not a checkpoint description: {e}")))?;
+    if meta.model != C::KIND {
+        return Err(fail(format!("holds a {}, not a {}", meta.model, C::KIND)));
+    }
+    let config: C = serde_json::from_value(meta.config)
+        .map_err(|e| fail(format!("the {} configuration does not parse: {e}", C::KIND)))?;
+    let mut vs = VarStore::new(device);
+    let model = {
+        let root = vs.root();
+        let at = if meta.prefix.is_empty() {
+            root
+        } else {
+            root / meta.prefix.as_str()
+        };
+        config
+            .build(&at)
+            .map_err(|e| fail(format!("the configuration is refused: {e}")))?
+    };
+    load_weights(&mut vs, path)?;
+    Ok((vs, model, config))
+}

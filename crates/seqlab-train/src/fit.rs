@@ -1,6 +1,7 @@
 //! The fit loop.
 
-use crate::callbacks::{EarlyStopping, ReduceLrOnPlateau};
+use crate::callbacks::{Callback, Control, EarlyStopping, EpochEnd, ReduceLrOnPlateau};
+use crate::guard::guarded;
 use crate::history::{EpochRecord, History};
 use crate::objective::{Loss, Metric};
 use crate::optim::OptimizerConfig;
@@ -37,6 +38,11 @@ pub struct FitConfig {
     pub clip_grad_norm: Option<f64>,
     /// Batch size for validation passes (defaults to `batch_size` when 0).
     pub eval_batch_size: usize,
+    /// Keras' `validation_split`: when no validation data is given, hold
+    /// out this fraction of the training samples (the last ones, before any
+    /// shuffling, as Keras does) for validation. 0 (the default) holds out
+    /// nothing; giving both a split and validation data is an error.
+    pub validation_split: f64,
     /// Output.
     pub verbosity: Verbosity,
     /// Name shown in progress lines.
@@ -44,7 +50,11 @@ pub struct FitConfig {
 }
 
 impl FitConfig {
-    /// A configuration with no callbacks, shuffling on, and epoch lines printed.
+    /// A configuration with these defaults: shuffling on with seed 0 (the
+    /// same order every run; set `seed` to vary it), no metrics, no early
+    /// stopping, no learning-rate schedule, no gradient clipping, validation
+    /// batches of `batch_size`, no validation split, one line printed per
+    /// epoch, label `"train"`.
     pub fn new(epochs: usize, batch_size: usize, optimizer: OptimizerConfig, loss: Loss) -> Self {
         Self {
             epochs,
@@ -58,6 +68,7 @@ impl FitConfig {
             reduce_lr: None,
             clip_grad_norm: None,
             eval_batch_size: 0,
+            validation_split: 0.0,
             verbosity: Verbosity::Epochs,
             label: "train".into(),
         }
@@ -136,39 +147,82 @@ impl Snapshot {
     }
 }
 
-/// Accumulates a sample-weighted mean loss and metric hit counts.
+/// Accumulates a sample-weighted mean loss, metric hit counts, and for
+/// [`Metric::Auc`] the scores and labels of every sample.
 struct Accumulator {
     loss_sum: f64,
     hits: Vec<f64>,
+    ranked: Vec<(Vec<f64>, Vec<bool>)>,
+    metrics: Vec<Metric>,
     n: f64,
 }
 
 impl Accumulator {
-    fn new(metrics: usize) -> Self {
+    fn new(metrics: &[Metric]) -> Self {
         Self {
             loss_sum: 0.0,
-            hits: vec![0.0; metrics],
+            hits: vec![0.0; metrics.len()],
+            ranked: vec![(Vec::new(), Vec::new()); metrics.len()],
+            metrics: metrics.to_vec(),
             n: 0.0,
         }
     }
 
-    fn add(&mut self, loss: f64, output: &Tensor, target: &Tensor, metrics: &[Metric]) {
-        let n = output.size()[0] as f64;
+    fn add(&mut self, loss: f64, output: &Tensor, target: &Tensor) -> Result<(), TrainError> {
+        let n = output.size().first().copied().unwrap_or(0) as f64;
         self.loss_sum += loss * n;
         self.n += n;
-        for (h, m) in self.hits.iter_mut().zip(metrics) {
-            *h += m.correct(output, target).0;
+        for ((h, r), m) in self
+            .hits
+            .iter_mut()
+            .zip(&mut self.ranked)
+            .zip(&self.metrics)
+        {
+            if *m == Metric::Auc {
+                let (scores, labels) = m.scores(output, target)?;
+                r.0.extend(scores);
+                r.1.extend(labels);
+            } else {
+                *h += m.correct(output, target).0;
+            }
         }
+        Ok(())
     }
 
     fn loss(&self) -> f64 {
         self.loss_sum / self.n.max(1.0)
     }
 
+    /// Each metric's value; an AUC over a single class is NaN.
+    fn metric_values(&self) -> Vec<f64> {
+        self.metrics
+            .iter()
+            .zip(self.hits.iter().zip(&self.ranked))
+            .map(|(m, (h, (scores, labels)))| {
+                if *m == Metric::Auc {
+                    seqlab_metrics::roc_auc(scores, labels).unwrap_or(f64::NAN)
+                } else {
+                    h / self.n.max(1.0)
+                }
+            })
+            .collect()
+    }
+
     fn values(&self) -> Vec<f64> {
         let mut v = vec![self.loss()];
-        v.extend(self.hits.iter().map(|h| h / self.n.max(1.0)));
+        v.extend(self.metric_values());
         v
+    }
+}
+
+/// Checks that inputs and targets have the same number of samples.
+fn check_pairing(what: &str, data: &TensorData) -> Result<(), TrainError> {
+    let (xs, ys) = (data.x.size(), data.y.size());
+    match (xs.first(), ys.first()) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        _ => Err(TrainError::InvalidConfig(format!(
+            "{what}: inputs of shape {xs:?} and targets of shape {ys:?} do not hold the same number of samples"
+        ))),
     }
 }
 
@@ -185,22 +239,30 @@ pub fn evaluate(
             "evaluation batch size must be at least 1".into(),
         ));
     }
+    check_pairing("evaluate", data)?;
     let acc = tch::no_grad(|| {
-        let mut acc = Accumulator::new(metrics.len());
+        let mut acc = Accumulator::new(metrics);
         for (start, len) in batch_ranges(data.len(), batch_size) {
             let b = data.narrow(start, len);
-            let out = model.forward_t(&b.x, false);
-            let l = loss.compute(&out, &b.y).double_value(&[]);
-            acc.add(l, &out, &b.y, metrics);
+            let (out, l) = guarded(
+                || format!("evaluate, samples {start}..{}", start + len),
+                &b.x.size(),
+                || {
+                    let out = model.forward_t(&b.x, false);
+                    let l = loss.compute(&out, &b.y).double_value(&[]);
+                    (out, l)
+                },
+            )?;
+            acc.add(l, &out, &b.y)?;
         }
-        acc
-    });
+        Ok::<_, TrainError>(acc)
+    })?;
     Ok(Evaluation {
         loss: acc.loss(),
         metrics: metrics
             .iter()
-            .zip(&acc.hits)
-            .map(|(m, h)| (m.name().to_string(), h / acc.n.max(1.0)))
+            .zip(acc.metric_values())
+            .map(|(m, v)| (m.name().to_string(), v))
             .collect(),
     })
 }
@@ -213,12 +275,150 @@ pub fn predict(model: &dyn ModuleT, x: &Tensor, batch_size: usize) -> Result<Ten
             "prediction batch size must be at least 1".into(),
         ));
     }
+    let n = x.size().first().copied().unwrap_or(0);
+    if n == 0 {
+        return Err(TrainError::InvalidConfig(format!(
+            "predict: the input of shape {:?} holds no samples",
+            x.size()
+        )));
+    }
     tch::no_grad(|| {
-        let outs: Vec<Tensor> = batch_ranges(x.size()[0], batch_size)
-            .map(|(start, len)| model.forward_t(&x.narrow(0, start, len), false))
-            .collect();
+        let outs = batch_ranges(n, batch_size)
+            .map(|(start, len)| {
+                let b = x.narrow(0, start, len);
+                guarded(
+                    || format!("predict, samples {start}..{}", start + len),
+                    &b.size(),
+                    || model.forward_t(&b, false),
+                )
+            })
+            .collect::<Result<Vec<Tensor>, TrainError>>()?;
         Ok(Tensor::f_cat(&outs, 0)?)
     })
+}
+
+/// What a model's outputs are, which decides how they become probabilities
+/// (named after the loss they are trained with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outputs {
+    /// Class logits `[n, classes]` (trained with [`Loss::CrossEntropy`]): softmax.
+    ClassLogits,
+    /// One logit per sample, `[n]` or `[n, 1]` (trained with
+    /// [`Loss::BinaryCrossEntropyWithLogits`]): sigmoid.
+    BinaryLogit,
+    /// One probability per sample, `[n]` or `[n, 1]` (the model ends in a
+    /// sigmoid; trained with [`Loss::BinaryCrossEntropy`]): as they are.
+    BinaryProbability,
+}
+
+impl Outputs {
+    /// The outputs a model trained with `loss` gives, or `None` for a
+    /// regression loss.
+    pub fn of_loss(loss: Loss) -> Option<Outputs> {
+        match loss {
+            Loss::CrossEntropy => Some(Outputs::ClassLogits),
+            Loss::BinaryCrossEntropyWithLogits => Some(Outputs::BinaryLogit),
+            Loss::BinaryCrossEntropy => Some(Outputs::BinaryProbability),
+            _ => None,
+        }
+    }
+}
+
+/// Class probabilities of every sample of `x`, as plain vectors: one row
+/// per sample, one probability per class (two for a binary model:
+/// `[1 - p, p]`). Runs [`predict`] in batches of `batch_size`.
+pub fn predict_proba(
+    model: &dyn ModuleT,
+    x: &Tensor,
+    batch_size: usize,
+    outputs: Outputs,
+) -> Result<Vec<Vec<f64>>, TrainError> {
+    let out = predict(model, x, batch_size)?;
+    let n = out.size().first().copied().unwrap_or(0);
+    let probs = match outputs {
+        Outputs::ClassLogits => {
+            if out.dim() != 2 {
+                return Err(TrainError::InvalidConfig(format!(
+                    "predict_proba: class logits must be [samples, classes], the model gave {:?}",
+                    out.size()
+                )));
+            }
+            out.f_softmax(-1, tch::Kind::Double)?
+        }
+        Outputs::BinaryLogit | Outputs::BinaryProbability => {
+            let p = binary_column(&out)?;
+            let p = if outputs == Outputs::BinaryLogit {
+                p.f_sigmoid()?
+            } else {
+                p
+            };
+            Tensor::f_cat(&[p.f_neg()?.f_add_scalar(1.0)?, p], 1)?
+        }
+    };
+    let width = probs.size().get(1).copied().unwrap_or(0);
+    let flat: Vec<f64> =
+        Vec::<f64>::try_from(probs.f_to_kind(tch::Kind::Double)?.f_reshape([-1])?)?;
+    Ok(flat
+        .chunks(width.max(1) as usize)
+        .take(n as usize)
+        .map(<[f64]>::to_vec)
+        .collect())
+}
+
+/// The probability of class 1 (the positive class) for every sample of
+/// `x`: `sigmoid(logit)`, the probability itself, or the softmax of class 1
+/// for two-class logits. The scores [`seqlab_metrics::roc_curve`] takes.
+pub fn predict_positive(
+    model: &dyn ModuleT,
+    x: &Tensor,
+    batch_size: usize,
+    outputs: Outputs,
+) -> Result<Vec<f64>, TrainError> {
+    let rows = predict_proba(model, x, batch_size, outputs)?;
+    rows.iter()
+        .map(|r| match r.as_slice() {
+            [_, p] => Ok(*p),
+            other => Err(TrainError::InvalidConfig(format!(
+                "predict_positive needs a binary model, this one gives {} classes",
+                other.len()
+            ))),
+        })
+        .collect()
+}
+
+/// The most probable class of every sample of `x` (ties to the lower
+/// class), as `i64` like the labels of a seqlab data set.
+pub fn predict_classes(
+    model: &dyn ModuleT,
+    x: &Tensor,
+    batch_size: usize,
+    outputs: Outputs,
+) -> Result<Vec<i64>, TrainError> {
+    let rows = predict_proba(model, x, batch_size, outputs)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let mut best = 0;
+            for (i, p) in r.iter().enumerate() {
+                if *p > r[best] {
+                    best = i;
+                }
+            }
+            best as i64
+        })
+        .collect())
+}
+
+/// `[n]` or `[n, 1]` as `[n, 1]`.
+fn binary_column(out: &Tensor) -> Result<Tensor, TrainError> {
+    let size = out.size();
+    match size.as_slice() {
+        [n] => Ok(out.f_reshape([*n, 1])?.f_to_kind(tch::Kind::Double)?),
+        [_, 1] => Ok(out.f_to_kind(tch::Kind::Double)?),
+        _ => Err(TrainError::InvalidConfig(format!(
+            "a binary model gives one value per sample ([n] or [n, 1]), this one gave {size:?}"
+        ))),
+    }
 }
 
 fn column_names(metrics: &[Metric], with_val: bool) -> Vec<String> {
@@ -232,7 +432,8 @@ fn column_names(metrics: &[Metric], with_val: bool) -> Vec<String> {
 }
 
 /// Trains `model` (whose variables live in `vs`) on `train`, validating on
-/// `val` after every epoch.
+/// `val` after every epoch (or on the `config.validation_split` fraction of
+/// `train` held out).
 ///
 /// The loop shuffles with `config.seed`, steps the optimiser per
 /// mini-batch, records loss, metrics and learning rate per epoch, and feeds
@@ -240,7 +441,8 @@ fn column_names(metrics: &[Metric], with_val: bool) -> Vec<String> {
 /// best epoch are restored at the end (also when training ran to the last
 /// epoch). A non-finite loss stops training with
 /// [`TrainError::NonFiniteLoss`] after restoring the best weights so far
-/// (or those of the last completed epoch).
+/// (or those of the last completed epoch). An input the model cannot take
+/// (wrong shape, type or device) is [`TrainError::Forward`], not a panic.
 pub fn fit(
     vs: &mut VarStore,
     model: &dyn ModuleT,
@@ -248,20 +450,94 @@ pub fn fit(
     val: Option<&TensorData>,
     config: FitConfig,
 ) -> Result<FitReport, TrainError> {
-    fit_stream(vs, model, &mut |_| Ok(train.shallow_clone()), val, config)
+    fit_with_callbacks(vs, model, train, val, config, &mut [])
+}
+
+/// [`fit`] with callbacks of your own (see [`Callback`]), called after each
+/// epoch in order, after the built-in early stopping and learning-rate
+/// schedule. For example [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint)
+/// and [`CsvLogger`](crate::callbacks::CsvLogger).
+pub fn fit_with_callbacks(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    train: &TensorData,
+    val: Option<&TensorData>,
+    config: FitConfig,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<FitReport, TrainError> {
+    check_pairing("training data", train)?;
+    if let Some(v) = val {
+        check_pairing("validation data", v)?;
+    }
+    let split = config.validation_split;
+    if split != 0.0 {
+        if !(split > 0.0 && split < 1.0) {
+            return Err(TrainError::InvalidConfig(format!(
+                "validation_split must be in [0, 1), got {split}"
+            )));
+        }
+        if val.is_some() {
+            return Err(TrainError::InvalidConfig(
+                "give either validation data or a validation_split, not both".into(),
+            ));
+        }
+        // Keras: the first ceil(n * (1 - split)) samples train, the rest validate.
+        let n = train.len();
+        let keep = ((n as f64) * (1.0 - split)).ceil() as i64;
+        if keep < 1 || keep >= n {
+            return Err(TrainError::InvalidConfig(format!(
+                "validation_split {split} of {n} samples leaves {keep} for training and {} for validation; both need at least one",
+                n - keep
+            )));
+        }
+        let (head, tail) = (train.narrow(0, keep), train.narrow(keep, n - keep));
+        return run(
+            vs,
+            model,
+            &mut |_| Ok(head.shallow_clone()),
+            Some(&tail),
+            config,
+            callbacks,
+        );
+    }
+    run(
+        vs,
+        model,
+        &mut |_| Ok(train.shallow_clone()),
+        val,
+        config,
+        callbacks,
+    )
 }
 
 /// Like [`fit`], but the training data of every epoch comes from
 /// `epoch_data(epoch)` (0-based): for tasks that draw fresh random
 /// sequences each epoch, like the temporal-order course's 31 fresh batches.
 /// The data of an epoch is still split into shuffled mini-batches of
-/// `config.batch_size`.
+/// `config.batch_size`. `validation_split` does not apply (it is an error).
 pub fn fit_stream(
     vs: &mut VarStore,
     model: &dyn ModuleT,
     epoch_data: &mut dyn FnMut(usize) -> Result<TensorData, TrainError>,
     val: Option<&TensorData>,
+    config: FitConfig,
+) -> Result<FitReport, TrainError> {
+    if config.validation_split != 0.0 {
+        return Err(TrainError::InvalidConfig(
+            "validation_split needs one fixed training set; fit_stream draws a new one each epoch"
+                .into(),
+        ));
+    }
+    run(vs, model, epoch_data, val, config, &mut [])
+}
+
+fn run(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    epoch_data: &mut dyn FnMut(usize) -> Result<TensorData, TrainError>,
+    val: Option<&TensorData>,
     mut config: FitConfig,
+    callbacks: &mut [&mut dyn Callback],
 ) -> Result<FitReport, TrainError> {
     let started = Instant::now();
     if config.epochs == 0 {
@@ -285,6 +561,7 @@ pub fn fit_stream(
         .iter()
         .map(|e| e.monitor())
         .chain(config.reduce_lr.iter().map(|r| r.monitor()))
+        .chain(callbacks.iter().filter_map(|c| c.monitor()))
     {
         if !columns.iter().any(|c| c == monitor) {
             return Err(TrainError::InvalidConfig(format!(
@@ -306,6 +583,7 @@ pub fn fit_stream(
     for epoch in 0..config.epochs {
         let epoch_start = Instant::now();
         let train = epoch_data(epoch)?;
+        check_pairing("training data", &train)?;
         let device = train.x.device();
         let batches = EpochBatches::new(
             train.len() as usize,
@@ -329,14 +607,28 @@ pub fn fit_stream(
             config.epochs,
             batches.batches_per_epoch(),
         );
-        let mut acc = Accumulator::new(config.metrics.len());
+        let mut acc = Accumulator::new(&config.metrics);
         for (batch_index, (start, len)) in batch_ranges(train.len(), config.batch_size).enumerate()
         {
             let batch_no = batch_index + 1;
             let b = epoch_data.narrow(start, len);
-            let out = model.forward_t(&b.x, true);
-            let loss = config.loss.compute(&out, &b.y);
-            let value = loss.double_value(&[]);
+            let step = guarded(
+                || format!("{} epoch {}, batch {batch_no}", config.label, epoch + 1),
+                &b.x.size(),
+                || {
+                    let out = model.forward_t(&b.x, true);
+                    let loss = config.loss.compute(&out, &b.y);
+                    let value = loss.double_value(&[]);
+                    (out, loss, value)
+                },
+            );
+            let (out, loss, value) = match step {
+                Ok(s) => s,
+                Err(e) => {
+                    progress.finish();
+                    return Err(e);
+                }
+            };
             if !value.is_finite() {
                 progress.finish();
                 let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
@@ -355,7 +647,7 @@ pub fn fit_stream(
                 opt.clip_grad_norm(max)?;
             }
             opt.step()?;
-            tch::no_grad(|| acc.add(value, &out.detach(), &b.y, &config.metrics));
+            tch::no_grad(|| acc.add(value, &out.detach(), &b.y))?;
             progress.batch_done(acc.loss());
         }
         progress.finish();
@@ -430,6 +722,17 @@ pub fn fit_stream(
                         epoch + 1
                     ));
                 }
+            }
+        }
+        for cb in callbacks.iter_mut() {
+            let end = EpochEnd {
+                epoch: epoch + 1,
+                history: &history,
+                vs,
+                lr: opt.lr(),
+            };
+            if cb.on_epoch_end(&end)? == Control::Stop {
+                stop = true;
             }
         }
         if stop {

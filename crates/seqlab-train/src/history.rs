@@ -82,6 +82,12 @@ impl History {
         self.column(name).and_then(|v| v.last().copied())
     }
 
+    /// The 1-based epoch numbers, as `f64` (the x values of a plot, e.g.
+    /// `seqlab_plot::plot_history(&h.epoch_numbers(), |c| h.column(c), ...)`).
+    pub fn epoch_numbers(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.epoch as f64).collect()
+    }
+
     /// Learning rate per epoch.
     pub fn learning_rates(&self) -> Vec<f64> {
         self.epochs.iter().map(|e| e.lr).collect()

@@ -1,12 +1,21 @@
 //! The seqlab training engine on tch (libtorch).
 //!
 //! - [`fit()`](fit::fit): epochs over seeded, shuffled mini-batches; loss and
-//!   metrics on training and validation data; a [`History`] per epoch;
-//!   [`callbacks`] with Keras' exact `EarlyStopping` and `ReduceLROnPlateau`
-//!   semantics; restore-best; a clear error on a NaN or infinite loss.
+//!   metrics (accuracy, AUC) on training and validation data (given, or a
+//!   Keras-like `validation_split`); a [`History`] per epoch; [`callbacks`]
+//!   with Keras' exact `EarlyStopping` and `ReduceLROnPlateau` semantics,
+//!   `ModelCheckpoint`, `CsvLogger` and your own ([`callbacks::Callback`],
+//!   through [`fit_with_callbacks`](fit::fit_with_callbacks)); restore-best;
+//!   a clear error on a NaN or infinite loss, and on an input the model
+//!   cannot take ([`TrainError::Forward`], see [`guard`]).
+//! - predictions as plain vectors: [`predict_proba`](fit::predict_proba),
+//!   [`predict_positive`](fit::predict_positive),
+//!   [`predict_classes`](fit::predict_classes).
 //! - [`progress`]: an indicatif bar on a terminal plus one Keras-like line
 //!   per epoch.
-//! - [`checkpoint`]: `.safetensors` weights, written atomically.
+//! - [`checkpoint`]: `.safetensors` weights, written atomically; with the
+//!   model's configuration beside them ([`checkpoint::save_checkpoint`],
+//!   [`checkpoint::load_checkpoint`]) a model rebuilds from its files alone.
 //! - [`tensors`]: `seqlab-data` data sets as tensors on a device.
 //! - [`device`]: `cpu`, `cuda` or `auto`, with an error when CUDA is missing.
 //! - [`runtime`]: process settings that speed training up without changing
@@ -35,6 +44,7 @@ pub mod callbacks;
 pub mod checkpoint;
 pub mod device;
 pub mod fit;
+pub mod guard;
 pub mod history;
 pub mod objective;
 pub mod optim;
@@ -43,7 +53,11 @@ pub mod runtime;
 pub mod tensors;
 
 pub use history::History;
+
 use std::path::PathBuf;
+/// The `tch` this crate is built on (`=0.24.0`, libtorch 2.11), re-exported
+/// so that a project using seqlab needs no `tch` dependency of its own.
+pub use tch;
 
 /// Errors from training.
 #[allow(missing_docs)] // variant fields are named for what they hold; each message says how
@@ -76,8 +90,19 @@ pub enum TrainError {
     /// A checkpoint could not be loaded.
     #[error("cannot load checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
-    /// libtorch refused an operation.
+    /// The model (or the loss) failed on an input: a wrong shape, type or
+    /// device, with the model's or libtorch's message (no C++ backtrace).
+    #[error("{during}: the model failed on an input of shape {input:?}: {message}")]
+    Forward {
+        during: String,
+        input: Vec<i64>,
+        message: String,
+    },
+    /// A model error (its input check, or a configuration it refused).
     #[error(transparent)]
+    Model(#[from] seqlab_models::ModelError),
+    /// libtorch refused an operation (its message, without the C++ backtrace).
+    #[error("libtorch: {}", seqlab_models::shape::torch_message(&.0.to_string()))]
     Torch(#[from] tch::TchError),
     /// Writing a result file failed.
     #[error(transparent)]

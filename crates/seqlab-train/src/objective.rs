@@ -1,5 +1,6 @@
 //! Losses and metrics computed on model outputs.
 
+use crate::TrainError;
 use tch::{Kind, Reduction, Tensor};
 
 /// Keras' epsilon for clipping probabilities in binary cross-entropy.
@@ -76,6 +77,13 @@ pub enum Metric {
         /// Decision threshold on the model output.
         threshold: f64,
     },
+    /// Area under the ROC curve over the whole epoch (column `auc`, so
+    /// `val_auc` can be monitored), for binary targets 0/1 and a model that
+    /// gives one score per sample (`[n]` or `[n, 1]`: a logit or a
+    /// probability, the AUC is the same) or two class logits (`[n, 2]`,
+    /// scored by their difference). Ties count one half. NaN when the
+    /// samples hold a single class.
+    Auc,
 }
 
 impl Metric {
@@ -83,13 +91,45 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::Accuracy | Metric::BinaryAccuracy { .. } => "accuracy",
+            Metric::Auc => "auc",
         }
     }
 
-    /// The number of correct samples in a batch and the batch size.
+    /// The ranking scores (higher = more positive) and binary labels of a
+    /// batch, for [`Metric::Auc`].
+    pub fn scores(
+        self,
+        output: &Tensor,
+        target: &Tensor,
+    ) -> Result<(Vec<f64>, Vec<bool>), TrainError> {
+        let size = output.size();
+        let score = match size.as_slice() {
+            [_] | [_, 1] => output.f_reshape([-1])?,
+            [_, 2] => output.f_select(1, 1)?.f_sub(&output.f_select(1, 0)?)?,
+            _ => {
+                return Err(TrainError::InvalidConfig(format!(
+                    "the auc metric needs one score per sample or two class logits, the model gave {size:?}"
+                )))
+            }
+        };
+        let scores = Vec::<f64>::try_from(score.f_to_kind(Kind::Double)?)?;
+        let labels = Vec::<f64>::try_from(target.f_to_kind(Kind::Double)?.f_reshape([-1])?)?;
+        if labels.len() != scores.len() {
+            return Err(TrainError::InvalidConfig(format!(
+                "the auc metric got {} scores but {} targets",
+                scores.len(),
+                labels.len()
+            )));
+        }
+        Ok((scores, labels.iter().map(|&t| t >= 0.5).collect()))
+    }
+
+    /// The number of correct samples in a batch and the batch size
+    /// (0 hits for [`Metric::Auc`], which is not a count; see [`scores`](Self::scores)).
     pub fn correct(self, output: &Tensor, target: &Tensor) -> (f64, f64) {
         let n = output.size()[0] as f64;
         let hits = match self {
+            Metric::Auc => return (0.0, n),
             Metric::Accuracy => output
                 .argmax(-1, false)
                 .eq_tensor(target)

@@ -81,7 +81,7 @@ fn restore_best_leaves_the_best_epochs_weights() {
     .unwrap();
     let mut cfg = config(8);
     cfg.optimizer = OptimizerConfig::adam(3e-2); // noisy on purpose
-    cfg.early_stopping = Some(EarlyStopping::new("val_loss", Mode::Min, 0.0, 100));
+    cfg.early_stopping = Some(EarlyStopping::new("val_loss", 0.0, 100).unwrap());
     let report = fit(&mut vs, &net, &train, Some(&test), cfg).unwrap();
     let val = report.history.column("val_loss").unwrap();
     let (best_i, best) =
@@ -114,8 +114,8 @@ fn early_stopping_stops_and_plateau_reduces_the_learning_rate() {
     let mut cfg = config(30);
     // A learning rate so small that no epoch improves the loss by 1e-4.
     cfg.optimizer = OptimizerConfig::sgd(1e-9);
-    cfg.reduce_lr = Some(ReduceLrOnPlateau::new("val_loss", Mode::Min, 0.5, 1).unwrap());
-    cfg.early_stopping = Some(EarlyStopping::new("val_loss", Mode::Min, 1e-4, 3));
+    cfg.reduce_lr = Some(ReduceLrOnPlateau::new("val_loss", 0.5, 1).unwrap());
+    cfg.early_stopping = Some(EarlyStopping::new("val_loss", 1e-4, 3).unwrap());
     let report = fit(&mut vs, &net, &train, Some(&test), cfg).unwrap();
     assert_eq!(report.stopped_epoch, Some(4));
     assert_eq!(
@@ -239,7 +239,11 @@ fn bad_configuration_is_rejected_before_training() {
     )
     .unwrap();
     let mut cfg = config(2);
-    cfg.early_stopping = Some(EarlyStopping::new("val_auc", Mode::Max, 0.0, 1));
+    cfg.early_stopping = Some(
+        EarlyStopping::new("val_auc", 0.0, 1)
+            .unwrap()
+            .with_mode(Mode::Max),
+    );
     let err = fit(&mut vs, &net, &train, Some(&test), cfg)
         .unwrap_err()
         .to_string();
@@ -476,4 +480,274 @@ fn a_non_finite_validation_loss_is_an_error_naming_the_epoch_and_what_to_change(
             && text.contains("batch size"),
         "{text}"
     );
+}
+
+/// A binary task: is the sum of a random sequence's values positive?
+fn binary(n: i64, steps: i64, seed: i64) -> TensorData {
+    tch::manual_seed(seed);
+    let x = Tensor::randn([n, steps, 1], tch::kind::FLOAT_CPU);
+    let y = x
+        .sum_dim_intlist(&[1i64, 2][..], false, tch::Kind::Float)
+        .gt(0.0)
+        .to_kind(tch::Kind::Int64);
+    TensorData { x, y }
+}
+
+fn binary_net(vs: &nn::VarStore) -> seqlab_models::classifier::SeqClassifier {
+    seq_classifier(
+        vs.root() / "net",
+        &SeqClassifierConfig::stacked(1, RecurrentKind::Gru, &[8], 2),
+    )
+    .unwrap()
+}
+
+#[test]
+fn wrong_input_shapes_are_errors_naming_both_shapes_without_a_backtrace() {
+    let _serial = torch_serial();
+    let data = binary(16, 5, 1);
+    let flat = TensorData {
+        x: data.x.reshape([16, 5]),
+        y: data.y.shallow_clone(),
+    };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = binary_net(&vs);
+    let err = fit(&mut vs, &net, &flat, None, config(1)).unwrap_err();
+    assert!(matches!(err, TrainError::Forward { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("[batch, steps, 1]")
+            && text.contains("[16, 5]")
+            && text.contains("epoch 1, batch 1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("frame #") && text.lines().count() == 1,
+        "{text}"
+    );
+    let err = evaluate(&net, &flat, Loss::CrossEntropy, &[], 8)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[batch, steps, 1]") && err.contains("evaluate"),
+        "{err}"
+    );
+    let err = predict(&net, &flat.x, 8).unwrap_err().to_string();
+    assert!(
+        err.contains("[batch, steps, 1]") && err.contains("predict"),
+        "{err}"
+    );
+    // The model's own check, as a Result.
+    use seqlab_models::Model;
+    let err = net.try_forward_t(&flat.x, false).unwrap_err();
+    assert!(
+        matches!(err, seqlab_models::ModelError::Shape { .. }),
+        "{err}"
+    );
+    // Inputs and targets of different lengths are refused before training.
+    let short = TensorData {
+        x: data.x.shallow_clone(),
+        y: data.y.narrow(0, 0, 10),
+    };
+    let err = fit(&mut vs, &net, &short, None, config(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("same number of samples"), "{err}");
+    // A model of the user's own (no seqlab check) failing inside libtorch:
+    // libtorch's message, without its C++ backtrace.
+    let lin = nn::linear(vs.root() / "own", 3, 2, Default::default());
+    let own = nn::func_t(move |x, _| x.apply(&lin));
+    let err = predict(&own, &Tensor::zeros([4, 7], tch::kind::FLOAT_CPU), 2)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("predict") && err.contains("[2, 7]"), "{err}");
+    assert!(
+        !err.contains("frame #") && !err.contains("Exception raised"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validation_split_holds_out_the_last_samples_like_keras() {
+    let _serial = torch_serial();
+    let data = binary(40, 4, 2);
+    let run = |split: bool| {
+        seed_all(9);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let net = binary_net(&vs);
+        let mut cfg = config(3);
+        let report = if split {
+            cfg.validation_split = 0.25;
+            fit(&mut vs, &net, &data, None, cfg)
+        } else {
+            let (train, val) = (data.narrow(0, 30), data.narrow(30, 10));
+            fit(&mut vs, &net, &train, Some(&val), cfg)
+        };
+        report.unwrap().history.to_csv()
+    };
+    let by_split = run(true);
+    assert!(by_split.contains("val_loss"), "{by_split}");
+    assert_eq!(by_split, run(false));
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = binary_net(&vs);
+    let mut cfg = config(1);
+    cfg.validation_split = 0.25;
+    let err = fit(&mut vs, &net, &data, Some(&data), cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not both"), "{err}");
+    let mut cfg = config(1);
+    cfg.validation_split = 1.0;
+    assert!(fit(&mut vs, &net, &data, None, cfg).is_err());
+}
+
+#[test]
+fn model_checkpoint_csv_logger_val_auc_and_own_callbacks() {
+    use seqlab_train::callbacks::{Callback, Control, CsvLogger, EpochEnd, ModelCheckpoint};
+    let _serial = torch_serial();
+    seed_all(3);
+    let (train, val) = (binary(300, 6, 3), binary(100, 6, 4));
+    let dir = std::env::temp_dir().join(format!("seqlab-train-callbacks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = binary_net(&vs);
+    let mut cfg = config(6);
+    cfg.metrics = vec![Metric::Accuracy, Metric::Auc];
+    cfg.optimizer = OptimizerConfig::adam(1e-2);
+    // The default mode of val_auc is Max (auto).
+    cfg.early_stopping = Some(EarlyStopping::new("val_auc", 0.0, 100).unwrap());
+    let mut best = ModelCheckpoint::new(dir.join("best.safetensors"), "val_auc").unwrap();
+    let mut log = CsvLogger::new(dir.join("history.csv"));
+    struct StopAt(usize, usize);
+    impl Callback for StopAt {
+        fn on_epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<Control, TrainError> {
+            self.1 += 1;
+            Ok(if end.epoch == self.0 {
+                Control::Stop
+            } else {
+                Control::Continue
+            })
+        }
+    }
+    let mut stop = StopAt(4, 0);
+    let report = seqlab_train::fit::fit_with_callbacks(
+        &mut vs,
+        &net,
+        &train,
+        Some(&val),
+        cfg,
+        &mut [&mut best, &mut log, &mut stop],
+    )
+    .unwrap();
+    assert_eq!((report.stopped_epoch, stop.1), (Some(4), 4));
+    let aucs = report.history.column("val_auc").unwrap();
+    assert!(aucs.iter().all(|a| (0.0..=1.0).contains(a)), "{aucs:?}");
+    assert!(aucs.iter().cloned().fold(0.0, f64::max) > 0.8, "{aucs:?}");
+    // The CSV log is the history.
+    let logged = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    assert_eq!(logged, report.history.to_csv());
+    // The checkpoint holds the best val_auc epoch: reloaded, it scores that AUC.
+    let top = aucs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(best.best(), top);
+    let mut vs2 = nn::VarStore::new(Device::Cpu);
+    let net2 = binary_net(&vs2);
+    load_weights(&mut vs2, best.path()).unwrap();
+    let e = evaluate(&net2, &val, Loss::CrossEntropy, &[Metric::Auc], 32).unwrap();
+    assert!((e.get("auc").unwrap() - top).abs() < 1e-9, "{e:?} vs {top}");
+    // A callback monitoring a column the history lacks fails before training.
+    let mut bad = ModelCheckpoint::new(dir.join("x.safetensors"), "val_f1").unwrap();
+    let err = seqlab_train::fit::fit_with_callbacks(
+        &mut vs,
+        &net,
+        &train,
+        Some(&val),
+        config(1),
+        &mut [&mut bad],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("val_f1"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn probabilities_come_back_as_plain_vectors() {
+    use seqlab_train::fit::{predict_classes, predict_positive, predict_proba, Outputs};
+    let _serial = torch_serial();
+    seed_all(5);
+    let data = binary(10, 4, 5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = binary_net(&vs);
+    let rows = predict_proba(&net, &data.x, 3, Outputs::ClassLogits).unwrap();
+    assert_eq!(rows.len(), 10);
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 2 && (r[0] + r[1] - 1.0).abs() < 1e-9));
+    let logits = predict(&net, &data.x, 3).unwrap();
+    let want = Vec::<f64>::try_from(logits.softmax(-1, tch::Kind::Double).select(1, 1)).unwrap();
+    let p = predict_positive(&net, &data.x, 3, Outputs::ClassLogits).unwrap();
+    for (a, b) in p.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-9);
+    }
+    let classes = predict_classes(&net, &data.x, 3, Outputs::ClassLogits).unwrap();
+    assert_eq!(
+        classes,
+        p.iter().map(|&p| i64::from(p > 0.5)).collect::<Vec<_>>()
+    );
+    // The labels of the data go into the metrics as they are (i64).
+    let labels = Vec::<i64>::try_from(&data.y).unwrap();
+    assert!(seqlab_metrics::accuracy(&classes, &labels).is_ok());
+    // One logit per sample: sigmoid.
+    let one = nn::func_t(|x, _| x.sum_dim_intlist(&[1i64, 2][..], false, tch::Kind::Float));
+    let p = predict_positive(&one, &data.x, 4, Outputs::BinaryLogit).unwrap();
+    let s = Vec::<f64>::try_from(
+        data.x
+            .sum_dim_intlist(&[1i64, 2][..], false, tch::Kind::Double)
+            .sigmoid(),
+    )
+    .unwrap();
+    assert!(p.iter().zip(&s).all(|(a, b)| (a - b).abs() < 1e-6));
+    assert!(predict_positive(&net, &data.x, 3, Outputs::BinaryLogit).is_err());
+}
+
+#[test]
+fn checkpoints_with_their_config_rebuild_the_model() {
+    use seqlab_train::checkpoint::{config_path, load_checkpoint, save_checkpoint};
+    let _serial = torch_serial();
+    seed_all(6);
+    let dir = std::env::temp_dir().join(format!("seqlab-train-config-ckpt-{}", std::process::id()));
+    let path = dir.join("model.safetensors");
+    let cfg = SeqClassifierConfig::stacked(1, RecurrentKind::Gru, &[8], 2);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = binary_net(&vs);
+    save_checkpoint(&vs, &cfg, &path).unwrap();
+    let (_vs2, net2, cfg2) = load_checkpoint::<SeqClassifierConfig>(&path, Device::Cpu).unwrap();
+    assert_eq!(cfg2, cfg);
+    let x = binary(5, 4, 6).x;
+    assert!(predict(&net, &x, 5).unwrap().allclose(
+        &predict(&net2, &x, 5).unwrap(),
+        0.0,
+        0.0,
+        false
+    ));
+    // Another kind of model: the error says what the file holds.
+    let err = load_checkpoint::<seqlab_models::feedforward::FeedForwardConfig>(&path, Device::Cpu)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("model.json") && err.contains("SeqClassifier"),
+        "{err}"
+    );
+    // A configuration that is not the one the store holds is refused at save time.
+    let other = SeqClassifierConfig::stacked(1, RecurrentKind::Gru, &[9], 2);
+    assert!(save_checkpoint(&vs, &other, dir.join("other.safetensors")).is_err());
+    // A hand-edited size: the weights do not fit, naming the variable and the shapes.
+    let text = std::fs::read_to_string(config_path(&path)).unwrap();
+    std::fs::write(config_path(&path), text.replacen("8", "12", 1)).unwrap();
+    let err = load_checkpoint::<SeqClassifierConfig>(&path, Device::Cpu)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("shape") && !err.contains("frame #"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
