@@ -1359,8 +1359,14 @@ pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, Exp
     ))
     .x_label("false positive rate")
     .y_label("true positive rate")
-    .x_range(-seqlab_plot::charts::ROC_PAD, 1.0 + seqlab_plot::charts::ROC_PAD)
-    .y_range(-seqlab_plot::charts::ROC_PAD, 1.0 + seqlab_plot::charts::ROC_PAD)
+    .x_range(
+        -seqlab_plot::charts::ROC_PAD,
+        1.0 + seqlab_plot::charts::ROC_PAD,
+    )
+    .y_range(
+        -seqlab_plot::charts::ROC_PAD,
+        1.0 + seqlab_plot::charts::ROC_PAD,
+    )
     .legend(seqlab_plot::LegendPosition::LowerRight);
     let mut means: Vec<(usize, Vec<f64>)> = Vec::new();
     for seed in seeds {

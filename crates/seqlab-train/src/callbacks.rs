@@ -595,7 +595,10 @@ mod tests {
         let es = EarlyStopping::new("val_auc", 0.0, 2).unwrap();
         assert_eq!(es.mode(), Mode::Max);
         assert!(es.restore_best_weights());
-        assert_eq!(es.restore_best_weights(), EarlyStopping::RESTORES_BEST_BY_DEFAULT);
+        assert_eq!(
+            es.restore_best_weights(),
+            EarlyStopping::RESTORES_BEST_BY_DEFAULT
+        );
         assert_eq!(
             EarlyStopping::new("val_loss", 0.0, 2).unwrap().mode(),
             Mode::Min
