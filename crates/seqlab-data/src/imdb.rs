@@ -343,19 +343,28 @@ pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
                 entry: file_path.display().to_string(),
                 why,
             })?;
-            let size = item
-                .metadata()
-                .map_err(|e| LoadError::io(&file_path, e))?
-                .len();
+            // The size of the file opened (a symlink's target, not the link),
+            // and never more than one byte past the limit read.
+            let io_err = |e| LoadError::io(&file_path, e);
+            let too_large = |size| LoadError::TooLarge {
+                path: file_path.clone(),
+                size,
+                limit: MAX_REVIEW_BYTES,
+                why: REVIEW_LIMIT_WHY.into(),
+            };
+            let file = std::fs::File::open(&file_path).map_err(io_err)?;
+            let size = file.metadata().map_err(io_err)?.len();
             if size > MAX_REVIEW_BYTES {
-                return Err(LoadError::TooLarge {
-                    path: file_path,
-                    size,
-                    limit: MAX_REVIEW_BYTES,
-                    why: REVIEW_LIMIT_WHY.into(),
-                });
+                return Err(too_large(size));
             }
-            let bytes = std::fs::read(&file_path).map_err(|e| LoadError::io(&file_path, e))?;
+            // A file that grew since is still cut at one byte past the limit.
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.take(MAX_REVIEW_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(io_err)?;
+            if bytes.len() as u64 > MAX_REVIEW_BYTES {
+                return Err(too_large(bytes.len() as u64));
+            }
             let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
                 path: file_path.clone(),
                 entry: None,
@@ -788,6 +797,15 @@ mod tests {
         );
         names(&err, "train/pos/99_9.txt");
         names(&err, "the most one review may hold");
+        // A symlink is measured by its target, not by the link's own size.
+        let big = d.join("big.bin");
+        std::fs::rename(d.join("aclImdb/train/pos/99_9.txt"), &big).unwrap();
+        std::os::unix::fs::symlink(&big, d.join("aclImdb/train/pos/99_9.txt")).unwrap();
+        let err = load(&d).unwrap_err();
+        assert!(
+            matches!(err, LoadError::TooLarge { size, .. } if size == MAX_REVIEW_BYTES + 1),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 
