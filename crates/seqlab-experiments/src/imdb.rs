@@ -1353,21 +1353,10 @@ pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, Exp
         .trim_start_matches("imdb ")
         .to_string();
     let grid: Vec<f64> = (0..=200).map(|i| f64::from(i) / 200.0).collect();
-    let mut chart = LineChart::new(format!(
+    let mut chart = seqlab_plot::roc_axes(format!(
         "IMDb {cell}: test ROC of {} seeds (faint) and their mean",
         seeds.len()
-    ))
-    .x_label("false positive rate")
-    .y_label("true positive rate")
-    .x_range(
-        -seqlab_plot::charts::ROC_PAD,
-        1.0 + seqlab_plot::charts::ROC_PAD,
-    )
-    .y_range(
-        -seqlab_plot::charts::ROC_PAD,
-        1.0 + seqlab_plot::charts::ROC_PAD,
-    )
-    .legend(seqlab_plot::LegendPosition::LowerRight);
+    ));
     let mut means: Vec<(usize, Vec<f64>)> = Vec::new();
     for seed in seeds {
         let (labels, probs) = read_predictions(&seed.dir.join("predictions.csv"))?;

@@ -96,7 +96,19 @@ pub struct RocSeries<'a> {
     pub auc: f64,
 }
 
-/// A ROC chart: one line per curve (palette colours in order), the chance
+/// The empty frame of a ROC chart: axis labels, both axes padded by
+/// [`ROC_PAD`] beyond [0, 1], the legend at the lower right. [`roc_chart`]
+/// draws on it; use it for ROC charts of your own (many faint curves, say).
+pub fn roc_axes(title: impl Into<String>) -> LineChart {
+    LineChart::new(title)
+        .x_label("false positive rate")
+        .y_label("true positive rate")
+        .x_range(-ROC_PAD, 1.0 + ROC_PAD)
+        .y_range(-ROC_PAD, 1.0 + ROC_PAD)
+        .legend(LegendPosition::LowerRight)
+}
+
+/// A ROC chart ([`roc_axes`]): one line per curve (palette colours in order), the chance
 /// diagonal dashed, the legend at the lower right, and both axes padded by
 /// [`ROC_PAD`] beyond [0, 1] so that no part of a curve lies on the frame.
 pub fn roc_chart(title: &str, curves: &[RocSeries<'_>]) -> Result<LineChart, PlotError> {
@@ -105,12 +117,7 @@ pub fn roc_chart(title: &str, curves: &[RocSeries<'_>]) -> Result<LineChart, Plo
             "a ROC chart needs at least one curve".into(),
         ));
     }
-    let mut chart = LineChart::new(title)
-        .x_label("false positive rate")
-        .y_label("true positive rate")
-        .x_range(-ROC_PAD, 1.0 + ROC_PAD)
-        .y_range(-ROC_PAD, 1.0 + ROC_PAD)
-        .legend(LegendPosition::LowerRight);
+    let mut chart = roc_axes(title);
     for (i, c) in curves.iter().enumerate() {
         if let Some(bad) = c
             .fpr

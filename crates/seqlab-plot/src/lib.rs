@@ -23,7 +23,8 @@
 //! Ready-made charts ([`charts`]): [`plot_history`] (loss and accuracy per
 //! epoch, training solid, validation dashed) and [`plot_roc`] (ROC curves
 //! with their AUCs and the chance line, axes padded so that no part of a
-//! curve hides under the frame).
+//! curve hides under the frame; [`roc_axes`] is that frame alone, for ROC
+//! charts of your own).
 //!
 //! ```
 //! use seqlab_plot::{Band, Figure, GrayImage, ImageGrid, LineChart, ScatterChart, Series};
@@ -76,7 +77,7 @@ mod ticks;
 #[cfg(test)]
 mod tests;
 
-pub use charts::{history_figure, plot_history, plot_roc, roc_chart, RocSeries};
+pub use charts::{history_figure, plot_history, plot_roc, roc_axes, roc_chart, RocSeries};
 pub use error::PlotError;
 pub use figure::{Figure, Panel, MAX_SIDE};
 pub use images::{GrayImage, ImageGrid};
