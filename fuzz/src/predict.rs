@@ -19,10 +19,10 @@
 use seqlab_experiments::imdb::{self, PredictOptions, Predictor};
 use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
 use seqlab_models::sentiment::{sentiment_classifier, SentimentConfig};
+use seqlab_models::tch::nn::VarStore;
+use seqlab_models::tch::Device;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use tch::nn::VarStore;
-use tch::Device;
 
 const EXPERIMENT: &str = "imdb-lstm";
 
