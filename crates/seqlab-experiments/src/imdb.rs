@@ -588,7 +588,8 @@ impl SavedModel {
     /// next to ordinary weights is an error, not an allocation of hundreds
     /// of gigabytes. Weights are 32-bit floats.
     fn check_weights_size(&self, path: &Path, weights: &Path) -> Result<(), ExperimentError> {
-        let need = 4 * self.min_parameters(path)?;
+        let params = self.min_parameters(path)?;
+        let need = 4 * params;
         let have = std::fs::metadata(weights)
             .map_err(|e| ExperimentError::Saved {
                 path: weights.to_path_buf(),
@@ -599,9 +600,8 @@ impl SavedModel {
             return Err(ExperimentError::Saved {
                 path: path.to_path_buf(),
                 message: format!(
-                    "describes a model with at least {} parameters ({need} bytes as 32-bit floats), \
+                    "describes a model with at least {params} parameters ({need} bytes as 32-bit floats), \
                      but its weights file {} holds {have} bytes: the weights are not this model's",
-                    self.min_parameters(path)?,
                     weights.display()
                 ),
             });

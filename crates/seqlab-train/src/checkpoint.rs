@@ -144,8 +144,6 @@ struct CheckpointMeta {
     model: String,
     /// The path in the variable store the model was built under ("" for the root).
     prefix: String,
-    /// The weights file, relative to the JSON file.
-    weights: String,
     /// The configuration.
     config: serde_json::Value,
 }
@@ -197,14 +195,15 @@ pub fn save_checkpoint<C: seqlab_models::ModelConfig>(
 ) -> Result<(), TrainError> {
     let path = path.as_ref();
     let have = layout(vs);
-    let prefix = match have.first().and_then(|(n, _)| n.split_once('.')) {
+    // The one path every variable lies under, if there is one.
+    let common = match have.first().and_then(|(n, _)| n.split_once('.')) {
         Some((first, _)) if have.iter().all(|(n, _)| under(n, first)) => first.to_string(),
         _ => String::new(),
     };
     let prefix = if layout_of(config, "")? == have {
         String::new()
-    } else if !prefix.is_empty() && layout_of(config, &prefix)? == have {
-        prefix
+    } else if !common.is_empty() && layout_of(config, &common)? == have {
+        common
     } else {
         return Err(TrainError::Checkpoint {
             path: path.to_path_buf(),
@@ -216,23 +215,16 @@ pub fn save_checkpoint<C: seqlab_models::ModelConfig>(
             ),
         });
     };
-    let weights = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let unwritable = |e: serde_json::Error| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot write the configuration: {e}"),
+    };
     let meta = CheckpointMeta {
         model: C::KIND.to_string(),
         prefix,
-        weights,
-        config: serde_json::to_value(config).map_err(|e| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("cannot write the configuration: {e}"),
-        })?,
+        config: serde_json::to_value(config).map_err(unwritable)?,
     };
-    let text = serde_json::to_string_pretty(&meta).map_err(|e| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message: format!("cannot write the configuration: {e}"),
-    })?;
+    let text = serde_json::to_string_pretty(&meta).map_err(unwritable)?;
     save_weights(vs, path)?;
     seqlab_io::write_atomic(config_path(path), text.as_bytes())?;
     Ok(())
