@@ -70,6 +70,13 @@ impl ResultsDir {
         self.stage.path().join(file)
     }
 
+    /// Writes text compressed with gzip (level 9, no file name or time in
+    /// the header, so equal text gives equal bytes); for large tables.
+    pub fn write_gzip(&mut self, file: &str, text: &str) -> Result<(), ExperimentError> {
+        let path = self.path(file);
+        Ok(seqlab_io::write_atomic(path, &gzip(text.as_bytes()))?)
+    }
+
     /// Writes text.
     pub fn write_text(&mut self, file: &str, text: &str) -> Result<(), ExperimentError> {
         let path = self.path(file);
@@ -144,10 +151,35 @@ pub struct CsvTable {
     rows: Vec<Vec<String>>,
 }
 
+/// `bytes` compressed with gzip at level 9, with an empty header (no name, time 0).
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// A text file's content, decompressed when its name ends in `.gz`.
+fn read_text_maybe_gzip(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    if path.extension().is_some_and(|x| x == "gz") {
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text)?;
+    } else {
+        std::io::BufReader::new(file).read_to_string(&mut text)?;
+    }
+    Ok(text)
+}
+
 impl CsvTable {
-    /// Reads `path`; a missing or unreadable file is an error naming it.
+    /// Reads `path` (gzip-compressed when its name ends in `.gz`); a missing
+    /// or unreadable file is an error naming it.
     pub fn read(path: &Path) -> Result<Self, ExperimentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+        let text = read_text_maybe_gzip(path).map_err(|source| ExperimentError::ResultsDir {
             path: path.to_path_buf(),
             source,
         })?;
@@ -227,9 +259,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// manifest's run id. Returns the problems found (empty: the folder is one
 /// run's, whole); a folder without a manifest is one problem.
 ///
-/// Weights (`.safetensors`) may be absent: they are not part of the
-/// repository's committed results (too large), so a fresh clone has none.
-/// Weights that are present must still match.
+/// Weights (`.safetensors`) and pictures (`.png`) may be absent: the
+/// repository's committed results leave out the weights (too large) and
+/// the pictures of every seed but the first (a run draws them again), so a
+/// fresh clone lacks them. Files that are present must still match.
 pub fn verify_manifest(dir: &Path) -> Vec<String> {
     let path = dir.join(MANIFEST_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -250,7 +283,9 @@ pub fn verify_manifest(dir: &Path) -> Vec<String> {
             )),
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
-                    && file.extension().is_some_and(|x| x == "safetensors") => {}
+                    && file
+                        .extension()
+                        .is_some_and(|x| x == "safetensors" || x == "png") => {}
             Err(_) => problems.push(format!("{} is missing", file.display())),
         }
     }
@@ -545,6 +580,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_gzip_table_reads_back_as_the_plain_one() {
+        let dir = std::env::temp_dir().join(format!("seqlab-gzip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "id,label,probability\ntest/neg/0_2,0,0.25\ntest/pos/1_9,1,0.75\n";
+        let bytes = gzip(text.as_bytes());
+        // No name or time in the header: equal text, equal bytes.
+        assert_eq!(bytes, gzip(text.as_bytes()));
+        assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "gzip mtime");
+        std::fs::write(dir.join("p.csv.gz"), &bytes).unwrap();
+        std::fs::write(dir.join("p.csv"), text).unwrap();
+        let (gz, plain) = (
+            CsvTable::read(&dir.join("p.csv.gz")).unwrap(),
+            CsvTable::read(&dir.join("p.csv")).unwrap(),
+        );
+        assert_eq!(gz.numbers("probability").unwrap(), vec![0.25, 0.75]);
+        assert_eq!(gz.column("id").unwrap(), plain.column("id").unwrap());
+        // A plain file named .gz is an error naming it, not garbage.
+        std::fs::write(dir.join("bad.csv.gz"), text).unwrap();
+        let err = CsvTable::read(&dir.join("bad.csv.gz")).unwrap_err().to_string();
+        assert!(err.contains("bad.csv.gz"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn absent_weights_are_no_disagreement_but_changed_ones_are() {
         let dir = std::env::temp_dir().join(format!("seqlab-manifest-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -556,11 +615,12 @@ mod tests {
                 "metrics.json": sha256_hex(metrics),
                 "model.safetensors": sha256_hex(b"weights"),
                 "history.csv": sha256_hex(b"epoch\n"),
+                "loss.png": sha256_hex(b"picture"),
             }
         });
         std::fs::write(dir.join(MANIFEST_FILE), manifest.to_string()).unwrap();
         std::fs::write(dir.join("history.csv"), b"epoch\n").unwrap();
-        // A fresh clone: no weights (they are not committed).
+        // A fresh clone: no weights, no pictures of other seeds (they are not committed).
         assert!(
             verify_manifest(&dir).is_empty(),
             "{:?}",
@@ -573,6 +633,16 @@ mod tests {
             problems.len() == 1 && problems[0].contains("model.safetensors"),
             "{problems:?}"
         );
+        // So is a picture from another run.
+        std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+        std::fs::write(dir.join("loss.png"), b"another picture").unwrap();
+        let problems = verify_manifest(&dir);
+        assert!(
+            problems.len() == 1 && problems[0].contains("loss.png"),
+            "{problems:?}"
+        );
+        std::fs::remove_file(dir.join("loss.png")).unwrap();
+        std::fs::write(dir.join("model.safetensors"), b"weights").unwrap();
         // Any other missing file is one too.
         std::fs::remove_file(dir.join("model.safetensors")).unwrap();
         std::fs::remove_file(dir.join("history.csv")).unwrap();

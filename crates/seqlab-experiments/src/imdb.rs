@@ -835,8 +835,8 @@ pub fn seed_run(
         ],
         &out.path("roc.png"),
     )?;
-    out.write_text(
-        "predictions.csv",
+    out.write_gzip(
+        PREDICTIONS_FILE,
         &predictions_csv(&test, &[&book_run.probs, &held_out.probs, &paired.probs]),
     )?;
     save_weights(&book_run.vs, out.path(WEIGHTS_FILE))?;
@@ -992,7 +992,11 @@ pub struct ProtocolEffect {
     pub balanced_accuracy: f64,
 }
 
-/// Columns of `predictions.csv` after `id,label`: one probability per protocol.
+/// One row per test review: `id,label` and one probability per protocol
+/// ([`PREDICTION_COLUMNS`]); gzip-compressed (pandas and `zcat` read it as it is).
+pub const PREDICTIONS_FILE: &str = "predictions.csv.gz";
+
+/// Columns of the predictions table after `id,label`: one probability per protocol.
 pub const PREDICTION_COLUMNS: [&str; 3] = [
     "probability",
     "probability_held_out",
@@ -1308,7 +1312,7 @@ pub fn predict<T: AsRef<str>>(
     Predictor::load(opts)?.predict(texts)
 }
 
-/// The protocols of one seed, in `metrics.json` and `predictions.csv` order.
+/// The protocols of one seed, in `metrics.json` and predictions-table order.
 const PROTOCOLS: [(&str, &str); 3] = [
     ("book", "book protocol"),
     ("held_out", "held-out protocol"),
@@ -1326,7 +1330,7 @@ fn tpr_at(roc: &RocCurve, fpr: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// One seed's test labels and per-protocol probabilities from `predictions.csv`.
+/// One seed's test labels and per-protocol probabilities from its predictions table.
 fn read_predictions(path: &Path) -> Result<(Vec<bool>, Vec<Vec<f64>>), ExperimentError> {
     let table = crate::common::CsvTable::read(path)?;
     let labels = table
@@ -1359,7 +1363,7 @@ pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, Exp
     ));
     let mut means: Vec<(usize, Vec<f64>)> = Vec::new();
     for seed in seeds {
-        let (labels, probs) = read_predictions(&seed.dir.join("predictions.csv"))?;
+        let (labels, probs) = read_predictions(&seed.dir.join(PREDICTIONS_FILE))?;
         // The book and held-out protocols: the comparison the report draws.
         for (i, p) in probs.iter().enumerate().take(2) {
             let roc = roc_curve(p, &labels)?;

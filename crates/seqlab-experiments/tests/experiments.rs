@@ -487,7 +487,16 @@ fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
 
 /// Reads a CSV file with a header into rows of fields.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = if path.extension().is_some_and(|x| x == "gz") {
+        use std::io::Read as _;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    } else {
+        std::fs::read_to_string(path).unwrap()
+    };
     let mut lines = text.lines();
     let header = lines.next().unwrap().split(',').map(String::from).collect();
     let rows = lines
@@ -526,7 +535,7 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         "roc.png",
         "metrics.json",
         "timing.json",
-        "predictions.csv",
+        "predictions.csv.gz",
         "model.safetensors",
         "vocabulary.tsv",
         "model.json",
@@ -591,8 +600,8 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         .unwrap()
         .starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
 
-    // predictions.csv: one row per test review; its AUC is the reported one.
-    let (header, rows) = read_csv(&out.join("predictions.csv"));
+    // predictions.csv.gz: one row per test review; its AUC is the reported one.
+    let (header, rows) = read_csv(&out.join("predictions.csv.gz"));
     assert_eq!(
         header,
         [
