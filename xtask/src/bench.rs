@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The workloads (`seqlab bench <name>` and `bench/peers/peers.py <name>`).
-const WORKLOADS: [&str; 5] = [
+pub const WORKLOADS: [&str; 5] = [
     "toy-seq2one",
     "temporal-order-hard",
     "imdb-lstm",
@@ -127,14 +127,14 @@ fn peer_python_path(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// The number after `"key":` in a one-line JSON object.
-fn json_number(json: &str, key: &str) -> Option<f64> {
+pub fn json_number(json: &str, key: &str) -> Option<f64> {
     let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
     let rest = json[at..].trim_start();
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest[..end].trim().parse().ok()
 }
 
-fn json_string(json: &str, key: &str) -> Option<String> {
+pub fn json_string(json: &str, key: &str) -> Option<String> {
     let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
     let rest = json[at..].trim_start().strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_string())
@@ -441,6 +441,11 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     if let Ok(notes) = fs::read_to_string(root.join("bench").join("NOTES.md")) {
         md.push('\n');
         md.push_str(&notes);
+    }
+    // A device run imported earlier keeps its section (`cargo xtask device-import`).
+    let gpu = root.join("results").join(crate::device::GPU_DIR);
+    if gpu.join("machine.tsv").is_file() {
+        md = crate::device::with_gpu_section(&md, &crate::device::gpu_bench_section(&gpu)?);
     }
     if let Some(parent) = o.out.parent() {
         fs::create_dir_all(parent)

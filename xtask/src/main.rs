@@ -8,6 +8,7 @@
 //!   the summaries and `REPORT.md`.
 
 mod bench;
+mod device;
 mod libtorch;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,18 @@ commands:
                              (bench/peers/peers.py; PyTorch 2.11.0 installed into .bench/ once) per
                              workload; writes results/BENCH.md (opts: --device cpu|cuda --workload W
                              --warmup N --epochs N --shrink N --rounds N --no-peer --out FILE)
+  device-bundle [opts]       build the bundle that runs the chapter on a CUDA machine with PyTorch 2.11
+                             (no Rust there): seqlab built with --features cuda, the data, run.sh
+                             (bench/device/run.sh), the PyTorch peer, SHA256SUMS; in .device/; prints
+                             what travels (tracked tree + bundle) and fails above 60 MiB
+                             (opts: --out DIR --data-dir DIR --dry-run: the CPU debug binary instead,
+                             for DEVICE_DRY_RUN=1 bash .device/run.sh here)
+  device-import FILE...      unpack what run.sh returned (gpu-results.tar.gz, cpu-quick.tar.gz,
+                             device.log) into results/gpu/ (text files only) and regenerate REPORT.md
+                             and BENCH.md's GPU section (opts: --results-dir DIR --seqlab BIN)
+  device-dry-run             the bundle with the CPU binary, DEVICE_DRY_RUN=1 run.sh (every kind of
+                             step, one epoch, under a minute), and its import into a copy of results/
+                             in target/device-dry/ (part of `test`)
   help                       this text
 ";
 
@@ -49,6 +62,9 @@ fn main() -> ExitCode {
         Some("bench") => libtorch::setup(&root())
             .and_then(|_| build_seqlab(&features_for(&args[1..])))
             .and_then(|seqlab| bench::bench(&args[1..], &root(), &seqlab)),
+        Some("device-bundle") => libtorch::setup(&root()).and_then(|_| device::bundle(&args[1..], &root()).map(|_| ())),
+        Some("device-import") => device::import(&args[1..], &root()),
+        Some("device-dry-run") => device_dry_run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -103,7 +119,66 @@ fn test(args: &[String]) -> Result<(), String> {
     }
     println!("xtask: running cargo test --workspace {}", args.join(" "));
     status(&mut cmd, "cargo test")?;
-    outside_example()
+    outside_example()?;
+    device_dry_run()
+}
+
+/// The workspace's target folder.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The experiments of the dry run's quick step (all but the IMDb ones).
+const DRY_RUN_QUICK: [&str; 9] = [
+    "seq2one",
+    "continuation",
+    "seq2seq-sin-cos",
+    "seq2seq-damped",
+    "seq2seq-power",
+    "temporal-order",
+    "mnist-lstm-ae",
+    "mnist-bilstm-ae",
+    "length-sweep",
+];
+
+/// The device bundle's dry run: the bundle with the CPU binary, `run.sh`
+/// under `DEVICE_DRY_RUN=1` (every step, tiny settings, under a minute), then
+/// `device-import` of what it returned into a copy of `results/`, whose
+/// REPORT.md and BENCH.md must gain the GPU sections.
+fn device_dry_run() -> Result<(), String> {
+    let root = root();
+    let work = target_dir().join("device-dry");
+    let _ = std::fs::remove_dir_all(&work);
+    let libtorch = libtorch::setup(&root)?;
+    let path = |p: &str| work.join(p).to_string_lossy().into_owned();
+    let bundle = device::bundle(&["--dry-run".into(), "--out".into(), path("bundle")], &root)?;
+    let started = std::time::Instant::now();
+    println!("xtask: dry run of the device bundle (DEVICE_DRY_RUN=1 bash run.sh)");
+    status(
+        Command::new("bash")
+            .arg(bundle.join("run.sh"))
+            .env("OUT", work.join("out"))
+            .env("DEVICE_DRY_RUN", "1")
+            // Every kind of step, within a minute on two cores: the IMDb
+            // experiments train on 3,200 reviews even with one epoch (10-20 s
+            // each), so they run in the real device run only (their code is
+            // tested by the crates' tests).
+            .env("DEVICE_QUICK", DRY_RUN_QUICK.join(" "))
+            .env("DEVICE_FULL", "mnist-bilstm-ae")
+            .env("SEQLAB_TORCH_DIR", &libtorch),
+        "the device bundle's dry run",
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !work.join("out").join("gpu-results.tar.gz").is_file() {
+        return Err("the device dry run returned no gpu-results.tar.gz".into());
+    }
+    println!("xtask: the dry run took {seconds:.1} s");
+    if seconds > 60.0 {
+        return Err(format!("the device dry run took {seconds:.1} s, more than a minute"));
+    }
+    device::check_dry_run(&work, &root, &target_dir().join("debug").join("seqlab"))
 }
 
 /// Builds and runs `examples/outside`, a project outside the workspace
@@ -179,6 +254,14 @@ fn readme_block<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
     Some(&body[..body.find("\n```")? + 1])
 }
 
+/// Builds the `seqlab` binary in debug mode (what the tests use) and returns its path.
+fn build_seqlab_debug() -> Result<PathBuf, String> {
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "seqlab-experiments", "--bin", "seqlab"]);
+    status(&mut cmd, "cargo build (seqlab)")?;
+    Ok(target_dir().join("debug").join("seqlab"))
+}
+
 /// Builds the `seqlab` binary in release mode and returns its path.
 fn build_seqlab(features: &[String]) -> Result<PathBuf, String> {
     let mut cmd = cargo();
@@ -194,10 +277,7 @@ fn build_seqlab(features: &[String]) -> Result<PathBuf, String> {
         cmd.arg("--features").arg(features.join(","));
     }
     status(&mut cmd, "cargo build --release (seqlab)")?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    Ok(target.join("release").join("seqlab"))
+    Ok(target_dir().join("release").join("seqlab"))
 }
 
 /// `--features cuda` when the device flag asks for CUDA and SEQLAB_CUDA=1 opts in to CUDA linking.

@@ -20,6 +20,7 @@ pub mod aggregate;
 pub mod bench;
 pub mod common;
 pub mod continuation;
+pub mod device;
 pub mod imdb;
 pub mod inspect;
 pub mod jobs;

@@ -83,7 +83,8 @@ fn fmt_measured(v: &Value) -> String {
     v.as_f64().map_or_else(|| v.to_string(), fmt_number)
 }
 
-fn minutes(seconds: f64) -> String {
+/// `12.3 s`, or `2 min 05 s` from a minute on.
+pub(crate) fn minutes(seconds: f64) -> String {
     if seconds >= 60.0 {
         format!("{} min {:02.0} s", (seconds / 60.0).floor(), seconds % 60.0)
     } else {
@@ -503,6 +504,9 @@ pub fn render(results_dir: &Path) -> Result<String, ExperimentError> {
     }
     s.push('\n');
     s.push_str(&sections);
+    if let Some(device) = crate::device::section(results_dir) {
+        s.push_str(&device);
+    }
     Ok(s)
 }
 
