@@ -183,25 +183,12 @@ fn device_dry_run() -> Result<(), String> {
 
 /// Builds and runs `examples/outside`, a project outside the workspace
 /// that uses the crates as a user's project does, and checks what it
-/// promises: the README shows its code as it is, it starts without
+/// promises: it starts without
 /// `LD_LIBRARY_PATH` (the rpath from `seqlab_build::link_libtorch`), it
 /// pulls no download stack, and it writes its files.
 fn outside_example() -> Result<(), String> {
     let root = root();
     let dir = root.join("examples").join("outside");
-    let main_rs = std::fs::read_to_string(dir.join("src").join("main.rs"))
-        .map_err(|e| format!("examples/outside/src/main.rs: {e}"))?;
-    let readme =
-        std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
-    match readme_block(&readme, "<!-- examples/outside/src/main.rs -->") {
-        Some(block) if block == main_rs => {}
-        Some(_) => {
-            return Err(
-                "README.md's worked example differs from examples/outside/src/main.rs: copy the file into the README".into(),
-            )
-        }
-        None => return Err("README.md lacks the worked example (examples/outside/src/main.rs)".into()),
-    }
     // The workspace's target folder, so that libtorch's C++ shim and tch,
     // already built for the tests, are not built again.
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -244,14 +231,6 @@ fn outside_example() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// The text of the fenced code block that follows `marker` in `text`.
-fn readme_block<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
-    let after = &text[text.find(marker)? + marker.len()..];
-    let start = after.find("```rust\n")? + "```rust\n".len();
-    let body = &after[start..];
-    Some(&body[..body.find("\n```")? + 1])
 }
 
 /// Builds the `seqlab` binary in debug mode (what the tests use) and returns its path.
@@ -320,19 +299,4 @@ fn reproduce_all(args: &[String]) -> Result<(), String> {
             .args(args),
         "seqlab reproduce-all",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::readme_block;
-
-    #[test]
-    fn the_readme_block_after_the_marker_is_found_whole() {
-        let text = "intro\n<!-- m -->\nwords\n```rust\nfn main() {}\n// end\n```\nafter\n```rust\nother\n```\n";
-        assert_eq!(
-            readme_block(text, "<!-- m -->"),
-            Some("fn main() {}\n// end\n")
-        );
-        assert_eq!(readme_block(text, "<!-- other -->"), None);
-    }
 }

@@ -26,6 +26,7 @@ pub mod inspect;
 pub mod jobs;
 pub mod length_sweep;
 pub mod mnist_ae;
+pub mod readme;
 pub mod report;
 pub mod reproduce;
 pub mod runner;

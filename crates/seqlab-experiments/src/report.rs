@@ -149,7 +149,7 @@ fn status_of(runs: &[RunRow], name: &str) -> String {
 }
 
 /// The seed column: `42`, or `42..46 (5)` for a summary of seeds.
-fn seeds_cell(m: &Value) -> String {
+pub(crate) fn seeds_cell(m: &Value) -> String {
     match m["seeds"].as_array() {
         Some(seeds) => {
             let list: Vec<u64> = seeds.iter().filter_map(Value::as_u64).collect();

@@ -185,6 +185,9 @@ enum Command {
         /// Folder holding the experiments' folders.
         #[arg(long, default_value = "results")]
         results_dir: PathBuf,
+        /// Also rewrite the generated table of experiments in this README (between its markers).
+        #[arg(long)]
+        readme: Option<PathBuf>,
     },
     /// Score reviews with a trained IMDb model (run `seqlab run imdb-lstm` first).
     ///
@@ -297,6 +300,25 @@ fn parse_split(s: &str) -> Result<Split, String> {
         "test" => Ok(Split::Test),
         other => Err(format!("unknown split {other:?}: expected train or test")),
     }
+}
+
+/// Rewrites the generated table of experiments in `readme` from `results_dir`.
+fn update_readme(readme: &std::path::Path, results_dir: &std::path::Path) -> Result<()> {
+    use seqlab_experiments::readme;
+    let text = std::fs::read_to_string(readme)
+        .with_context(|| format!("cannot read {}", readme.display()))?;
+    let block = readme::summary(results_dir)?;
+    let new = readme::with_block(&text, &block).with_context(|| {
+        format!(
+            "{} has no generated table: put the lines {:?} and {:?} where it goes",
+            readme.display(),
+            readme::BEGIN,
+            readme::END
+        )
+    })?;
+    seqlab_io::write_atomic(readme, new.as_bytes())
+        .with_context(|| format!("cannot write {}", readme.display()))?;
+    Ok(())
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -493,7 +515,10 @@ fn real_main() -> Result<ExitCode> {
             out!("{}", serde_json::to_string(&result)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { results_dir } => {
+        Command::Report {
+            results_dir,
+            readme,
+        } => {
             if !results_dir.is_dir() {
                 anyhow::bail!("results folder {} does not exist", results_dir.display());
             }
@@ -517,6 +542,10 @@ fn real_main() -> Result<ExitCode> {
             }
             let path = seqlab_experiments::report::write_report(&results_dir)?;
             out!("wrote {}", path.display());
+            if let Some(readme) = readme {
+                update_readme(&readme, &results_dir)?;
+                out!("updated the table of experiments in {}", readme.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Predict {
