@@ -21,7 +21,6 @@
 //! ```
 
 use crate::load_error::Kind;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the data directory.
@@ -36,37 +35,7 @@ pub fn offline() -> bool {
     std::env::var(OFFLINE_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// A published checksum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checksum<'a> {
-    /// MD5, as hex.
-    Md5(&'a str),
-    /// SHA-256, as hex.
-    Sha256(&'a str),
-}
-
-impl Checksum<'_> {
-    /// The hex digest.
-    pub fn hex(&self) -> &str {
-        match self {
-            Checksum::Md5(h) | Checksum::Sha256(h) => h,
-        }
-    }
-
-    /// `md5` or `sha256`.
-    pub fn algorithm(&self) -> &'static str {
-        match self {
-            Checksum::Md5(_) => "md5",
-            Checksum::Sha256(_) => "sha256",
-        }
-    }
-}
-
-impl fmt::Display for Checksum<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm(), self.hex())
-    }
-}
+pub use crate::checksum::Checksum;
 
 /// A data file: where it goes, what else is accepted, where it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

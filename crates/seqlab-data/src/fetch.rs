@@ -6,7 +6,7 @@
 //! file that fails any check is deleted: a corrupt or truncated download is
 //! never kept.
 
-use crate::datadir::Checksum;
+use crate::checksum::Checksum;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::fs;

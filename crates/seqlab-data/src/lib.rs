@@ -41,6 +41,7 @@
 
 pub mod ab_order;
 pub mod batch;
+pub mod checksum;
 pub mod continuation;
 pub mod datadir;
 mod dataset;

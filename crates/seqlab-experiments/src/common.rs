@@ -342,15 +342,14 @@ pub fn base_fit(
 }
 
 /// The fit settings every classification run of the chapter shares:
-/// cross-entropy with accuracy reported, shuffling seeded by `seed`, and
-/// progress lines when `opts.verbose`.
+/// cross-entropy with accuracy reported, shuffling seeded by `opts.seed`,
+/// and progress lines when `opts.verbose`.
 pub fn classification_fit(
     opts: &RunOptions,
     label: String,
     epochs: usize,
     batch_size: usize,
     optimizer: OptimizerConfig,
-    seed: u64,
 ) -> FitConfig {
     let mut config = base_fit(
         opts,
@@ -361,7 +360,6 @@ pub fn classification_fit(
         Loss::CrossEntropy,
     );
     config.metrics = vec![Metric::Accuracy];
-    config.seed = seed;
     config
 }
 

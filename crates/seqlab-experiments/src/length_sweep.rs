@@ -191,7 +191,7 @@ pub fn seed_run(
                 let net = seq_classifier(vs.root() / "net", &cfg)?;
                 let label = format!("length {length} {} seed {seed}", kind.name());
                 let mut fit_config =
-                    classification_fit(opts, label, epochs, config.batch_size, optimizer, seed);
+                    classification_fit(opts, label, epochs, config.batch_size, optimizer);
                 fit_config.clip_grad_norm = Some(config.clip_grad_norm);
                 fit_config.eval_batch_size = 500;
                 let report = fit(&mut vs, &net, &train, Some(&test), fit_config)?;

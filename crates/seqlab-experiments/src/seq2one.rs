@@ -201,7 +201,6 @@ pub fn seed_run(
             epochs,
             config.batch_size,
             OptimizerConfig::adam(config.lr),
-            opts.seed,
         );
         if opts.verbose {
             seqlab_train::progress::say(format_args!("\n{title}\n{summary}"));

@@ -299,7 +299,6 @@ pub fn seed_run(
                 epochs,
                 config.batch_size,
                 setting.optimizer,
-                opts.seed,
             );
             fit_config.shuffle = false; // every epoch's sequences are freshly drawn
             fit_config.clip_grad_norm = setting.clip_grad_norm;

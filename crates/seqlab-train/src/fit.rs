@@ -311,19 +311,6 @@ pub enum Outputs {
     BinaryProbability,
 }
 
-impl Outputs {
-    /// The outputs a model trained with `loss` gives, or `None` for a
-    /// regression loss.
-    pub fn of_loss(loss: Loss) -> Option<Outputs> {
-        match loss {
-            Loss::CrossEntropy => Some(Outputs::ClassLogits),
-            Loss::BinaryCrossEntropyWithLogits => Some(Outputs::BinaryLogit),
-            Loss::BinaryCrossEntropy => Some(Outputs::BinaryProbability),
-            _ => None,
-        }
-    }
-}
-
 /// Class probabilities of every sample of `x`, as plain vectors: one row
 /// per sample, one probability per class (two for a binary model:
 /// `[1 - p, p]`). Runs [`predict`] in batches of `batch_size`.
