@@ -38,17 +38,39 @@ def keras_init_lstm(lstm, forget_bias=1.0):
             nn.init.zeros_(p)
 
 
+def keras_init_rnn(rnn):
+    """Keras' SimpleRNN/GRU initialisation: Glorot input weights, orthogonal recurrent, zero biases."""
+    for name, p in rnn.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(p)
+        elif name.startswith("weight_hh"):
+            nn.init.orthogonal_(p)
+        else:
+            nn.init.zeros_(p)
+
+
+def recurrent(cell, size, hidden):
+    """One recurrent layer of the given cell, batch first."""
+    if cell == "rnn_relu":
+        return nn.RNN(size, hidden, nonlinearity="relu", batch_first=True)
+    if cell == "rnn_tanh":
+        return nn.RNN(size, hidden, nonlinearity="tanh", batch_first=True)
+    if cell == "gru":
+        return nn.GRU(size, hidden, batch_first=True)
+    return nn.LSTM(size, hidden, batch_first=True)
+
+
 class SeqClassifier(nn.Module):
     """Stacked recurrent layers (one module each), read at the last step, then a dense head."""
 
-    def __init__(self, cell, features, hidden, classes):
+    def __init__(self, cell, features, hidden, classes, keras=False):
         super().__init__()
         layers, size = [], features
         for h in hidden:
-            if cell == "rnn_relu":
-                layers.append(nn.RNN(size, h, nonlinearity="relu", batch_first=True))
-            else:
-                layers.append(nn.LSTM(size, h, batch_first=True))
+            layer = recurrent(cell, size, h)
+            if keras:
+                keras_init_lstm(layer) if cell == "lstm" else keras_init_rnn(layer)
+            layers.append(layer)
             size = h
         self.layers = nn.ModuleList(layers)
         self.head = nn.Linear(size, classes)
@@ -60,20 +82,21 @@ class SeqClassifier(nn.Module):
 
 
 class Sentiment(nn.Module):
-    """Embedding(10000, 64) -> Dropout .3 -> LSTM(32) -> BatchNorm -> Dropout .2 -> Dense(1)."""
+    """Embedding(10000, 64) -> Dropout .3 -> LSTM(32) or SimpleRNN(32) -> BatchNorm -> Dropout .2 -> Dense(1)."""
 
-    def __init__(self):
+    def __init__(self, cell="lstm"):
         super().__init__()
         self.embedding = nn.Embedding(10_000, 64)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
-        self.lstm = nn.LSTM(64, 32, batch_first=True)
-        keras_init_lstm(self.lstm)
+        self.lstm = recurrent(cell, 64, 32)
+        keras_init_lstm(self.lstm) if cell == "lstm" else keras_init_rnn(self.lstm)
         self.norm = nn.BatchNorm1d(32, eps=1e-3, momentum=0.01)
         self.dense = nn.Linear(32, 1)
 
     def forward(self, ids):
         x = F.dropout(self.embedding(ids), 0.3, self.training)
-        _, (h, _) = self.lstm(x)
+        _, h = self.lstm(x)
+        h = h[0] if isinstance(h, tuple) else h
         h = F.dropout(self.norm(h[-1]), 0.2, self.training)
         return self.dense(h)
 
@@ -152,12 +175,18 @@ def build(name, device, shrink):
         model = SeqClassifier("lstm", 8, [12], 4)
         opt = lambda p: torch.optim.RMSprop(p, 1e-3, alpha=0.99, eps=1e-8)
         return model, x, y, 32, opt, F.cross_entropy, 1.0
-    if name == "imdb-lstm":
+    if name in ("imdb-lstm", "imdb-rnn"):
         n = 5000 // shrink
         x = torch.randint(10_000, (n, 128), device=device)
         y = torch.randint(2, (n,), device=device).float().unsqueeze(1)
         loss = F.binary_cross_entropy_with_logits
-        return Sentiment(), x, y, 100, lambda p: torch.optim.Adam(p, 1e-3, eps=1e-7), loss, None
+        model = Sentiment("lstm" if name == "imdb-lstm" else "rnn_tanh")
+        return model, x, y, 100, lambda p: torch.optim.Adam(p, 1e-3, eps=1e-7), loss, None
+    if name in ("sweep-rnn-tanh", "sweep-lstm", "sweep-gru"):
+        cell = {"sweep-rnn-tanh": "rnn_tanh", "sweep-lstm": "lstm", "sweep-gru": "gru"}[name]
+        x, y = one_hot(2000 // shrink, 200, 5, 4, device)
+        model = SeqClassifier(cell, 5, [32], 4, keras=True)
+        return model, x, y, 32, lambda p: torch.optim.Adam(p, 2e-3), F.cross_entropy, 1.0
     if name == "mnist-bilstm-ae":
         x = torch.rand(6000 // shrink, 28, 28, device=device)
         loss = F.binary_cross_entropy_with_logits

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The workloads (`seqlab bench <name>` and `bench/peers/peers.py <name>`).
-pub const WORKLOADS: [&str; 5] = [
+pub const WORKLOADS: [&str; 9] = [
     "toy-seq2one",
     "temporal-order-hard",
     "imdb-lstm",
+    "imdb-rnn",
     "mnist-bilstm-ae",
     "seq2seq-sine",
+    "sweep-rnn-tanh",
+    "sweep-lstm",
+    "sweep-gru",
 ];
 
 /// The peer's PyTorch, from the package index (with its CUDA wheels: about 4.6 GB).

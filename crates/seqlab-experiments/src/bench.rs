@@ -27,12 +27,16 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 /// The workloads, in the order `cargo xtask bench` runs them.
-pub const WORKLOADS: [&str; 5] = [
+pub const WORKLOADS: [&str; 9] = [
     "toy-seq2one",
     "temporal-order-hard",
     "imdb-lstm",
+    "imdb-rnn",
     "mnist-bilstm-ae",
     "seq2seq-sine",
+    "sweep-rnn-tanh",
+    "sweep-lstm",
+    "sweep-gru",
 ];
 
 /// How long to measure.
@@ -105,6 +109,7 @@ pub fn thread_hint(name: &str) -> ThreadHint {
         "toy-seq2one" => crate::seq2one::NAME,
         "temporal-order-hard" => crate::temporal_order::NAME,
         "seq2seq-sine" => "seq2seq-sin-cos",
+        "sweep-rnn-tanh" | "sweep-lstm" | "sweep-gru" => crate::length_sweep::NAME,
         other => other,
     };
     crate::find(experiment).map_or(ThreadHint::PerCore, |e| e.threads)
@@ -155,8 +160,13 @@ fn build(
                 clip: Some(1.0),
             }
         }
-        // The book's IMDb LSTM on 128 token ids; Adam (Keras epsilon), BCE on logits.
-        "imdb-lstm" => {
+        // The book's IMDb LSTM or SimpleRNN on 128 token ids; Adam (Keras epsilon), BCE on logits.
+        "imdb-lstm" | "imdb-rnn" => {
+            let kind = if name == "imdb-lstm" {
+                RecurrentKind::Lstm
+            } else {
+                RecurrentKind::RnnTanh
+            };
             let n = 5_000 / shrink;
             Workload {
                 data: TensorData {
@@ -165,12 +175,35 @@ fn build(
                 },
                 model: Box::new(sentiment_classifier(
                     &root / "m",
-                    &SentimentConfig::book(RecurrentKind::Lstm),
+                    &SentimentConfig::book(kind),
                 )?),
                 batch: 100,
                 optimizer: adam,
                 loss: Loss::BinaryCrossEntropyWithLogits,
                 clip: None,
+            }
+        }
+        // The length sweep's cells at its longest length: one layer of 32 units
+        // over 200 one-hot steps of the A/B-order alphabet, Keras initialisation;
+        // Adam 2e-3, gradient norm clipped at 1.
+        "sweep-rnn-tanh" | "sweep-lstm" | "sweep-gru" => {
+            let kind = match name {
+                "sweep-rnn-tanh" => RecurrentKind::RnnTanh,
+                "sweep-lstm" => RecurrentKind::Lstm,
+                _ => RecurrentKind::Gru,
+            };
+            let features = seqlab_data::ab_order::N_FEATURES as i64;
+            let cfg = SeqClassifierConfig {
+                init: RecurrentInit::Keras,
+                ..SeqClassifierConfig::stacked(features, kind, &[32], 4)
+            };
+            Workload {
+                data: one_hot_data(2_000 / shrink, 200, features, 4, device),
+                model: Box::new(seq_classifier(&root / "m", &cfg)?),
+                batch: 32,
+                optimizer: OptimizerConfig::adam(2e-3),
+                loss: Loss::CrossEntropy,
+                clip: Some(1.0),
             }
         }
         // The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.

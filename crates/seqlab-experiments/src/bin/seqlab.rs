@@ -116,7 +116,7 @@ enum Command {
     },
     /// Measure training throughput of one workload; prints one JSON line (used by `cargo xtask bench`).
     Bench {
-        /// Workload: toy-seq2one, temporal-order-hard, imdb-lstm, mnist-bilstm-ae or seq2seq-sine.
+        /// Workload: toy-seq2one, temporal-order-hard, imdb-lstm, imdb-rnn, mnist-bilstm-ae, seq2seq-sine, sweep-rnn-tanh, sweep-lstm or sweep-gru.
         workload: String,
         /// Device: cpu, cuda or auto.
         #[arg(long, default_value = "cpu", value_parser = parse_device)]
