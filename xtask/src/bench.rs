@@ -35,6 +35,7 @@ struct Options {
     shrink: u32,
     rounds: u32,
     peer: bool,
+    keras: bool,
     out: PathBuf,
 }
 
@@ -47,6 +48,7 @@ fn parse(args: &[String], root: &Path) -> Result<Options, String> {
         shrink: 1,
         rounds: 5,
         peer: true,
+        keras: true,
         out: root.join("results").join("BENCH.md"),
     };
     let mut it = args.iter();
@@ -82,6 +84,7 @@ fn parse(args: &[String], root: &Path) -> Result<Options, String> {
                 }
             }
             "--no-peer" => o.peer = false,
+            "--no-keras" => o.keras = false,
             "--out" => o.out = root.join(value()?),
             other => return Err(format!("unknown bench option {other:?}")),
         }
@@ -89,39 +92,64 @@ fn parse(args: &[String], root: &Path) -> Result<Options, String> {
     Ok(o)
 }
 
-/// Installs the peer's PyTorch into `.bench/py` once (staging folder, then rename).
-fn peer_python_path(root: &Path) -> Result<PathBuf, String> {
-    let dir = root.join(".bench").join("py");
-    if dir.join("torch").join("version.py").is_file() {
+/// A peer's Python packages, installed into `.bench/<dir>` once.
+struct PeerEnv {
+    dir: &'static str,
+    /// A file that exists once the install is complete.
+    marker: &'static str,
+    packages: &'static [&'static str],
+    what: &'static str,
+}
+
+const TORCH_ENV: PeerEnv = PeerEnv {
+    dir: "py",
+    marker: "torch/version.py",
+    packages: &[PEER_TORCH],
+    what: "the PyTorch peer (about 4.6 GB)",
+};
+/// Keras 3 with JAX's CPU build (XLA-compiled training steps).
+const KERAS_JAX_ENV: PeerEnv = PeerEnv {
+    dir: "keras-jax",
+    marker: "keras/__init__.py",
+    packages: &["keras==3.15.1", "jax[cpu]==0.10.2"],
+    what: "the Keras + JAX peer (about 300 MB)",
+};
+/// Keras 3 with TensorFlow's CPU build.
+const KERAS_TF_ENV: PeerEnv = PeerEnv {
+    dir: "keras-tf",
+    marker: "tensorflow/__init__.py",
+    packages: &["keras==3.15.1", "tensorflow-cpu==2.21.0"],
+    what: "the Keras + TensorFlow peer (about 900 MB)",
+};
+
+/// Installs a peer's packages into `.bench/<dir>` once (staging folder, then rename).
+fn peer_env_path(root: &Path, env: &PeerEnv) -> Result<PathBuf, String> {
+    let dir = root.join(".bench").join(env.dir);
+    if dir.join(env.marker).is_file() {
         return Ok(dir);
     }
-    let python =
-        crate::libtorch::find_python().ok_or("no Python with pip found for the PyTorch peer")?;
-    let staging = root.join(".bench").join("py.partial");
+    let python = crate::libtorch::find_python().ok_or("no Python with pip found for the peers")?;
+    let staging = root.join(".bench").join(format!("{}.partial", env.dir));
     let _ = fs::remove_dir_all(&staging);
     println!(
-        "xtask: installing {PEER_TORCH} for the PyTorch peer into {} (about 4.6 GB, once)",
+        "xtask: installing {} for {} into {} (once)",
+        env.packages.join(" "),
+        env.what,
         dir.display()
     );
     let ok = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--target",
-        ])
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(["--only-binary=:all:", "--target"])
         .arg(&staging)
-        .arg(PEER_TORCH)
+        .args(env.packages)
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
         let _ = fs::remove_dir_all(&staging);
         return Err(format!(
-            "pip could not install {PEER_TORCH} into {}",
+            "pip could not install {} into {}",
+            env.packages.join(" "),
             staging.display()
         ));
     }
@@ -196,11 +224,18 @@ enum Variant {
     Peer,
     /// PyTorch eager with seqlab's runtime settings (`GLIBC_TUNABLES`, `OMP_NUM_THREADS`).
     PeerSameSettings,
+    /// Keras 3 on JAX, `model.fit` as its users run it.
+    KerasJax,
+    /// Keras 3 on TensorFlow, `model.fit` as its users run it.
+    KerasTensorflow,
 }
+
+/// The configurations compared with seqlab in the headline ratio.
+const PEERS: [Variant; 3] = [Variant::Peer, Variant::KerasJax, Variant::KerasTensorflow];
 
 impl Variant {
     fn is_peer(self) -> bool {
-        matches!(self, Variant::Peer | Variant::PeerSameSettings)
+        !matches!(self, Variant::Seqlab | Variant::SeqlabDefaults)
     }
 }
 
@@ -233,10 +268,66 @@ fn fmt_rate(r: Option<f64>) -> String {
     r.map_or("-".into(), |r| format!("{r:.0}"))
 }
 
+/// The table against every peer: each one's samples/s and seqlab over the
+/// fastest peer of each round (the median of those per-round ratios).
+fn peers_table(workloads: &[String], rates: &[Vec<Vec<f64>>], versions: &[String]) -> String {
+    let mut md = format!(
+        "\n## Against every peer\n\nPyTorch eager as above; Keras 3 ({}) on JAX and on TensorFlow (CPU wheels, installed into `.bench/`), \
+         each trained as its users run it: `model.fit` on NumPy arrays with the batch size, optimiser and loss above, no \
+         shuffling, the backend's default compilation (XLA on JAX, `tf.function` on TensorFlow) and threads; epoch times \
+         from a callback (`bench/peers/keras_peers.py`). Target: seqlab at least 1.0x the best peer on every workload, \
+         geometric mean at least 1.3x.\n\n\
+         | workload | seqlab samples/s | PyTorch | Keras + JAX | Keras + TensorFlow | **seqlab / best peer** |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+        if versions.is_empty() { "-".to_string() } else { versions.join(", ") }
+    );
+    let mut ratios = Vec::new();
+    for (i, w) in workloads.iter().enumerate() {
+        let of = |v: Variant| &rates[v as usize][i];
+        let per_round: Vec<f64> = of(Variant::Seqlab)
+            .iter()
+            .enumerate()
+            .filter_map(|(r, ours)| {
+                let best = PEERS
+                    .iter()
+                    .filter_map(|&p| of(p).get(r).copied())
+                    .fold(f64::NAN, f64::max);
+                (best > 0.0).then(|| ours / best)
+            })
+            .collect();
+        let ratio = median(&per_round);
+        ratios.push(ratio);
+        md.push_str(&format!(
+            "| {w} | {} | {} | {} | {} | **{}** |\n",
+            fmt_rate(median(of(Variant::Seqlab))),
+            fmt_rate(median(of(Variant::Peer))),
+            fmt_rate(median(of(Variant::KerasJax))),
+            fmt_rate(median(of(Variant::KerasTensorflow))),
+            fmt_ratio(ratio),
+        ));
+    }
+    let all: Vec<f64> = ratios.iter().flatten().copied().collect();
+    md.push_str(&format!(
+        "| **geometric mean** | | | | | **{}** |\n",
+        fmt_ratio(geomean(&all))
+    ));
+    md
+}
+
 pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> {
     let o = parse(args, root)?;
     let peer_path = if o.peer {
-        Some(peer_python_path(root)?)
+        Some(peer_env_path(root, &TORCH_ENV)?)
+    } else {
+        None
+    };
+    // Keras runs on the CPU here (its GPU builds are other wheels).
+    let keras = o.peer && o.keras && o.device == "cpu";
+    let keras_paths = if keras {
+        Some((
+            peer_env_path(root, &KERAS_JAX_ENV)?,
+            peer_env_path(root, &KERAS_TF_ENV)?,
+        ))
     } else {
         None
     };
@@ -249,7 +340,7 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         "--shrink".into(),
         o.shrink.to_string(),
     ];
-    let variants: Vec<Variant> = if o.peer {
+    let mut variants: Vec<Variant> = if o.peer {
         vec![
             Variant::Seqlab,
             Variant::Peer,
@@ -259,6 +350,10 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     } else {
         vec![Variant::Seqlab, Variant::SeqlabDefaults]
     };
+    if keras {
+        variants.extend([Variant::KerasJax, Variant::KerasTensorflow]);
+    }
+    let mut keras_versions: Vec<String> = Vec::new();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut torch_version = String::from("-");
     // seqlab's thread count per workload, as its bench reports it; the peer with the same settings gets it too.
@@ -267,22 +362,40 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     let mut tunables: Option<String> = None;
     // rates[variant][workload] = samples/s of each round. Rounds alternate the
     // variants, so that a noisy neighbour on a shared machine slows all alike.
-    let mut rates = vec![vec![Vec::<f64>::new(); o.workloads.len()]; 4];
+    let mut rates = vec![vec![Vec::<f64>::new(); o.workloads.len()]; 6];
     let mut samples_of = vec![f64::NAN; o.workloads.len()];
     for round in 1..=o.rounds {
         for (i, w) in o.workloads.iter().enumerate() {
             println!("xtask: bench {w}, round {round} of {}", o.rounds);
             for &v in &variants {
-                let (mut cmd, what) = if v.is_peer() {
-                    let mut c = Command::new(&python);
-                    c.env("PYTHONPATH", peer_path.as_deref().unwrap_or(root))
-                        .env("PYTHONWARNINGS", "ignore")
-                        .arg(root.join("bench").join("peers").join("peers.py"));
-                    (c, "the PyTorch peer")
-                } else {
-                    let mut c = Command::new(seqlab);
-                    c.arg("bench");
-                    (c, "seqlab bench")
+                let peers = root.join("bench").join("peers");
+                let (mut cmd, what) = match (v, &keras_paths) {
+                    (Variant::KerasJax | Variant::KerasTensorflow, Some((jax, tf))) => {
+                        let (path, backend) = if v == Variant::KerasJax {
+                            (jax, "jax")
+                        } else {
+                            (tf, "tensorflow")
+                        };
+                        let mut c = Command::new(&python);
+                        c.env("PYTHONPATH", path)
+                            .env("KERAS_BACKEND", backend)
+                            .env("TF_CPP_MIN_LOG_LEVEL", "2")
+                            .env("PYTHONWARNINGS", "ignore")
+                            .arg(peers.join("keras_peers.py"));
+                        (c, "a Keras peer")
+                    }
+                    _ if v.is_peer() => {
+                        let mut c = Command::new(&python);
+                        c.env("PYTHONPATH", peer_path.as_deref().unwrap_or(root))
+                            .env("PYTHONWARNINGS", "ignore")
+                            .arg(peers.join("peers.py"));
+                        (c, "the PyTorch peer")
+                    }
+                    _ => {
+                        let mut c = Command::new(seqlab);
+                        c.arg("bench");
+                        (c, "seqlab bench")
+                    }
                 };
                 cmd.arg(w).args(["--device", &o.device]).args(&common);
                 // Every configuration starts from glibc's defaults plus only its own setting
@@ -306,7 +419,7 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                         cmd.env("GLIBC_TUNABLES", t)
                             .env("OMP_NUM_THREADS", &threads[i]);
                     }
-                    Variant::Seqlab | Variant::Peer => {}
+                    _ => {}
                 }
                 let json = run_json(&mut cmd, what)?;
                 let rate = json_number(&json, "samples_per_second")
@@ -330,6 +443,16 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                             tunables = Some(format!(
                                 "glibc.malloc.mmap_threshold={m:.0}:glibc.malloc.trim_threshold={t:.0}"
                             ));
+                        }
+                    }
+                    Variant::KerasJax | Variant::KerasTensorflow => {
+                        for key in ["keras", "jax", "tensorflow"] {
+                            if let Some(version) = json_string(&json, key) {
+                                let line = format!("{key} {version}");
+                                if !keras_versions.contains(&line) {
+                                    keras_versions.push(line);
+                                }
+                            }
                         }
                     }
                     _ if v.is_peer() => {
@@ -411,6 +534,9 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         fmt_ratio(geo(&settings_gain)),
         fmt_ratio(geo(&fair)),
     ));
+    if keras {
+        md.push_str(&peers_table(&o.workloads, &rates, &keras_versions));
+    }
     let rows: Vec<(String, f64, f64, Option<f64>)> = o
         .workloads
         .iter()

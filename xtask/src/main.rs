@@ -33,10 +33,11 @@ commands:
                              failed (opts: --device cpu|cuda|auto --quick --only a,b --seed N
                              --seeds N|LIST --jobs auto|N --threads auto|N --epochs N --results-dir DIR
                              --data-dir DIR --plan; see `seqlab reproduce-all --help`)
-  bench [opts]               setup, then training throughput of seqlab and of a PyTorch eager peer
-                             (bench/peers/peers.py; PyTorch 2.11.0 installed into .bench/ once) per
-                             workload; writes results/BENCH.md (opts: --device cpu|cuda --workload W
-                             --warmup N --epochs N --shrink N --rounds N --no-peer --out FILE)
+  bench [opts]               setup, then training throughput of seqlab and of its peers per workload:
+                             PyTorch eager (bench/peers/peers.py), Keras 3 on JAX and on TensorFlow
+                             (bench/peers/keras_peers.py; CPU only), each installed into .bench/ once;
+                             writes results/BENCH.md (opts: --device cpu|cuda --workload W --warmup N
+                             --epochs N --shrink N --rounds N --no-peer --no-keras --out FILE)
   device-bundle [opts]       build the bundle that runs the chapter on a CUDA machine with PyTorch 2.11
                              (no Rust there): seqlab built with --features cuda, the data, run.sh
                              (bench/device/run.sh), the PyTorch peer, SHA256SUMS; in .device/; prints
