@@ -1,3 +1,28 @@
 fn main() {
     seqlab_build::link_libtorch();
+    compile_fused_rnn();
+}
+
+/// Compiles `csrc/fused_rnn.cpp` (the fused RNN/GRU layer, see
+/// `src/fused.rs`) against the libtorch that torch-sys links, with the same
+/// C++ standard and ABI as torch-sys's own shim. Always optimised: the
+/// element-wise loops are the point of it, also in debug builds.
+fn compile_fused_rnn() {
+    println!("cargo:rerun-if-changed=csrc/fused_rnn.cpp");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    let Some(root) = seqlab_build::libtorch_root() else {
+        panic!("seqlab-models: cannot find libtorch (neither DEP_TCH_LIBTORCH_LIB nor LIBTORCH is set)");
+    };
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .file("csrc/fused_rnn.cpp")
+        .include(root.join("include"))
+        .include(root.join("include").join("torch").join("csrc").join("api").join("include"))
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .opt_level(2)
+        .warnings(false)
+        .compile("seqlab_fused_rnn");
 }

@@ -56,6 +56,15 @@ pub fn link_libtorch() {
     }
 }
 
+/// The libtorch folder (the one holding `include/` and `lib/`), found as
+/// [`link_libtorch`] finds its library folder; for build scripts that
+/// compile C++ against libtorch.
+pub fn libtorch_root() -> Option<PathBuf> {
+    let reported = env::var_os("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from);
+    let from_env = env::var_os("LIBTORCH").map(|root| Path::new(&root).join("lib"));
+    libtorch_lib_dir(reported, from_env).and_then(|lib| lib.parent().map(Path::to_path_buf))
+}
+
 /// The libtorch library folder: the one torch-sys reported, else
 /// `$LIBTORCH/lib` (see [`link_libtorch`]). A relative `LIBTORCH` (as in a
 /// `.cargo/config.toml` `[env]` entry with `relative = true`, which Cargo

@@ -40,6 +40,7 @@
 pub mod autoencoder;
 pub mod classifier;
 pub mod feedforward;
+pub mod fused;
 pub mod keras;
 pub mod next_step;
 pub mod recurrent;

@@ -432,6 +432,21 @@ impl Recurrent {
             );
             return (out, RecurrentState::HC(h, cell));
         }
+        if crate::fused::enabled() && crate::fused::supports(c.kind, xs) {
+            let stack = crate::fused::StackConfig {
+                kind: c.kind,
+                num_layers: c.num_layers,
+                bidirectional: c.bidirectional,
+                dropout,
+                train,
+            };
+            // The input was checked; a failure here panics with its message, as
+            // libtorch's kernels do (try_forward and the fit loop's guard turn it into an error).
+            match crate::fused::rnn_stack(stack, xs, state.h(), w) {
+                Ok((out, h)) => return (out, RecurrentState::H(h)),
+                Err(e) => panic!("{e}"),
+            }
+        }
         type SingleStateKernel =
             fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);
         let kernel: SingleStateKernel = match c.kind {
