@@ -115,7 +115,10 @@ fn stage(
     // Without its debug information (the debug build's is 100 MB), then compressed.
     let plain = dir.join("seqlab");
     crate::status(
-        Command::new("objcopy").arg("--strip-debug").arg(binary).arg(&plain),
+        Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(binary)
+            .arg(&plain),
         "objcopy --strip-debug of the seqlab binary",
     )?;
     crate::status(
@@ -123,17 +126,27 @@ fn stage(
         "gzip of the seqlab binary",
     )?;
     for f in MNIST {
-        copy(&data.join("mnist").join(f), &dir.join("data").join("mnist").join(f))?;
+        copy(
+            &data.join("mnist").join(f),
+            &dir.join("data").join("mnist").join(f),
+        )?;
     }
     copy(&data.join(IMDB), &dir.join("data").join(IMDB))?;
     copy(&root.join("bench/device/run.sh"), &dir.join("run.sh"))?;
     copy(&root.join("bench/peers/peers.py"), &dir.join("peers.py"))?;
-    let workloads: String = crate::bench::WORKLOADS.iter().map(|w| format!("{w}\n")).collect();
+    let workloads: String = crate::bench::WORKLOADS
+        .iter()
+        .map(|w| format!("{w}\n"))
+        .collect();
     write(&dir.join("workloads.txt"), &workloads)?;
     let facts = format!(
         "seqlab {} ({}), built {}\nbinary: {}\n",
         git_commit(root),
-        if o.dry_run { "dry run: CPU debug binary" } else { "release, --features cuda" },
+        if o.dry_run {
+            "dry run: CPU debug binary"
+        } else {
+            "release, --features cuda"
+        },
         command_line("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default(),
         binary.display()
     );
@@ -165,7 +178,10 @@ fn data_source(flag: Option<&Path>, root: &Path) -> Result<PathBuf, String> {
         None => std::env::var_os("SEQLAB_DATA_DIR")
             .map(PathBuf::from)
             .into_iter()
-            .chain([root.join("data"), root.join("..").join("shared").join("data")])
+            .chain([
+                root.join("data"),
+                root.join("..").join("shared").join("data"),
+            ])
             .collect(),
     };
     let missing = |d: &Path| -> Vec<String> {
@@ -214,7 +230,13 @@ fn command_line(program: &str, args: &[&str]) -> Option<String> {
 fn git_commit(root: &Path) -> String {
     command_line(
         "git",
-        &["-C", &root.to_string_lossy(), "describe", "--always", "--dirty"],
+        &[
+            "-C",
+            &root.to_string_lossy(),
+            "describe",
+            "--always",
+            "--dirty",
+        ],
     )
     .unwrap_or_else(|| "(not a git checkout)".into())
 }
@@ -239,7 +261,13 @@ pub fn tracked_bytes(root: &Path) -> Result<u64, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .output()
         .map_err(|e| format!("cannot run git ls-files: {e}"))?;
     if !out.status.success() {
@@ -293,16 +321,19 @@ pub fn import(args: &[String], root: &Path) -> Result<(), String> {
     let dest = o.results.join(GPU_DIR);
     let staging = o.results.join(".gpu.partial");
     let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    fs::create_dir_all(&staging)
+        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     unpack_all(&o.files, &staging).inspect_err(|_| {
         let _ = fs::remove_dir_all(&staging);
     })?;
     let old = o.results.join(".gpu.old");
     let _ = fs::remove_dir_all(&old);
     if dest.exists() {
-        fs::rename(&dest, &old).map_err(|e| format!("cannot move {} aside: {e}", dest.display()))?;
+        fs::rename(&dest, &old)
+            .map_err(|e| format!("cannot move {} aside: {e}", dest.display()))?;
     }
-    fs::rename(&staging, &dest).map_err(|e| format!("cannot move {} into place: {e}", dest.display()))?;
+    fs::rename(&staging, &dest)
+        .map_err(|e| format!("cannot move {} into place: {e}", dest.display()))?;
     let _ = fs::remove_dir_all(&old);
     println!("xtask: device results in {}", dest.display());
     let seqlab = match o.seqlab {
@@ -313,11 +344,15 @@ pub fn import(args: &[String], root: &Path) -> Result<(), String> {
         }
     };
     crate::status(
-        Command::new(&seqlab).arg("report").arg("--results-dir").arg(&o.results),
+        Command::new(&seqlab)
+            .arg("report")
+            .arg("--results-dir")
+            .arg(&o.results),
         "seqlab report",
     )?;
     let bench = o.results.join("BENCH.md");
-    let text = fs::read_to_string(&bench).unwrap_or_else(|_| "# seqlab: training throughput\n".into());
+    let text =
+        fs::read_to_string(&bench).unwrap_or_else(|_| "# seqlab: training throughput\n".into());
     let section = gpu_bench_section(&dest)?;
     write(&bench, &with_gpu_section(&text, &section))?;
     println!("xtask: wrote {} and REPORT.md", bench.display());
@@ -327,19 +362,30 @@ pub fn import(args: &[String], root: &Path) -> Result<(), String> {
 /// Unpacks each archive into `dir` (and copies a plain log), keeping only text files.
 fn unpack_all(files: &[PathBuf], dir: &Path) -> Result<(), String> {
     for f in files {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !f.is_file() {
             return Err(format!("{}: no such file", f.display()));
         }
         if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             crate::status(
-                Command::new("tar").arg("-xzf").arg(f).arg("-C").arg(dir).arg("--no-same-owner"),
+                Command::new("tar")
+                    .arg("-xzf")
+                    .arg(f)
+                    .arg("-C")
+                    .arg(dir)
+                    .arg("--no-same-owner"),
                 &format!("tar -xzf {}", f.display()),
             )?;
         } else if name.ends_with(".log") {
             copy(f, &dir.join(&name))?;
         } else {
-            return Err(format!("{}: neither a .tar.gz nor a .log from run.sh", f.display()));
+            return Err(format!(
+                "{}: neither a .tar.gz nor a .log from run.sh",
+                f.display()
+            ));
         }
     }
     prune(dir);
@@ -387,7 +433,11 @@ pub fn with_gpu_section(text: &str, section: &str) -> String {
     let block = format!("{BEGIN}\n{section}{END}\n");
     match (text.find(BEGIN), text.find(END)) {
         (Some(b), Some(e)) if e > b => {
-            format!("{}{block}{}", &text[..b], text[e + END.len()..].trim_start_matches('\n'))
+            format!(
+                "{}{block}{}",
+                &text[..b],
+                text[e + END.len()..].trim_start_matches('\n')
+            )
         }
         _ => format!("{}\n\n{block}", text.trim_end()),
     }
@@ -449,7 +499,11 @@ pub fn gpu_bench_section(dir: &Path) -> Result<String, String> {
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
             _ => "-".into(),
         };
-        md.push_str(&format!("| {w} | {} | {} | {ratio} |\n", fmt(ours), fmt(peer)));
+        md.push_str(&format!(
+            "| {w} | {} | {} | {ratio} |\n",
+            fmt(ours),
+            fmt(peer)
+        ));
     }
     Ok(md)
 }
@@ -461,7 +515,10 @@ pub fn gpu_bench_section(dir: &Path) -> Result<String, String> {
 pub fn check_dry_run(work: &Path, root: &Path, seqlab: &Path) -> Result<(), String> {
     let results = work.join("results");
     crate::status(
-        Command::new("cp").arg("-a").arg(root.join("results")).arg(&results),
+        Command::new("cp")
+            .arg("-a")
+            .arg(root.join("results"))
+            .arg(&results),
         "copying results/ for the import",
     )?;
     let out = work.join("out");
@@ -483,21 +540,29 @@ pub fn check_dry_run(work: &Path, root: &Path, seqlab: &Path) -> Result<(), Stri
         .skip(1)
         .filter(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            !(f.get(3) == Some(&"ok") || (f.first() == Some(&"bench-peer") && f.get(3) == Some(&"no-peer")))
+            !(f.get(3) == Some(&"ok")
+                || (f.first() == Some(&"bench-peer") && f.get(3) == Some(&"no-peer")))
         })
         .collect();
     if !bad.is_empty() || steps.lines().count() < 2 {
-        return Err(format!("steps of the dry run did not succeed:\n{}", bad.join("\n")));
+        return Err(format!(
+            "steps of the dry run did not succeed:\n{}",
+            bad.join("\n")
+        ));
     }
-    let report = fs::read_to_string(results.join("REPORT.md")).map_err(|e| format!("REPORT.md: {e}"))?;
-    let bench = fs::read_to_string(results.join("BENCH.md")).map_err(|e| format!("BENCH.md: {e}"))?;
+    let report =
+        fs::read_to_string(results.join("REPORT.md")).map_err(|e| format!("REPORT.md: {e}"))?;
+    let bench =
+        fs::read_to_string(results.join("BENCH.md")).map_err(|e| format!("BENCH.md: {e}"))?;
     if !report.contains("## On the device") || !report.contains("dry run") {
         return Err("the imported dry run gave REPORT.md no device section".into());
     }
     if !bench.contains(BEGIN) || !bench.contains("| toy-seq2one | ") {
         return Err("the imported dry run gave BENCH.md no GPU section".into());
     }
-    println!("xtask: the dry run's archive imports: REPORT.md and BENCH.md have their device sections");
+    println!(
+        "xtask: the dry run's archive imports: REPORT.md and BENCH.md have their device sections"
+    );
     Ok(())
 }
 

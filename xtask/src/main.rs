@@ -63,7 +63,9 @@ fn main() -> ExitCode {
         Some("bench") => libtorch::setup(&root())
             .and_then(|_| build_seqlab(&features_for(&args[1..])))
             .and_then(|seqlab| bench::bench(&args[1..], &root(), &seqlab)),
-        Some("device-bundle") => libtorch::setup(&root()).and_then(|_| device::bundle(&args[1..], &root()).map(|_| ())),
+        Some("device-bundle") => {
+            libtorch::setup(&root()).and_then(|_| device::bundle(&args[1..], &root()).map(|_| ()))
+        }
         Some("device-import") => device::import(&args[1..], &root()),
         Some("device-dry-run") => device_dry_run(),
         Some("help") | Some("--help") | Some("-h") | None => {
@@ -177,7 +179,9 @@ fn device_dry_run() -> Result<(), String> {
     }
     println!("xtask: the dry run took {seconds:.1} s");
     if seconds > 60.0 {
-        return Err(format!("the device dry run took {seconds:.1} s, more than a minute"));
+        return Err(format!(
+            "the device dry run took {seconds:.1} s, more than a minute"
+        ));
     }
     device::check_dry_run(&work, &root, &target_dir().join("debug").join("seqlab"))
 }
