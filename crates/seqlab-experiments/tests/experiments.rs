@@ -1439,6 +1439,58 @@ fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
     std::fs::remove_dir_all(&b).unwrap();
 }
 
+fn summary_seeds(exp: &Path) -> serde_json::Value {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("metrics.json")).unwrap()).unwrap();
+    m["seeds"].clone()
+}
+
+#[test]
+fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succeeds() {
+    let dir = scratch("seeds-keep");
+    let d = dir.to_str().unwrap().to_string();
+    let run = |seeds: &str| {
+        seqlab(&[
+            "run", "continuation", "--quick", "--epochs", "1", "--seeds", seeds, "--results-dir",
+            &d,
+        ])
+    };
+    let (ok, _, err) = run("7,8");
+    assert!(ok, "{err}");
+    let exp = dir.join("continuation");
+    let lock = |seed: u64| seqlab_io::DirLock::acquire(exp.join("seeds").join(seed.to_string()));
+    // Every seed of the new run fails (this test holds their folders).
+    let held = (lock(9).unwrap(), lock(10).unwrap());
+    let (ok, stdout, err) = run("9,10");
+    assert!(!ok && err.contains("continuation seed 9"), "{err}");
+    assert!(!err.contains("removed the folders"), "{err}");
+    for seed in ["7", "8"] {
+        assert!(exp.join("seeds").join(seed).join("metrics.json").is_file());
+    }
+    assert_eq!(summary_seeds(&exp), serde_json::json!([7, 8]));
+    // The earlier summary is not printed as this run's result.
+    assert!(
+        stdout.contains("none of this run's seeds finished")
+            && !stdout.contains("PASS")
+            && !stdout.contains("MISS"),
+        "{stdout}"
+    );
+    // One of the two fails: the earlier seeds stay, and the summary covers every folder there.
+    drop(held.0);
+    let (ok, stdout, err) = run("9,10");
+    assert!(!ok && err.contains("continuation seed 10"), "{err}");
+    assert_eq!(summary_seeds(&exp), serde_json::json!([7, 8, 9]));
+    assert!(stdout.contains("earlier seeds [7, 8] were kept"), "{stdout}");
+    drop(held.1);
+    // A run whose seeds all finish replaces the earlier ones.
+    let (ok, _, err) = run("9,");
+    assert!(ok, "{err}");
+    assert!(err.contains("removed the folders of seeds"), "{err}");
+    assert!(!exp.join("seeds/7").exists() && !exp.join("seeds/10").exists());
+    assert_eq!(summary_seeds(&exp), serde_json::json!([9]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     let dir = scratch("plan");
