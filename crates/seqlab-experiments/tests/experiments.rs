@@ -1491,6 +1491,97 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The process that holds a folder's lock, as its lock file names it.
+fn lock_holder(lock_file: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(lock_file).ok()?;
+    text.strip_prefix("process ")?.split(':').next()?.parse().ok()
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody has reaped yet).
+fn ended(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !done() {
+        assert!(t0.elapsed().as_secs() < 60, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
+    let dir = scratch("seeds-kill");
+    let d = dir.to_str().unwrap().to_string();
+    let args = |seeds: &str, epochs: &str| -> Vec<String> {
+        ["run", "continuation", "--quick", "--quiet", "--epochs", epochs, "--seeds", seeds]
+            .iter()
+            .map(|a| a.to_string())
+            .chain(["--results-dir".to_string(), d.clone()])
+            .collect()
+    };
+    let (ok, _, err) = seqlab(&args("5,", "1").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{err}");
+    let exp = dir.join("continuation");
+    let spawn = |a: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args(a)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // One seed job of a plan, as a scheduler starts it: no parent of seqlab's.
+    let mut a = args("7,8", "100000");
+    a.extend(["--only-seed".into(), "7".into()]);
+    let mut job = spawn(a);
+    let lock7 = exp.join("seeds/.7.lock");
+    wait_for("the seed job's lock", || lock_holder(&lock7) == Some(job.id()));
+    let staging = || {
+        std::fs::read_dir(exp.join("seeds"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(seqlab_io::TEMP_PREFIX)
+            })
+            .count()
+    };
+    wait_for("the seed job's staging folder", || staging() == 1);
+    // A single-seed run would replace the folder that holds the job's staging folder.
+    let (ok, _, err) = seqlab(&["run", "continuation", "--quick", "--epochs", "1", "--results-dir", &d]);
+    assert!(!ok && err.contains("continuation is being written by another run"), "{err}");
+    assert_eq!(staging(), 1, "the live staging folder was removed");
+    // The report leaves the folder alone and says so.
+    let (ok, _, err) = seqlab(&["report", "--results-dir", &d]);
+    assert!(ok && err.contains("skipped continuation"), "{err}");
+    job.kill().unwrap();
+    job.wait().unwrap();
+    // A multi-seed run killed while its seeds train: they end with it.
+    let mut parent = spawn(args("7,8", "100000"));
+    wait_for("both seeds' jobs", || {
+        [7, 8].iter().all(|s| {
+            lock_holder(&exp.join(format!("seeds/.{s}.lock")))
+                .is_some_and(|pid| pid != job.id() && pid != parent.id() && !ended(pid))
+        })
+    });
+    let workers: Vec<u32> = [7, 8]
+        .iter()
+        .filter_map(|s| lock_holder(&exp.join(format!("seeds/.{s}.lock"))))
+        .collect();
+    let (ok, _, err) = seqlab(&args("9,", "1").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && err.contains("seeds is being written by another run"), "{err}");
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    wait_for("the jobs to end with their parent", || workers.iter().all(|&p| ended(p)));
+    // Nothing of the killed run was committed, and the earlier seed is untouched.
+    assert!(!exp.join("seeds/7/metrics.json").exists() && !exp.join("seeds/8").exists());
+    assert_eq!(summary_seeds(&exp), serde_json::json!([5]));
+    assert!(exp.join("seeds/5/metrics.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     let dir = scratch("plan");
