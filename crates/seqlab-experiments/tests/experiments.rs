@@ -273,6 +273,45 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
             "no results after a device error"
         );
     }
+    // A plan line is one line: a path with a line break is refused, naming it.
+    let (ok, stdout, stderr) = seqlab(&[
+        "reproduce-all",
+        "--plan",
+        "--only",
+        "seq2one",
+        "--results-dir",
+        "/tmp/two\nlines",
+    ]);
+    assert!(
+        !ok && stdout.is_empty() && stderr.contains("line break") && stderr.contains("two\\nlines"),
+        "{stderr}"
+    );
+    // A symlinked run folder would become a real folder while its target kept the old run.
+    let dir = scratch("cli-link");
+    let target = dir.join("elsewhere");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("metrics.json"), "{}").unwrap();
+    std::fs::create_dir_all(dir.join("results")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("results/continuation")).unwrap();
+    let (ok, _, stderr) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "1",
+        "--results-dir",
+        dir.join("results").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("is a symbolic link") && stderr.contains(target.to_str().unwrap()),
+        "{stderr}"
+    );
+    assert!(std::fs::symlink_metadata(dir.join("results/continuation"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(target.join("metrics.json")).unwrap(), "{}");
+    std::fs::remove_dir_all(&dir).unwrap();
     let (ok, stdout, _) = seqlab(&["run", "--help"]);
     assert!(
         ok && stdout.contains("--results-dir") && stdout.contains("--quick"),
@@ -1585,7 +1624,7 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
 #[test]
 fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     let dir = scratch("plan");
-    let results = dir.join("results");
+    let results = dir.join("my results");
     let (ok, plan, err) = seqlab(&[
         "reproduce-all",
         "--plan",
@@ -1610,7 +1649,11 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
             "{line}"
         );
     }
-    assert!(err.contains(" report --results-dir "), "{err}");
+    // The closing hint is a shell command too: its paths are quoted.
+    assert!(
+        err.contains(&format!(" report --results-dir '{}'", results.display())),
+        "{err}"
+    );
     // What a user does with it: two at a time under xargs, then the report.
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("plan.txt"), &plan).unwrap();
@@ -1643,7 +1686,14 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
         report.contains("(seq2seq-power/seeds/42/windows.png)"),
         "first seed's pictures"
     );
-    // A corrupt summary is an error that names the file, not "not run yet".
+    // A corrupt seed file is an error that names it, not "not run yet",
+    // and the report goes on with the other experiments.
+    std::fs::create_dir_all(results.join("seq2one")).unwrap();
+    std::fs::write(
+        results.join("seq2one/metrics.json"),
+        r#"{"experiment": "seq2one", "profile": "quick", "seed": 1, "targets": [{"what": "x", "measured": 0.5, "pass": true}]}"#,
+    )
+    .unwrap();
     std::fs::write(
         results.join("seq2seq-power/seeds/42/metrics.json"),
         "{ half",
@@ -1653,6 +1703,13 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     assert!(
         !ok && err.contains("seeds/42/metrics.json") && err.contains("JSON"),
         "{err}"
+    );
+    let report = std::fs::read_to_string(results.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("| [seq2one](#seq2one) | 1/1 pass")
+            && report.contains("| [seq2seq-power](#seq2seq-power) | **unreadable**")
+            && report.contains("seeds/42/metrics.json"),
+        "{report}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -1686,6 +1743,29 @@ fn a_closed_pipe_ends_quietly_a_full_disk_is_an_error_and_training_carries_on() 
         stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
         "{stderr}"
     );
+    // The report's file is written before anything is printed: a reader
+    // that has gone already does not cost the file.
+    let seed = dir.join("continuation/seeds/7");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(
+        seed.join("metrics.json"),
+        r#"{"experiment": "continuation", "profile": "quick", "seed": 7, "targets": []}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = sh(format!(
+        "'{bin}' report --results-dir '{}' | {{ exec 0<&-; sleep 1; }}",
+        dir.display()
+    ));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(dir.join("REPORT.md").is_file(), "{stderr}");
+    std::fs::remove_dir_all(dir.join("continuation")).unwrap();
+    // A plan that could not be written is an error, not an empty success.
+    let (code, _, stderr) = sh(format!(
+        "'{bin}' reproduce-all --plan --only seq2one --quick --results-dir '{}' > /dev/full",
+        dir.display()
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the plan"), "{stderr}");
     // A training run whose output is cut keeps going and writes its results.
     let (code, _, stderr) = sh(format!(
         "'{bin}' run continuation --quick --epochs 2 --results-dir '{}' | head -1",
