@@ -175,10 +175,12 @@ pub fn scan_seed_folders(experiment_dir: &Path) -> Result<SeedScan, ExperimentEr
             continue;
         };
         let dir = entry.path();
-        let kind = entry.file_type().map_err(|source| ExperimentError::ResultsDir {
-            path: dir.clone(),
-            source,
-        })?;
+        let kind = entry
+            .file_type()
+            .map_err(|source| ExperimentError::ResultsDir {
+                path: dir.clone(),
+                source,
+            })?;
         if kind.is_symlink() {
             scan.problems.push(format!(
                 "{} is a symbolic link, not a seed's own folder; left out",
@@ -673,8 +675,7 @@ mod tests {
 
     #[test]
     fn a_seed_counts_once_under_its_own_name_and_the_others_are_flagged() {
-        let results =
-            std::env::temp_dir().join(format!("seqlab-agg-names-{}", std::process::id()));
+        let results = std::env::temp_dir().join(format!("seqlab-agg-names-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&results);
         // An experiment of the registry, so that the report shows it.
         let root = results.join("seq2one");
@@ -709,10 +710,13 @@ mod tests {
                 "{folder}: {problems}"
             );
         }
-        assert!(headline(&m).iter().any(|l| l.starts_with("WARNING ") && l.contains("seeds/47")));
+        assert!(headline(&m)
+            .iter()
+            .any(|l| l.starts_with("WARNING ") && l.contains("seeds/47")));
         let report = crate::report::render(&results);
         assert!(
-            report.contains("**seed folders left out or mixed**") && report.contains("seeds/042 is not"),
+            report.contains("**seed folders left out or mixed**")
+                && report.contains("seeds/042 is not"),
             "{report}"
         );
         std::fs::remove_dir_all(&results).unwrap();
@@ -738,14 +742,20 @@ mod tests {
         assert!(!root.join("metrics.json").exists());
         let m = aggregate_mixed(&root, None).unwrap().unwrap();
         assert_eq!(m["targets"][0]["n"], 3);
-        assert!(m["mixed_settings"].to_string().contains("epochs_override"), "{m}");
+        assert!(
+            m["mixed_settings"].to_string().contains("epochs_override"),
+            "{m}"
+        );
         // A value that is not a number is named by its seed, not by a position.
         edit_metrics(&root.join(SEEDS_DIR).join("2"), |m| {
             m["targets"][0]["measured"] = Value::Null;
         });
         let m = aggregate_mixed(&root, None).unwrap().unwrap();
         let problem = m["targets"][0]["problem"].as_str().unwrap();
-        assert!(problem.contains("seed 2's value") && !problem.contains("values["), "{problem}");
+        assert!(
+            problem.contains("seed 2's value") && !problem.contains("values["),
+            "{problem}"
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 

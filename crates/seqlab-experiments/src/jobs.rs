@@ -153,12 +153,14 @@ impl Job {
     /// line break or another control character, or a path that is not
     /// UTF-8 text, is refused (naming it) rather than split or rewritten.
     pub fn shell_line(&self, cwd: &Path) -> Result<String, String> {
-        let word = |what: &str, s: &std::ffi::OsStr| match s.to_str() {
+        let word = |what: &str, s: &std::ffi::OsStr| {
+            match s.to_str() {
             Some(s) if !s.chars().any(char::is_control) => Ok(shell_quote(s)),
             _ => Err(format!(
                 "cannot write {what} {:?} into a plan line: it holds a line break, a control character or bytes that are not UTF-8; use a folder whose path is plain text",
                 Path::new(s).display().to_string()
             )),
+        }
         };
         let mut line = format!("cd {} && ", word("the current folder", cwd.as_os_str())?);
         line.push_str(&word("the program path", self.program.as_os_str())?);
@@ -504,8 +506,14 @@ mod tests {
         assert!(parse_seeds_arg("0", 42).unwrap_err().contains("1 to 10000"));
         // Counting past the largest seed is an error, not fewer seeds.
         let err = parse_seeds_arg("3", u64::MAX - 1).unwrap_err();
-        assert!(err.contains("3 seeds from seed 18446744073709551614") && err.contains("largest seed"), "{err}");
-        assert_eq!(parse_seeds_arg("2", u64::MAX - 1).unwrap(), vec![u64::MAX - 1, u64::MAX]);
+        assert!(
+            err.contains("3 seeds from seed 18446744073709551614") && err.contains("largest seed"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_seeds_arg("2", u64::MAX - 1).unwrap(),
+            vec![u64::MAX - 1, u64::MAX]
+        );
         assert_eq!(format_seed_list(&[42, 43, 44]), "42..44");
         assert_eq!(format_seed_list(&[1, 3]), "1,3");
         assert_eq!(format_seed_list(&[7]), "7,");
@@ -605,12 +613,18 @@ mod tests {
         );
         // One job per line: a line break or a byte that is not UTF-8 is refused, not split or rewritten.
         let err = jobs[2].shell_line(Path::new("/tmp/a\nb")).unwrap_err();
-        assert!(err.contains("current folder") && err.contains("a\\nb"), "{err}");
+        assert!(
+            err.contains("current folder") && err.contains("a\\nb"),
+            "{err}"
+        );
         let odd = Job {
             args: vec!["--results-dir".into(), "/r/x\ry".into()],
             ..jobs[2].clone()
         };
-        assert!(odd.shell_line(Path::new("/tmp")).unwrap_err().contains("argument"));
+        assert!(odd
+            .shell_line(Path::new("/tmp"))
+            .unwrap_err()
+            .contains("argument"));
         {
             use std::os::unix::ffi::OsStrExt;
             let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff"));

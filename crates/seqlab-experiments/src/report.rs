@@ -359,7 +359,7 @@ fn render_experiment(
     sections: &mut String,
 ) -> Result<(), ExperimentError> {
     let dir = results_dir.join(e.name);
-    let status = status_of(&runs, e.name);
+    let status = status_of(runs, e.name);
     let metrics_path = dir.join("metrics.json");
     if !metrics_path.exists() {
         let _ = writeln!(

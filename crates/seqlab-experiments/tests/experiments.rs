@@ -310,7 +310,10 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
         .unwrap()
         .file_type()
         .is_symlink());
-    assert_eq!(std::fs::read_to_string(target.join("metrics.json")).unwrap(), "{}");
+    assert_eq!(
+        std::fs::read_to_string(target.join("metrics.json")).unwrap(),
+        "{}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let (ok, stdout, _) = seqlab(&["run", "--help"]);
     assert!(
@@ -1490,7 +1493,14 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
     let d = dir.to_str().unwrap().to_string();
     let run = |seeds: &str| {
         seqlab(&[
-            "run", "continuation", "--quick", "--epochs", "1", "--seeds", seeds, "--results-dir",
+            "run",
+            "continuation",
+            "--quick",
+            "--epochs",
+            "1",
+            "--seeds",
+            seeds,
+            "--results-dir",
             &d,
         ])
     };
@@ -1519,7 +1529,10 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
     let (ok, stdout, err) = run("9,10");
     assert!(!ok && err.contains("continuation seed 10"), "{err}");
     assert_eq!(summary_seeds(&exp), serde_json::json!([7, 8, 9]));
-    assert!(stdout.contains("earlier seeds [7, 8] were kept"), "{stdout}");
+    assert!(
+        stdout.contains("earlier seeds [7, 8] were kept"),
+        "{stdout}"
+    );
     drop(held.1);
     // A run whose seeds all finish replaces the earlier ones.
     let (ok, _, err) = run("9,");
@@ -1533,13 +1546,18 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
 /// The process that holds a folder's lock, as its lock file names it.
 fn lock_holder(lock_file: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(lock_file).ok()?;
-    text.strip_prefix("process ")?.split(':').next()?.parse().ok()
+    text.strip_prefix("process ")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Whether process `pid` has ended (gone, or a zombie nobody has reaped yet).
 fn ended(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))
+    })
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -1555,13 +1573,27 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
     let dir = scratch("seeds-kill");
     let d = dir.to_str().unwrap().to_string();
     let args = |seeds: &str, epochs: &str| -> Vec<String> {
-        ["run", "continuation", "--quick", "--quiet", "--epochs", epochs, "--seeds", seeds]
-            .iter()
-            .map(|a| a.to_string())
-            .chain(["--results-dir".to_string(), d.clone()])
-            .collect()
+        [
+            "run",
+            "continuation",
+            "--quick",
+            "--quiet",
+            "--epochs",
+            epochs,
+            "--seeds",
+            seeds,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(["--results-dir".to_string(), d.clone()])
+        .collect()
     };
-    let (ok, _, err) = seqlab(&args("5,", "1").iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, _, err) = seqlab(
+        &args("5,", "1")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(ok, "{err}");
     let exp = dir.join("continuation");
     let spawn = |a: Vec<String>| {
@@ -1577,7 +1609,9 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
     a.extend(["--only-seed".into(), "7".into()]);
     let mut job = spawn(a);
     let lock7 = exp.join("seeds/.7.lock");
-    wait_for("the seed job's lock", || lock_holder(&lock7) == Some(job.id()));
+    wait_for("the seed job's lock", || {
+        lock_holder(&lock7) == Some(job.id())
+    });
     let staging = || {
         std::fs::read_dir(exp.join("seeds"))
             .unwrap()
@@ -1589,8 +1623,19 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
     };
     wait_for("the seed job's staging folder", || staging() == 1);
     // A single-seed run would replace the folder that holds the job's staging folder.
-    let (ok, _, err) = seqlab(&["run", "continuation", "--quick", "--epochs", "1", "--results-dir", &d]);
-    assert!(!ok && err.contains("continuation is being written by another run"), "{err}");
+    let (ok, _, err) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "1",
+        "--results-dir",
+        &d,
+    ]);
+    assert!(
+        !ok && err.contains("continuation is being written by another run"),
+        "{err}"
+    );
     assert_eq!(staging(), 1, "the live staging folder was removed");
     // The report leaves the folder alone and says so.
     let (ok, _, err) = seqlab(&["report", "--results-dir", &d]);
@@ -1609,11 +1654,21 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
         .iter()
         .filter_map(|s| lock_holder(&exp.join(format!("seeds/.{s}.lock"))))
         .collect();
-    let (ok, _, err) = seqlab(&args("9,", "1").iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(!ok && err.contains("seeds is being written by another run"), "{err}");
+    let (ok, _, err) = seqlab(
+        &args("9,", "1")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        !ok && err.contains("seeds is being written by another run"),
+        "{err}"
+    );
     parent.kill().unwrap();
     parent.wait().unwrap();
-    wait_for("the jobs to end with their parent", || workers.iter().all(|&p| ended(p)));
+    wait_for("the jobs to end with their parent", || {
+        workers.iter().all(|&p| ended(p))
+    });
     // Nothing of the killed run was committed, and the earlier seed is untouched.
     assert!(!exp.join("seeds/7/metrics.json").exists() && !exp.join("seeds/8").exists());
     assert_eq!(summary_seeds(&exp), serde_json::json!([5]));

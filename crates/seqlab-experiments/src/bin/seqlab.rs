@@ -594,7 +594,10 @@ fn summary_line(name: &str, summary: &serde_json::Value) -> String {
     if !missing.is_empty() {
         line.push_str(&format!("; missing seeds {}", missing.join(", ")));
     }
-    for warning in list("seed_problems").into_iter().chain(list("mixed_settings")) {
+    for warning in list("seed_problems")
+        .into_iter()
+        .chain(list("mixed_settings"))
+    {
         line.push_str(&format!("\n  WARNING {warning}"));
     }
     line
@@ -616,9 +619,7 @@ fn print_plan(chosen: &[&Experiment], choice: &SeedChoice, opts: &RunOptions) ->
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("cannot write the plan to standard output")?;
-    let quote = |p: &std::path::Path| {
-        seqlab_experiments::jobs::shell_quote(&p.to_string_lossy())
-    };
+    let quote = |p: &std::path::Path| seqlab_experiments::jobs::shell_quote(&p.to_string_lossy());
     eprintln!(
         "then summarise whatever seeds have finished: {} report --results-dir {}",
         quote(&o.program),
@@ -785,7 +786,12 @@ fn summarise_after_run(
         );
         return Ok(());
     }
-    say!("\n{} ({} seeds): results in {}", e.name, present.len(), dir.display());
+    say!(
+        "\n{} ({} seeds): results in {}",
+        e.name,
+        present.len(),
+        dir.display()
+    );
     let earlier: Vec<u64> = present
         .iter()
         .copied()
