@@ -397,6 +397,53 @@ fn differing_settings(seeds: &[SeedFolder]) -> Vec<(PathBuf, String)> {
     out
 }
 
+/// The seeds with a folder, the seeds planned (every seed's `seed_set`
+/// and the present ones) and those planned without a folder.
+fn seeds_present_planned_missing(seeds: &[SeedFolder]) -> (Vec<u64>, BTreeSet<u64>, Vec<u64>) {
+    let present: Vec<u64> = seeds.iter().map(|s| s.seed).collect();
+    let planned: BTreeSet<u64> = seeds
+        .iter()
+        .flat_map(|s| {
+            s.metrics["seed_set"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .chain(present.iter().copied())
+        .collect();
+    let missing: Vec<u64> = planned
+        .iter()
+        .copied()
+        .filter(|s| !present.contains(s))
+        .collect();
+    (present, planned, missing)
+}
+
+/// One run per folder: what an earlier single-seed run left at the top of
+/// `experiment_dir` goes (not the summary, its `files`, `seeds/`, lock
+/// files or the temporaries of runs in progress).
+fn remove_other_files(experiment_dir: &Path, files: &[String]) {
+    let keep: BTreeSet<String> = files
+        .iter()
+        .cloned()
+        .chain(["metrics.json".to_string(), SEEDS_DIR.to_string()])
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(experiment_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let lock_file = name.starts_with('.') && name.ends_with(".lock");
+            if !keep.contains(&name) && !name.starts_with(seqlab_io::TEMP_PREFIX) && !lock_file {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    }
+}
+
 fn summarise(
     experiment_dir: &Path,
     hook: Option<AggregateHook>,
@@ -420,22 +467,7 @@ fn summarise(
             ),
         });
     }
-    let present: Vec<u64> = seeds.iter().map(|s| s.seed).collect();
-    let planned: BTreeSet<u64> = seeds
-        .iter()
-        .flat_map(|s| {
-            s.metrics["seed_set"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-        .chain(present.iter().copied())
-        .collect();
-    let missing: Vec<u64> = planned
-        .iter()
-        .copied()
-        .filter(|s| !present.contains(s))
-        .collect();
+    let (present, planned, missing) = seeds_present_planned_missing(&seeds);
     let summarise = |list: &str| -> Vec<Value> {
         first.metrics[list]
             .as_array()
@@ -518,27 +550,7 @@ fn summarise(
         .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise metrics: {e}")))?;
     text.push('\n');
     seqlab_io::write_atomic(experiment_dir.join("metrics.json"), text.as_bytes())?;
-    // One run per folder: what an earlier single-seed run left at the top goes.
-    let keep: BTreeSet<String> = extra
-        .files
-        .iter()
-        .cloned()
-        .chain(["metrics.json".to_string(), SEEDS_DIR.to_string()])
-        .collect();
-    if let Ok(entries) = std::fs::read_dir(experiment_dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let lock_file = name.starts_with('.') && name.ends_with(".lock");
-            if !keep.contains(&name) && !name.starts_with(seqlab_io::TEMP_PREFIX) && !lock_file {
-                let path = entry.path();
-                let _ = if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                };
-            }
-        }
-    }
+    remove_other_files(experiment_dir, &extra.files);
     Ok(Some(metrics))
 }
 

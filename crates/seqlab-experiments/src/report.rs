@@ -425,42 +425,11 @@ fn render_experiment(
     );
 
     let _ = write!(sections, "## {}\n\n{}\n\n", e.name, e.description);
-    if !problems.is_empty() {
-        sections.push_str("**Warning: this folder's files do not all belong to the run its manifest describes** (an interrupted or concurrent run, or a file changed by hand); rerun the experiment:\n\n");
-        for p in &problems {
-            let _ = writeln!(sections, "- {p}");
-        }
-        sections.push('\n');
-    }
-    if !left_out.is_empty() {
-        sections.push_str("**Warning: seed folders left out of this summary, or merged although their settings differ:**\n\n");
-        for p in &left_out {
-            let _ = writeln!(sections, "- {p}");
-        }
-        sections.push('\n');
-    }
+    sections.push_str(&warnings(&problems, &left_out));
     if multi {
         sections.push_str(&seeds_table(&m, &targets));
     } else if !targets.is_empty() {
-        sections.push_str(
-            "| | what | published | expected | measured |\n| --- | --- | --- | --- | --- |\n",
-        );
-        for t in &targets {
-            let mark = if t["pass"] == Value::Bool(true) {
-                "PASS"
-            } else {
-                "**MISS**"
-            };
-            let _ = writeln!(
-                sections,
-                "| {mark} | {} | {} | {} | {} |",
-                t["what"].as_str().unwrap_or(""),
-                t["published"].as_str().unwrap_or(""),
-                t["expected"].as_str().unwrap_or(""),
-                fmt_measured(&t["measured"]),
-            );
-        }
-        sections.push('\n');
+        sections.push_str(&single_seed_table(&targets));
     }
     if let Some(ms) = m["measurements"].as_array().filter(|a| !a.is_empty()) {
         sections.push_str(&measurements_table(ms, multi));
@@ -479,6 +448,65 @@ fn render_experiment(
         field("device"),
         field("libtorch")
     );
+    settings_and_pictures(results_dir, e, &m, sections)
+}
+
+/// The warnings of an experiment's section: files that do not belong to
+/// the run their manifest describes, seed folders left out or merged.
+fn warnings(problems: &[String], left_out: &[&str]) -> String {
+    let mut sections = String::new();
+    if !problems.is_empty() {
+        sections.push_str("**Warning: this folder's files do not all belong to the run its manifest describes** (an interrupted or concurrent run, or a file changed by hand); rerun the experiment:\n\n");
+        for p in problems {
+            let _ = writeln!(sections, "- {p}");
+        }
+        sections.push('\n');
+    }
+    if !left_out.is_empty() {
+        sections.push_str("**Warning: seed folders left out of this summary, or merged although their settings differ:**\n\n");
+        for p in left_out {
+            let _ = writeln!(sections, "- {p}");
+        }
+        sections.push('\n');
+    }
+    sections
+}
+
+/// The targets table of one seed's results.
+fn single_seed_table(targets: &[Value]) -> String {
+    let mut sections = String::from(
+        "| | what | published | expected | measured |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for t in targets {
+        let mark = if t["pass"] == Value::Bool(true) {
+            "PASS"
+        } else {
+            "**MISS**"
+        };
+        let _ = writeln!(
+            sections,
+            "| {mark} | {} | {} | {} | {} |",
+            t["what"].as_str().unwrap_or(""),
+            t["published"].as_str().unwrap_or(""),
+            t["expected"].as_str().unwrap_or(""),
+            fmt_measured(&t["measured"]),
+        );
+    }
+    sections.push('\n');
+    sections
+}
+
+/// The settings, epochs, differences from the source and pictures of an
+/// experiment's section (pictures of one seed: the folder itself, or the
+/// first seed's, and those over all seeds).
+fn settings_and_pictures(
+    results_dir: &Path,
+    e: &crate::Experiment,
+    m: &Value,
+    sections: &mut String,
+) -> Result<(), ExperimentError> {
+    let dir = results_dir.join(e.name);
+    let multi = m["seeds"].is_array();
     if let Some(settings) = m["settings"].as_object() {
         sections.push_str("Settings: ");
         let parts: Vec<String> = settings

@@ -1843,6 +1843,14 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         "--results-dir",
         dir.to_str().unwrap(),
     ];
+    // An earlier multi-seed result there, which the first run replaces whole.
+    let old_seed = dir.join("seq2seq-power/seeds/7");
+    std::fs::create_dir_all(&old_seed).unwrap();
+    std::fs::write(
+        old_seed.join("metrics.json"),
+        r#"{"experiment": "seq2seq-power", "profile": "quick", "seed": 7, "targets": []}"#,
+    )
+    .unwrap();
     let mut first = Command::new(env!("CARGO_BIN_EXE_seqlab"))
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -1858,6 +1866,9 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The report does not summarise the seeds of a folder being replaced.
+    let (ok, _, err) = seqlab(&["report", "--results-dir", dir.to_str().unwrap()]);
+    assert!(ok && err.contains("skipped seq2seq-power"), "{err}");
     let (ok, _, err) = seqlab(&args);
     assert!(!ok, "a second run into the same folder succeeded");
     assert!(

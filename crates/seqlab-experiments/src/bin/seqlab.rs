@@ -554,6 +554,7 @@ fn report(results_dir: &std::path::Path, allow_mixed: bool) -> Result<ExitCode> 
         match summary {
             Ok(summary) => lines.push(summary_line(&name, &summary)),
             Err(seqlab_experiments::ExperimentError::Io(e @ seqlab_io::IoError::Locked { .. })) => {
+                let e = seqlab_experiments::error_line([e.to_string()]);
                 eprintln!("skipped {name}: {e}; its summary was left as it was");
             }
             Err(e) => errors.push(format!(
