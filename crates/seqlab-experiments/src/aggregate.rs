@@ -132,43 +132,116 @@ pub fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
     }
 }
 
-/// The seed folders under `<experiment_dir>/seeds/`, sorted by seed.
-/// Folders whose name is not a seed, and staging folders of runs in
-/// progress, are skipped; a seed folder without a readable `metrics.json`
-/// is an error naming it.
+/// The seed folders of an experiment, and those left out.
+#[derive(Debug, Clone, Default)]
+pub struct SeedScan {
+    /// The seed folders that count, sorted by seed.
+    pub folders: Vec<SeedFolder>,
+    /// One line per folder left out, saying why (a name that is not the
+    /// canonical decimal seed, a symbolic link, a `seed` inside that is
+    /// not the folder's name, a run id that another folder holds too).
+    pub problems: Vec<String>,
+}
+
+/// The seed folders under `<experiment_dir>/seeds/`, sorted by seed (those
+/// that count; see [`scan_seed_folders`] for those left out).
 pub fn seed_folders(experiment_dir: &Path) -> Result<Vec<SeedFolder>, ExperimentError> {
+    Ok(scan_seed_folders(experiment_dir)?.folders)
+}
+
+/// Reads the seed folders under `<experiment_dir>/seeds/`. A folder counts
+/// once, and only as the run it holds: its name must be the seed written
+/// the canonical way (`42`, not `042` or `+42`), it must be a real folder
+/// (not a symbolic link), the `seed` in its `metrics.json` must be that
+/// seed, and no earlier folder may hold the same run id; the others are
+/// left out and named in [`SeedScan::problems`]. Other names (logs, locks,
+/// staging folders of runs in progress) are skipped; a counted folder
+/// without a readable `metrics.json` is an error naming it.
+pub fn scan_seed_folders(experiment_dir: &Path) -> Result<SeedScan, ExperimentError> {
     let root = experiment_dir.join(SEEDS_DIR);
     let entries = match std::fs::read_dir(&root) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeedScan::default()),
         Err(source) => return Err(ExperimentError::ResultsDir { path: root, source }),
     };
-    let mut seeds = Vec::new();
+    let mut scan = SeedScan::default();
     for entry in entries {
         let entry = entry.map_err(|source| ExperimentError::ResultsDir {
             path: root.clone(),
             source,
         })?;
-        let Some(seed) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
+        let name = entry.file_name();
+        let Some(seed) = name.to_str().and_then(|n| n.parse::<u64>().ok()) else {
             continue;
         };
         let dir = entry.path();
-        if !dir.is_dir() {
+        let kind = entry
+            .file_type()
+            .map_err(|source| ExperimentError::ResultsDir {
+                path: dir.clone(),
+                source,
+            })?;
+        if kind.is_symlink() {
+            scan.problems.push(format!(
+                "{} is a symbolic link, not a seed's own folder; left out",
+                dir.display()
+            ));
+            continue;
+        }
+        if !kind.is_dir() {
+            continue;
+        }
+        if name.to_str() != Some(seed.to_string().as_str()) {
+            scan.problems.push(format!(
+                "{} is not a seed folder name (seqlab writes seed {seed} as {}); left out",
+                dir.display(),
+                root.join(seed.to_string()).display()
+            ));
             continue;
         }
         let metrics = read_metrics(&dir.join("metrics.json"))?;
-        seeds.push(SeedFolder { seed, dir, metrics });
+        if metrics["seed"].as_u64() != Some(seed) {
+            scan.problems.push(format!(
+                "{} holds the run of seed {}, not of seed {seed} (a copy?); left out",
+                dir.display(),
+                metrics["seed"]
+            ));
+            continue;
+        }
+        scan.folders.push(SeedFolder { seed, dir, metrics });
     }
-    seeds.sort_by_key(|s| s.seed);
-    Ok(seeds)
+    scan.folders.sort_by_key(|s| s.seed);
+    let mut ids = BTreeMap::new();
+    let mut problems = Vec::new();
+    scan.folders.retain(|s| {
+        let Some(id) = s.metrics["run_id"].as_str() else {
+            return true;
+        };
+        match ids.insert(id.to_string(), s.seed) {
+            Some(first) => {
+                ids.insert(id.to_string(), first);
+                problems.push(format!(
+                    "{} holds run {id}, which seed {first}'s folder holds too (a copy?); left out",
+                    s.dir.display()
+                ));
+                false
+            }
+            None => true,
+        }
+    });
+    scan.problems.extend(problems);
+    Ok(scan)
 }
 
 /// Run facts every seed must share.
-const SHARED: [&str; 5] = ["experiment", "profile", "device", "libtorch", "threads"];
+const SHARED: [&str; 6] = [
+    "experiment",
+    "profile",
+    "device",
+    "libtorch",
+    "threads",
+    "epochs_override",
+];
 
 /// Settings whose value depends on the seed (for example the size of a
 /// vocabulary ranked on a seeded sample): key -> seed -> value.
@@ -258,7 +331,17 @@ fn summarise_target(list: &str, first: &Value, seeds: &[SeedFolder], index: usiz
         Err(e) => {
             out["n"] = json!(numbers.len());
             out["pass"] = json!(false);
-            out["problem"] = json!(e.to_string());
+            out["problem"] = json!(match e {
+                seqlab_metrics::MetricsError::NonFinite { index, value, .. } => {
+                    let seed = seeds
+                        .iter()
+                        .filter(|s| !absent.contains(&s.seed))
+                        .nth(index)
+                        .map_or_else(|| "?".to_string(), |s| s.seed.to_string());
+                    format!("seed {seed}'s value is {value}, not a finite number (seeds/{seed}/metrics.json)")
+                }
+                other => other.to_string(),
+            });
         }
     }
     out
@@ -269,27 +352,54 @@ fn summarise_target(list: &str, first: &Value, seeds: &[SeedFolder], index: usiz
 /// where no seed folder exists. Top-level files that neither the summary
 /// nor the hook wrote (left by an earlier single-seed run into the same
 /// folder) are removed, so the folder holds one run's results.
+///
+/// It holds the experiment folder's lock while it works, so it fails with
+/// [`seqlab_io::IoError::Locked`] while a run writes there (a single-seed
+/// run, or seeds in progress). Seeds whose settings differ
+/// (profile, device, libtorch, threads, `--epochs`) are refused, naming
+/// the field; [`aggregate_mixed`] merges them anyway.
 pub fn aggregate(
     experiment_dir: &Path,
     hook: Option<AggregateHook>,
 ) -> Result<Option<Value>, ExperimentError> {
-    let seeds = seed_folders(experiment_dir)?;
+    summarise(experiment_dir, hook, false)
+}
+
+/// [`aggregate`] that merges seeds whose settings differ, listing each
+/// difference under `mixed_settings` in the summary (the report flags them).
+pub fn aggregate_mixed(
+    experiment_dir: &Path,
+    hook: Option<AggregateHook>,
+) -> Result<Option<Value>, ExperimentError> {
+    summarise(experiment_dir, hook, true)
+}
+
+/// The seeds' shared run facts that differ from the first seed's: one line
+/// each, naming the folder and the field.
+fn differing_settings(seeds: &[SeedFolder]) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
     let Some(first) = seeds.first() else {
-        return Ok(None);
+        return out;
     };
     for s in &seeds[1..] {
         for key in SHARED {
             if s.metrics[key] != first.metrics[key] {
-                return Err(ExperimentError::Saved {
-                    path: s.dir.join("metrics.json"),
-                    message: format!(
-                        "its {key} ({}) differs from seed {}'s ({}): the seeds of one experiment must differ in the seed alone; rerun or remove that folder",
+                out.push((
+                    s.dir.join("metrics.json"),
+                    format!(
+                        "its {key} ({}) differs from seed {}'s ({})",
                         s.metrics[key], first.seed, first.metrics[key]
                     ),
-                });
+                ));
             }
         }
     }
+    out
+}
+
+/// The seeds with a folder, the seeds planned (every seed's `seed_set`
+/// and the present ones) and those planned without a folder.
+fn seeds_present_planned_missing(seeds: &[SeedFolder]) -> (Vec<u64>, BTreeSet<u64>, Vec<u64>) {
     let present: Vec<u64> = seeds.iter().map(|s| s.seed).collect();
     let planned: BTreeSet<u64> = seeds
         .iter()
@@ -306,6 +416,58 @@ pub fn aggregate(
         .copied()
         .filter(|s| !present.contains(s))
         .collect();
+    (present, planned, missing)
+}
+
+/// One run per folder: what an earlier single-seed run left at the top of
+/// `experiment_dir` goes (not the summary, its `files`, `seeds/`, lock
+/// files or the temporaries of runs in progress).
+fn remove_other_files(experiment_dir: &Path, files: &[String]) {
+    let keep: BTreeSet<String> = files
+        .iter()
+        .cloned()
+        .chain(["metrics.json".to_string(), SEEDS_DIR.to_string()])
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(experiment_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let lock_file = name.starts_with('.') && name.ends_with(".lock");
+            if !keep.contains(&name) && !name.starts_with(seqlab_io::TEMP_PREFIX) && !lock_file {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    }
+}
+
+fn summarise(
+    experiment_dir: &Path,
+    hook: Option<AggregateHook>,
+    allow_mixed: bool,
+) -> Result<Option<Value>, ExperimentError> {
+    if !experiment_dir.join(SEEDS_DIR).is_dir() {
+        return Ok(None);
+    }
+    let _lock = seqlab_io::DirLock::acquire(experiment_dir)?;
+    let scan = scan_seed_folders(experiment_dir)?;
+    let seeds = scan.folders;
+    let Some(first) = seeds.first() else {
+        return Ok(None);
+    };
+    let mixed = differing_settings(&seeds);
+    if let (false, Some((path, what))) = (allow_mixed, mixed.first()) {
+        return Err(ExperimentError::Saved {
+            path: path.clone(),
+            message: format!(
+                "{what}: the seeds of one experiment must differ in the seed alone; rerun or remove that folder (or merge them anyway: seqlab report --allow-mixed-settings)"
+            ),
+        });
+    }
+    let (present, planned, missing) = seeds_present_planned_missing(&seeds);
     let summarise = |list: &str| -> Vec<Value> {
         first.metrics[list]
             .as_array()
@@ -351,6 +513,16 @@ pub fn aggregate(
     if !varying.is_empty() {
         metrics.insert("settings_by_seed".into(), Value::Object(varying));
     }
+    if !mixed.is_empty() {
+        let lines: Vec<String> = mixed
+            .iter()
+            .map(|(path, what)| format!("{}: {what}", path.display()))
+            .collect();
+        metrics.insert("mixed_settings".into(), json!(lines));
+    }
+    if !scan.problems.is_empty() {
+        metrics.insert("seed_problems".into(), json!(scan.problems));
+    }
     metrics.insert("seeds".into(), json!(present));
     metrics.insert("seed_set".into(), json!(planned));
     metrics.insert("missing_seeds".into(), json!(missing));
@@ -378,26 +550,7 @@ pub fn aggregate(
         .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise metrics: {e}")))?;
     text.push('\n');
     seqlab_io::write_atomic(experiment_dir.join("metrics.json"), text.as_bytes())?;
-    // One run per folder: what an earlier single-seed run left at the top goes.
-    let keep: BTreeSet<String> = extra
-        .files
-        .iter()
-        .cloned()
-        .chain(["metrics.json".to_string(), SEEDS_DIR.to_string()])
-        .collect();
-    if let Ok(entries) = std::fs::read_dir(experiment_dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !keep.contains(&name) && !name.starts_with(seqlab_io::TEMP_PREFIX) {
-                let path = entry.path();
-                let _ = if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                };
-            }
-        }
-    }
+    remove_other_files(experiment_dir, &extra.files);
     Ok(Some(metrics))
 }
 
@@ -428,6 +581,11 @@ pub fn headline(summary: &Value) -> Vec<String> {
             ),
         };
         lines.push(line);
+    }
+    for key in ["seed_problems", "mixed_settings"] {
+        for p in summary[key].as_array().into_iter().flatten() {
+            lines.push(format!("WARNING {}", p.as_str().unwrap_or_default()));
+        }
     }
     if let Some(missing) = summary["missing_seeds"]
         .as_array()
@@ -495,7 +653,7 @@ mod tests {
         std::fs::create_dir_all(&odd).unwrap();
         std::fs::write(
             odd.join("metrics.json"),
-            json!({"experiment": "demo", "profile": "quick"}).to_string(),
+            json!({"experiment": "demo", "profile": "quick", "seed": 9}).to_string(),
         )
         .unwrap();
         let err = aggregate(&root, None).unwrap_err().to_string();
@@ -508,6 +666,107 @@ mod tests {
         assert!(
             err.contains("seeds/9/metrics.json") && err.contains("JSON"),
             "{err}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn edit_metrics(dir: &Path, edit: impl FnOnce(&mut Value)) {
+        let path = dir.join("metrics.json");
+        let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut m);
+        std::fs::write(&path, m.to_string()).unwrap();
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for f in std::fs::read_dir(from).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_seed_counts_once_under_its_own_name_and_the_others_are_flagged() {
+        let results = std::env::temp_dir().join(format!("seqlab-agg-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&results);
+        // An experiment of the registry, so that the report shows it.
+        let root = results.join("seq2one");
+        for (seed, v) in [(42, 0.40), (43, 0.50), (44, 0.45)] {
+            seed_dir(&root, seed, v, &[42, 43, 44]);
+            edit_metrics(&root.join(SEEDS_DIR).join(seed.to_string()), |m| {
+                m["run_id"] = json!(format!("run-{seed}"));
+            });
+        }
+        let seeds = root.join(SEEDS_DIR);
+        copy_dir(&seeds.join("42"), &seeds.join("042"));
+        copy_dir(&seeds.join("43"), &seeds.join("+43"));
+        copy_dir(&seeds.join("42"), &seeds.join("47"));
+        // A copy whose seed was edited keeps the run id of the run it copies.
+        copy_dir(&seeds.join("44"), &seeds.join("48"));
+        edit_metrics(&seeds.join("48"), |m| m["seed"] = json!(48));
+        std::os::unix::fs::symlink("43", seeds.join("49")).unwrap();
+        let m = aggregate(&root, None).unwrap().unwrap();
+        assert_eq!(m["seeds"], json!([42, 43, 44]));
+        assert_eq!(m["targets"][0]["n"], 3);
+        assert!((m["targets"][0]["mean"].as_f64().unwrap() - 0.45).abs() < 1e-12);
+        let problems = m["seed_problems"].to_string();
+        for (folder, why) in [
+            ("seeds/042", "not a seed folder name"),
+            ("seeds/+43", "not a seed folder name"),
+            ("seeds/47", "run of seed 42"),
+            ("seeds/48", "run-44"),
+            ("seeds/49", "symbolic link"),
+        ] {
+            assert!(
+                problems.contains(&format!("{folder} ")) && problems.contains(why),
+                "{folder}: {problems}"
+            );
+        }
+        assert!(headline(&m)
+            .iter()
+            .any(|l| l.starts_with("WARNING ") && l.contains("seeds/47")));
+        let report = crate::report::render(&results);
+        assert!(
+            report.contains("**seed folders left out or mixed**")
+                && report.contains("seeds/042 is not"),
+            "{report}"
+        );
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    #[test]
+    fn seeds_run_with_other_settings_are_not_merged_unless_asked_and_a_bad_value_names_its_seed() {
+        let root = std::env::temp_dir().join(format!("seqlab-agg-mixed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (seed, epochs) in [(1, 4), (2, 4), (3, 1)] {
+            seed_dir(&root, seed, 0.5, &[1, 2, 3]);
+            edit_metrics(&root.join(SEEDS_DIR).join(seed.to_string()), |m| {
+                m["epochs_override"] = json!(epochs);
+            });
+        }
+        let err = aggregate(&root, None).unwrap_err().to_string();
+        assert!(
+            err.contains("seeds/3/metrics.json")
+                && err.contains("epochs_override (1) differs from seed 1's (4)")
+                && err.contains("--allow-mixed-settings"),
+            "{err}"
+        );
+        assert!(!root.join("metrics.json").exists());
+        let m = aggregate_mixed(&root, None).unwrap().unwrap();
+        assert_eq!(m["targets"][0]["n"], 3);
+        assert!(
+            m["mixed_settings"].to_string().contains("epochs_override"),
+            "{m}"
+        );
+        // A value that is not a number is named by its seed, not by a position.
+        edit_metrics(&root.join(SEEDS_DIR).join("2"), |m| {
+            m["targets"][0]["measured"] = Value::Null;
+        });
+        let m = aggregate_mixed(&root, None).unwrap().unwrap();
+        let problem = m["targets"][0]["problem"].as_str().unwrap();
+        assert!(
+            problem.contains("seed 2's value") && !problem.contains("values["),
+            "{problem}"
         );
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -22,14 +22,28 @@ pub struct ResultsDir {
     stage: seqlab_io::StagingDir,
     files: Vec<String>,
     _lock: seqlab_io::DirLock,
+    _experiment_lock: Option<seqlab_io::DirLock>,
 }
 
 impl ResultsDir {
     /// Stages the folder of `name` for this run ([`RunOptions::out_dir`]),
     /// after removing leftovers of killed runs beside it (those whose
     /// process is gone; a concurrent run's are kept).
+    ///
+    /// One seed of a multi-seed run also holds the experiment's folder
+    /// shared ([`seqlab_io::DirLock::acquire_shared`]): seeds run side by
+    /// side, but no single-seed run, summary or report replaces the folder
+    /// that holds their staging folders until they are done.
     pub fn prepare(opts: &RunOptions, name: &str) -> Result<Self, ExperimentError> {
-        Self::prepare_at(&opts.out_dir(name))
+        let experiment_lock = match opts.seed_set {
+            Some(_) => Some(seqlab_io::DirLock::acquire_shared(
+                opts.results_dir.join(name),
+            )?),
+            None => None,
+        };
+        let mut dir = Self::prepare_at(&opts.out_dir(name))?;
+        dir._experiment_lock = experiment_lock;
+        Ok(dir)
     }
 
     /// Stages the folder `dest`, holding its lock ([`seqlab_io::DirLock`])
@@ -41,6 +55,7 @@ impl ResultsDir {
             source,
         };
         let lock = seqlab_io::DirLock::acquire(dest)?;
+        refuse_symlink(dest)?;
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(err)?;
             seqlab_io::remove_stale_temp_files(parent).map_err(err)?;
@@ -51,6 +66,7 @@ impl ResultsDir {
             stage: seqlab_io::StagingDir::new(dest)?,
             files: Vec::new(),
             _lock: lock,
+            _experiment_lock: None,
         })
     }
 
@@ -139,6 +155,25 @@ impl ResultsDir {
             headline,
             targets_met,
         })
+    }
+}
+
+/// A run's folder is replaced whole, link and all: a symbolic link there
+/// would become a real folder while its target kept the stale run, so it
+/// is refused, naming the target.
+fn refuse_symlink(dest: &Path) -> Result<(), ExperimentError> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(dest)
+                .map_or_else(|_| "?".to_string(), |t| t.display().to_string());
+            Err(ExperimentError::Saved {
+                path: dest.to_path_buf(),
+                message: format!(
+                    "is a symbolic link (to {target}); seqlab replaces a run's folder whole and would replace the link, not its target: remove the link, or move its target in its place"
+                ),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -450,6 +485,8 @@ pub struct RunInfo {
     pub libtorch: &'static str,
     /// libtorch's intra-op CPU threads (they can change floating-point sums).
     pub threads: i32,
+    /// `--epochs`, when given: seeds trained with other epochs are not merged.
+    pub epochs_override: Option<usize>,
     /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed_set: Option<Vec<u64>>,
@@ -465,6 +502,7 @@ impl RunInfo {
             device: device_name(device),
             libtorch: LIBTORCH_VERSION,
             threads: tch::get_num_threads(),
+            epochs_override: opts.epochs,
             seed_set: opts.seed_set.clone(),
         }
     }

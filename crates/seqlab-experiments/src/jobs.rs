@@ -84,7 +84,13 @@ pub fn parse_seeds_arg(s: &str, first: u64) -> Result<Vec<u64>, String> {
         if n == 0 || n > 10_000 {
             return Err(format!("the number of seeds must be 1 to 10000, got {n}"));
         }
-        return Ok((first..first.saturating_add(n)).collect());
+        let Some(last) = first.checked_add(n - 1) else {
+            return Err(format!(
+                "{n} seeds from seed {first} would go past the largest seed, {}; start from a lower --seed",
+                u64::MAX
+            ));
+        };
+        return Ok((first..=last).collect());
     }
     parse_seed_list(t)
 }
@@ -128,7 +134,9 @@ pub struct Job {
     pub after: Option<usize>,
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one POSIX shell word: as it is when it holds only safe
+/// characters, else in single quotes (a `'` inside written `'\''`).
+pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
@@ -141,15 +149,26 @@ fn shell_quote(s: &str) -> String {
 
 impl Job {
     /// The job as one self-contained POSIX shell command line (absolute
-    /// paths; output to its log).
-    pub fn shell_line(&self, cwd: &Path) -> String {
-        let mut line = format!("cd {} && ", shell_quote(&cwd.to_string_lossy()));
-        line.push_str(&shell_quote(&self.program.to_string_lossy()));
+    /// paths). A plan holds one job per line, so a path or argument with a
+    /// line break or another control character, or a path that is not
+    /// UTF-8 text, is refused (naming it) rather than split or rewritten.
+    pub fn shell_line(&self, cwd: &Path) -> Result<String, String> {
+        let word = |what: &str, s: &std::ffi::OsStr| {
+            match s.to_str() {
+            Some(s) if !s.chars().any(char::is_control) => Ok(shell_quote(s)),
+            _ => Err(format!(
+                "cannot write {what} {:?} into a plan line: it holds a line break, a control character or bytes that are not UTF-8; use a folder whose path is plain text",
+                Path::new(s).display().to_string()
+            )),
+        }
+        };
+        let mut line = format!("cd {} && ", word("the current folder", cwd.as_os_str())?);
+        line.push_str(&word("the program path", self.program.as_os_str())?);
         for a in &self.args {
             line.push(' ');
-            line.push_str(&shell_quote(a));
+            line.push_str(&word("the argument", a.as_ref())?);
         }
-        line
+        Ok(line)
     }
 }
 
@@ -237,12 +256,14 @@ fn spawn(job: &Job) -> std::io::Result<Running> {
         std::fs::create_dir_all(parent)?;
     }
     let log = Arc::new(Mutex::new(std::fs::File::create(&job.log)?));
-    let mut child = Command::new(&job.program)
+    let mut command = Command::new(&job.program);
+    command
         .args(&job.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .stderr(Stdio::piped());
+    end_with_parent(&mut command);
+    let mut child = command.spawn()?;
     let progress = Arc::new(Mutex::new(Progress::default()));
     let mut readers = Vec::new();
     let streams: Vec<Box<dyn std::io::Read + Send>> = [
@@ -279,6 +300,33 @@ fn spawn(job: &Job) -> std::io::Result<Running> {
         readers,
     })
 }
+
+/// Makes the job end when this process ends, however it ends (`kill`,
+/// a crash): on Linux the kernel sends it SIGTERM when its parent dies
+/// (`PR_SET_PDEATHSIG`), so no orphaned job commits a seed after its run
+/// was stopped. A job whose parent is already gone when it starts ends at once.
+#[cfg(target_os = "linux")]
+fn end_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid before the fork; in the child only async-signal-safe
+    // calls (prctl, getppid, _exit), and no memory is allocated.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere jobs outlive a killed parent (no portable way to tie them).
+#[cfg(not(target_os = "linux"))]
+fn end_with_parent(_: &mut Command) {}
 
 /// The last `n` lines of a file (for a failed job's message).
 fn tail(path: &Path, n: usize) -> String {
@@ -456,6 +504,16 @@ mod tests {
         assert_eq!(parse_seeds_arg("3", 42).unwrap(), vec![42, 43, 44]);
         assert_eq!(parse_seeds_arg("7,", 42).unwrap(), vec![7]);
         assert!(parse_seeds_arg("0", 42).unwrap_err().contains("1 to 10000"));
+        // Counting past the largest seed is an error, not fewer seeds.
+        let err = parse_seeds_arg("3", u64::MAX - 1).unwrap_err();
+        assert!(
+            err.contains("3 seeds from seed 18446744073709551614") && err.contains("largest seed"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_seeds_arg("2", u64::MAX - 1).unwrap(),
+            vec![u64::MAX - 1, u64::MAX]
+        );
         assert_eq!(format_seed_list(&[42, 43, 44]), "42..44");
         assert_eq!(format_seed_list(&[1, 3]), "1,3");
         assert_eq!(format_seed_list(&[7]), "7,");
@@ -548,11 +606,31 @@ mod tests {
             job(7, &format!("[ -e {d}/f ] && touch {d}/g")),
         ];
         assert!(run_jobs(&wide, JobLimit::Auto, 2).iter().all(|r| r.ok));
-        let line = jobs[2].shell_line(Path::new("/tmp/a b"));
+        let line = jobs[2].shell_line(Path::new("/tmp/a b")).unwrap();
         assert_eq!(
             line,
             "cd '/tmp/a b' && /bin/sh -c 'echo broken >&2; exit 3'"
         );
+        // One job per line: a line break or a byte that is not UTF-8 is refused, not split or rewritten.
+        let err = jobs[2].shell_line(Path::new("/tmp/a\nb")).unwrap_err();
+        assert!(
+            err.contains("current folder") && err.contains("a\\nb"),
+            "{err}"
+        );
+        let odd = Job {
+            args: vec!["--results-dir".into(), "/r/x\ry".into()],
+            ..jobs[2].clone()
+        };
+        assert!(odd
+            .shell_line(Path::new("/tmp"))
+            .unwrap_err()
+            .contains("argument"));
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff"));
+            let err = jobs[2].shell_line(bad).unwrap_err();
+            assert!(err.contains("not UTF-8"), "{err}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

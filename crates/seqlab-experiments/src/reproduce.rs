@@ -69,10 +69,31 @@ fn device_arg(d: DeviceChoice) -> &'static str {
     }
 }
 
+/// A path as a job's argument: refused, naming it, where it is not UTF-8
+/// text (the job would otherwise write to a rewritten path).
+fn path_arg(what: &str, path: &Path) -> Result<String, ExperimentError> {
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        ExperimentError::InvalidOption(format!(
+            "{what} {} is not UTF-8 text, which seqlab cannot pass to its seed processes; use a folder whose path is plain text",
+            path.display()
+        ))
+    })
+}
+
 /// One process per (experiment, seed), in the registry's order and by
 /// increasing seed; an experiment that reads another's result of the same
-/// seed ([`Experiment::after`]) waits for that job.
-pub fn plan(experiments: &[&Experiment], choice: &SeedChoice, o: &PlanOptions) -> Vec<Job> {
+/// seed ([`Experiment::after`]) waits for that job. A results or data
+/// folder whose path is not UTF-8 is an error.
+pub fn plan(
+    experiments: &[&Experiment],
+    choice: &SeedChoice,
+    o: &PlanOptions,
+) -> Result<Vec<Job>, ExperimentError> {
+    let results_arg = path_arg("the results folder", &o.results_dir)?;
+    let data_arg = match &o.data_dir {
+        Some(d) => Some(path_arg("the data folder", d)?),
+        None => None,
+    };
     let mut jobs: Vec<Job> = Vec::new();
     for e in experiments {
         let seeds = seeds_for(e, choice, o.quick);
@@ -100,7 +121,7 @@ pub fn plan(experiments: &[&Experiment], choice: &SeedChoice, o: &PlanOptions) -
             };
             args.extend([
                 "--results-dir".into(),
-                o.results_dir.to_string_lossy().into_owned(),
+                results_arg.clone(),
                 "--device".into(),
                 device_arg(o.device).into(),
                 "--threads".into(),
@@ -115,8 +136,8 @@ pub fn plan(experiments: &[&Experiment], choice: &SeedChoice, o: &PlanOptions) -
             if let Some(n) = o.epochs {
                 args.extend(["--epochs".into(), n.to_string()]);
             }
-            if let Some(d) = &o.data_dir {
-                args.extend(["--data-dir".into(), d.to_string_lossy().into_owned()]);
+            if let Some(d) = &data_arg {
+                args.extend(["--data-dir".into(), d.clone()]);
             }
             let after = e.after.and_then(|name| {
                 jobs.iter()
@@ -133,11 +154,13 @@ pub fn plan(experiments: &[&Experiment], choice: &SeedChoice, o: &PlanOptions) -
             });
         }
     }
-    jobs
+    Ok(jobs)
 }
 
 /// Removes the seed folders of `experiment` that are not in `seeds` (an
-/// earlier multi-seed run that this one replaces); returns the seeds removed.
+/// earlier multi-seed run that this one replaces), holding the experiment
+/// folder's lock; returns the seeds removed. Call it only once the run of
+/// `seeds` has succeeded.
 pub fn prune_seed_folders(
     results_dir: &Path,
     experiment: &str,
@@ -145,6 +168,10 @@ pub fn prune_seed_folders(
 ) -> Result<Vec<u64>, ExperimentError> {
     let root = results_dir.join(experiment).join(SEEDS_DIR);
     let mut removed = Vec::new();
+    if !root.is_dir() {
+        return Ok(removed);
+    }
+    let _lock = seqlab_io::DirLock::acquire(results_dir.join(experiment))?;
     let Ok(entries) = std::fs::read_dir(&root) else {
         return Ok(removed);
     };
@@ -172,18 +199,30 @@ pub fn prune_seed_folders(
 }
 
 /// Summarises the seeds of every experiment in `experiments` that has seed
-/// folders under `results_dir`; returns `(name, summary)` for each.
+/// folders under `results_dir` (merging seeds whose settings differ only
+/// with `allow_mixed`); returns `(name, outcome)` for each, so that one
+/// experiment that cannot be summarised (a corrupt file, a folder another
+/// run is writing) does not stop the others.
 pub fn aggregate_all(
     results_dir: &Path,
     experiments: &[&Experiment],
-) -> Result<Vec<(String, serde_json::Value)>, ExperimentError> {
+    allow_mixed: bool,
+) -> Vec<(String, Result<serde_json::Value, ExperimentError>)> {
     let mut out = Vec::new();
     for e in experiments {
-        if let Some(summary) = aggregate(&results_dir.join(e.name), e.aggregate)? {
-            out.push((e.name.to_string(), summary));
+        let dir = results_dir.join(e.name);
+        let summary = if allow_mixed {
+            crate::aggregate::aggregate_mixed(&dir, e.aggregate)
+        } else {
+            aggregate(&dir, e.aggregate)
+        };
+        match summary {
+            Ok(Some(summary)) => out.push((e.name.to_string(), Ok(summary))),
+            Ok(None) => {}
+            Err(err) => out.push((e.name.to_string(), Err(err))),
         }
     }
-    Ok(out)
+    out
 }
 
 /// Writes the status table `reproduce-all.tsv` (one row per job:

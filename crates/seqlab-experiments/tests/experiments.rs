@@ -273,6 +273,48 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
             "no results after a device error"
         );
     }
+    // A plan line is one line: a path with a line break is refused, naming it.
+    let (ok, stdout, stderr) = seqlab(&[
+        "reproduce-all",
+        "--plan",
+        "--only",
+        "seq2one",
+        "--results-dir",
+        "/tmp/two\nlines",
+    ]);
+    assert!(
+        !ok && stdout.is_empty() && stderr.contains("line break") && stderr.contains("two\\nlines"),
+        "{stderr}"
+    );
+    // A symlinked run folder would become a real folder while its target kept the old run.
+    let dir = scratch("cli-link");
+    let target = dir.join("elsewhere");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("metrics.json"), "{}").unwrap();
+    std::fs::create_dir_all(dir.join("results")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("results/continuation")).unwrap();
+    let (ok, _, stderr) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "1",
+        "--results-dir",
+        dir.join("results").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("is a symbolic link") && stderr.contains(target.to_str().unwrap()),
+        "{stderr}"
+    );
+    assert!(std::fs::symlink_metadata(dir.join("results/continuation"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(target.join("metrics.json")).unwrap(),
+        "{}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
     let (ok, stdout, _) = seqlab(&["run", "--help"]);
     assert!(
         ok && stdout.contains("--results-dir") && stdout.contains("--quick"),
@@ -1448,10 +1490,205 @@ fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
     std::fs::remove_dir_all(&b).unwrap();
 }
 
+fn summary_seeds(exp: &Path) -> serde_json::Value {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("metrics.json")).unwrap()).unwrap();
+    m["seeds"].clone()
+}
+
+#[test]
+fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succeeds() {
+    let dir = scratch("seeds-keep");
+    let d = dir.to_str().unwrap().to_string();
+    let run = |seeds: &str| {
+        seqlab(&[
+            "run",
+            "continuation",
+            "--quick",
+            "--epochs",
+            "1",
+            "--seeds",
+            seeds,
+            "--results-dir",
+            &d,
+        ])
+    };
+    let (ok, _, err) = run("7,8");
+    assert!(ok, "{err}");
+    let exp = dir.join("continuation");
+    let lock = |seed: u64| seqlab_io::DirLock::acquire(exp.join("seeds").join(seed.to_string()));
+    // Every seed of the new run fails (this test holds their folders).
+    let held = (lock(9).unwrap(), lock(10).unwrap());
+    let (ok, stdout, err) = run("9,10");
+    assert!(!ok && err.contains("continuation seed 9"), "{err}");
+    assert!(!err.contains("removed the folders"), "{err}");
+    for seed in ["7", "8"] {
+        assert!(exp.join("seeds").join(seed).join("metrics.json").is_file());
+    }
+    assert_eq!(summary_seeds(&exp), serde_json::json!([7, 8]));
+    // The earlier summary is not printed as this run's result.
+    assert!(
+        stdout.contains("none of this run's seeds finished")
+            && !stdout.contains("PASS")
+            && !stdout.contains("MISS"),
+        "{stdout}"
+    );
+    // One of the two fails: the earlier seeds stay, and the summary covers every folder there.
+    drop(held.0);
+    let (ok, stdout, err) = run("9,10");
+    assert!(!ok && err.contains("continuation seed 10"), "{err}");
+    assert_eq!(summary_seeds(&exp), serde_json::json!([7, 8, 9]));
+    assert!(
+        stdout.contains("earlier seeds [7, 8] were kept"),
+        "{stdout}"
+    );
+    drop(held.1);
+    // A run whose seeds all finish replaces the earlier ones.
+    let (ok, _, err) = run("9,");
+    assert!(ok, "{err}");
+    assert!(err.contains("removed the folders of seeds"), "{err}");
+    assert!(!exp.join("seeds/7").exists() && !exp.join("seeds/10").exists());
+    assert_eq!(summary_seeds(&exp), serde_json::json!([9]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The process that holds a folder's lock, as its lock file names it.
+fn lock_holder(lock_file: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(lock_file).ok()?;
+    text.strip_prefix("process ")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody has reaped yet).
+fn ended(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))
+    })
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !done() {
+        assert!(t0.elapsed().as_secs() < 60, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
+    let dir = scratch("seeds-kill");
+    let d = dir.to_str().unwrap().to_string();
+    let args = |seeds: &str, epochs: &str| -> Vec<String> {
+        [
+            "run",
+            "continuation",
+            "--quick",
+            "--quiet",
+            "--epochs",
+            epochs,
+            "--seeds",
+            seeds,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(["--results-dir".to_string(), d.clone()])
+        .collect()
+    };
+    let (ok, _, err) = seqlab(
+        &args("5,", "1")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(ok, "{err}");
+    let exp = dir.join("continuation");
+    let spawn = |a: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args(a)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // One seed job of a plan, as a scheduler starts it: no parent of seqlab's.
+    let mut a = args("7,8", "100000");
+    a.extend(["--only-seed".into(), "7".into()]);
+    let mut job = spawn(a);
+    let lock7 = exp.join("seeds/.7.lock");
+    wait_for("the seed job's lock", || {
+        lock_holder(&lock7) == Some(job.id())
+    });
+    let staging = || {
+        std::fs::read_dir(exp.join("seeds"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(seqlab_io::TEMP_PREFIX)
+            })
+            .count()
+    };
+    wait_for("the seed job's staging folder", || staging() == 1);
+    // A single-seed run would replace the folder that holds the job's staging folder.
+    let (ok, _, err) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "1",
+        "--results-dir",
+        &d,
+    ]);
+    assert!(
+        !ok && err.contains("continuation is being written by another run"),
+        "{err}"
+    );
+    assert_eq!(staging(), 1, "the live staging folder was removed");
+    // The report leaves the folder alone and says so.
+    let (ok, _, err) = seqlab(&["report", "--results-dir", &d]);
+    assert!(ok && err.contains("skipped continuation"), "{err}");
+    job.kill().unwrap();
+    job.wait().unwrap();
+    // A multi-seed run killed while its seeds train: they end with it.
+    let mut parent = spawn(args("7,8", "100000"));
+    wait_for("both seeds' jobs", || {
+        [7, 8].iter().all(|s| {
+            lock_holder(&exp.join(format!("seeds/.{s}.lock")))
+                .is_some_and(|pid| pid != job.id() && pid != parent.id() && !ended(pid))
+        })
+    });
+    let workers: Vec<u32> = [7, 8]
+        .iter()
+        .filter_map(|s| lock_holder(&exp.join(format!("seeds/.{s}.lock"))))
+        .collect();
+    let (ok, _, err) = seqlab(
+        &args("9,", "1")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        !ok && err.contains("seeds is being written by another run"),
+        "{err}"
+    );
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    wait_for("the jobs to end with their parent", || {
+        workers.iter().all(|&p| ended(p))
+    });
+    // Nothing of the killed run was committed, and the earlier seed is untouched.
+    assert!(!exp.join("seeds/7/metrics.json").exists() && !exp.join("seeds/8").exists());
+    assert_eq!(summary_seeds(&exp), serde_json::json!([5]));
+    assert!(exp.join("seeds/5/metrics.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     let dir = scratch("plan");
-    let results = dir.join("results");
+    let results = dir.join("my results");
     let (ok, plan, err) = seqlab(&[
         "reproduce-all",
         "--plan",
@@ -1476,7 +1713,11 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
             "{line}"
         );
     }
-    assert!(err.contains(" report --results-dir "), "{err}");
+    // The closing hint is a shell command too: its paths are quoted.
+    assert!(
+        err.contains(&format!(" report --results-dir '{}'", results.display())),
+        "{err}"
+    );
     // What a user does with it: two at a time under xargs, then the report.
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("plan.txt"), &plan).unwrap();
@@ -1509,7 +1750,14 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
         report.contains("(seq2seq-power/seeds/42/windows.png)"),
         "first seed's pictures"
     );
-    // A corrupt summary is an error that names the file, not "not run yet".
+    // A corrupt seed file is an error that names it, not "not run yet",
+    // and the report goes on with the other experiments.
+    std::fs::create_dir_all(results.join("seq2one")).unwrap();
+    std::fs::write(
+        results.join("seq2one/metrics.json"),
+        r#"{"experiment": "seq2one", "profile": "quick", "seed": 1, "targets": [{"what": "x", "measured": 0.5, "pass": true}]}"#,
+    )
+    .unwrap();
     std::fs::write(
         results.join("seq2seq-power/seeds/42/metrics.json"),
         "{ half",
@@ -1519,6 +1767,13 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     assert!(
         !ok && err.contains("seeds/42/metrics.json") && err.contains("JSON"),
         "{err}"
+    );
+    let report = std::fs::read_to_string(results.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("| [seq2one](#seq2one) | 1/1 pass")
+            && report.contains("| [seq2seq-power](#seq2seq-power) | **unreadable**")
+            && report.contains("seeds/42/metrics.json"),
+        "{report}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -1552,6 +1807,29 @@ fn a_closed_pipe_ends_quietly_a_full_disk_is_an_error_and_training_carries_on() 
         stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
         "{stderr}"
     );
+    // The report's file is written before anything is printed: a reader
+    // that has gone already does not cost the file.
+    let seed = dir.join("continuation/seeds/7");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(
+        seed.join("metrics.json"),
+        r#"{"experiment": "continuation", "profile": "quick", "seed": 7, "targets": []}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = sh(format!(
+        "'{bin}' report --results-dir '{}' | {{ exec 0<&-; sleep 1; }}",
+        dir.display()
+    ));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(dir.join("REPORT.md").is_file(), "{stderr}");
+    std::fs::remove_dir_all(dir.join("continuation")).unwrap();
+    // A plan that could not be written is an error, not an empty success.
+    let (code, _, stderr) = sh(format!(
+        "'{bin}' reproduce-all --plan --only seq2one --quick --results-dir '{}' > /dev/full",
+        dir.display()
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the plan"), "{stderr}");
     // A training run whose output is cut keeps going and writes its results.
     let (code, _, stderr) = sh(format!(
         "'{bin}' run continuation --quick --epochs 2 --results-dir '{}' | head -1",
@@ -1574,6 +1852,14 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         "--results-dir",
         dir.to_str().unwrap(),
     ];
+    // An earlier multi-seed result there, which the first run replaces whole.
+    let old_seed = dir.join("seq2seq-power/seeds/7");
+    std::fs::create_dir_all(&old_seed).unwrap();
+    std::fs::write(
+        old_seed.join("metrics.json"),
+        r#"{"experiment": "seq2seq-power", "profile": "quick", "seed": 7, "targets": []}"#,
+    )
+    .unwrap();
     let mut first = Command::new(env!("CARGO_BIN_EXE_seqlab"))
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -1589,6 +1875,9 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The report does not summarise the seeds of a folder being replaced.
+    let (ok, _, err) = seqlab(&["report", "--results-dir", dir.to_str().unwrap()]);
+    assert!(ok && err.contains("skipped seq2seq-power"), "{err}");
     let (ok, _, err) = seqlab(&args);
     assert!(!ok, "a second run into the same folder succeeded");
     assert!(

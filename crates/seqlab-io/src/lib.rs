@@ -213,7 +213,17 @@ pub struct DirLock {
 impl DirLock {
     /// Locks `dest` (a folder, which need not exist yet) for this process.
     pub fn acquire(dest: impl AsRef<Path>) -> Result<Self, IoError> {
-        let dest = dest.as_ref();
+        Self::acquire_mode(dest.as_ref(), false)
+    }
+
+    /// Locks `dest` shared: any number of shared holders at once (the
+    /// writers of folders nested in `dest`), but no exclusive one
+    /// ([`DirLock::acquire`]: a writer of `dest` as a whole).
+    pub fn acquire_shared(dest: impl AsRef<Path>) -> Result<Self, IoError> {
+        Self::acquire_mode(dest.as_ref(), true)
+    }
+
+    fn acquire_mode(dest: &Path, shared: bool) -> Result<Self, IoError> {
         ensure_parent(dest)?;
         let name = dest.file_name().ok_or_else(|| IoError::NoFileName {
             path: dest.to_path_buf(),
@@ -230,7 +240,7 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .map_err(lock_err)?;
-        if !try_lock(&file).map_err(lock_err)? {
+        if !try_lock(&file, shared).map_err(lock_err)? {
             let holder = fs::read_to_string(&path).unwrap_or_default();
             let holder = holder.trim();
             return Err(IoError::Locked {
@@ -259,10 +269,11 @@ impl DirLock {
 }
 
 #[cfg(unix)]
-fn try_lock(file: &fs::File) -> std::io::Result<bool> {
+fn try_lock(file: &fs::File, shared: bool) -> std::io::Result<bool> {
     use std::os::unix::io::AsRawFd;
+    let mode = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
     // SAFETY: flock on a file descriptor this process owns; no memory is shared.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let rc = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
     if rc == 0 {
         return Ok(true);
     }
@@ -275,7 +286,7 @@ fn try_lock(file: &fs::File) -> std::io::Result<bool> {
 }
 
 #[cfg(not(unix))]
-fn try_lock(_: &fs::File) -> std::io::Result<bool> {
+fn try_lock(_: &fs::File, _: bool) -> std::io::Result<bool> {
     Ok(true)
 }
 
@@ -499,7 +510,18 @@ mod tests {
                 && err.contains(&format!("process {}", std::process::id())),
             "{err}"
         );
+        // Shared holders exclude an exclusive one and the other way round, not each other.
+        assert!(DirLock::acquire_shared(&dest).is_err());
         drop(lock);
+        let shared = (
+            DirLock::acquire_shared(&dest).unwrap(),
+            DirLock::acquire_shared(&dest).unwrap(),
+        );
+        assert!(matches!(
+            DirLock::acquire(&dest),
+            Err(IoError::Locked { .. })
+        ));
+        drop(shared);
         DirLock::acquire(&dest).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }

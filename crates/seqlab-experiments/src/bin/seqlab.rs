@@ -180,7 +180,10 @@ enum Command {
     /// Write <results-dir>/REPORT.md from the experiments' results there.
     ///
     /// Experiments with seed folders are summarised first from whatever
-    /// seeds exist (the report names the missing ones).
+    /// seeds exist (the report names the missing ones). An experiment that
+    /// another run is writing is skipped (its summary is left as it was),
+    /// and one whose files cannot be read is flagged in the report, which
+    /// goes on with the others; the exit status is then non-zero.
     Report {
         /// Folder holding the experiments' folders.
         #[arg(long, default_value = "results")]
@@ -188,6 +191,10 @@ enum Command {
         /// Also rewrite the generated table of experiments in this README (between its markers).
         #[arg(long)]
         readme: Option<PathBuf>,
+        /// Summarise seeds even where their settings differ (profile, device, threads,
+        /// --epochs); each difference is listed in the summary and flagged in the report.
+        #[arg(long)]
+        allow_mixed_settings: bool,
     },
     /// Score reviews with a trained IMDb model (run `seqlab run imdb-lstm` first).
     ///
@@ -477,20 +484,7 @@ fn real_main() -> Result<ExitCode> {
                 ..RunOptions::default()
             };
             if plan_only {
-                let o = plan_options(&opts)?;
-                let cwd = std::env::current_dir().context("cannot read the current folder")?;
-                let mut out = std::io::stdout().lock();
-                for job in plan(&chosen, &choice, &o) {
-                    use std::io::Write as _;
-                    if writeln!(out, "{}", job.shell_line(&cwd)).is_err() {
-                        break;
-                    }
-                }
-                eprintln!(
-                    "then summarise whatever seeds have finished: {} report --results-dir {}",
-                    o.program.display(),
-                    o.results_dir.display()
-                );
+                print_plan(&chosen, &choice, &opts)?;
                 return Ok(ExitCode::SUCCESS);
             }
             run_many(&chosen, &choice, &opts, jobs, true)
@@ -518,36 +512,8 @@ fn real_main() -> Result<ExitCode> {
         Command::Report {
             results_dir,
             readme,
-        } => {
-            if !results_dir.is_dir() {
-                anyhow::bail!("results folder {} does not exist", results_dir.display());
-            }
-            let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
-            for (name, summary) in aggregate_all(&results_dir, &all)? {
-                let seeds = summary["seeds"].as_array().map_or(0, Vec::len);
-                let missing = summary["missing_seeds"]
-                    .as_array()
-                    .filter(|m| !m.is_empty())
-                    .map(|m| {
-                        format!(
-                            "; missing seeds {}",
-                            m.iter()
-                                .map(|v| v.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })
-                    .unwrap_or_default();
-                out!("summarised {name}: {seeds} seeds{missing}");
-            }
-            let path = seqlab_experiments::report::write_report(&results_dir)?;
-            out!("wrote {}", path.display());
-            if let Some(readme) = readme {
-                update_readme(&readme, &results_dir)?;
-                out!("updated the table of experiments in {}", readme.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+            allow_mixed_settings,
+        } => report(&results_dir, readme.as_deref(), allow_mixed_settings),
         Command::Predict {
             experiment,
             mut text,
@@ -598,6 +564,104 @@ fn real_main() -> Result<ExitCode> {
     }
 }
 
+/// `seqlab report`: summarises every experiment's seeds, writes REPORT.md,
+/// and only then prints (a closed stdout ends the output, never the files).
+fn report(
+    results_dir: &std::path::Path,
+    readme: Option<&std::path::Path>,
+    allow_mixed: bool,
+) -> Result<ExitCode> {
+    if !results_dir.is_dir() {
+        anyhow::bail!("results folder {} does not exist", results_dir.display());
+    }
+    let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (name, summary) in aggregate_all(results_dir, &all, allow_mixed) {
+        match summary {
+            Ok(summary) => lines.push(summary_line(&name, &summary)),
+            Err(seqlab_experiments::ExperimentError::Io(e @ seqlab_io::IoError::Locked { .. })) => {
+                let e = seqlab_experiments::error_line([e.to_string()]);
+                eprintln!("skipped {name}: {e}; its summary was left as it was");
+            }
+            Err(e) => errors.push(format!(
+                "cannot summarise {name}: {}",
+                seqlab_experiments::error_line(anyhow::Error::from(e).chain())
+            )),
+        }
+    }
+    let (path, unreadable) = seqlab_experiments::report::write_report_checked(results_dir)?;
+    errors.extend(unreadable);
+    if let Some(readme) = readme {
+        update_readme(readme, results_dir)?;
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    for line in lines {
+        out!("{line}");
+    }
+    out!("wrote {}", path.display());
+    if let Some(readme) = readme {
+        out!("updated the table of experiments in {}", readme.display());
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `summarised <name>: 3 seeds; missing seeds 43`, and warnings.
+fn summary_line(name: &str, summary: &serde_json::Value) -> String {
+    let seeds = summary["seeds"].as_array().map_or(0, Vec::len);
+    let list = |key: &str| -> Vec<String> {
+        summary[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect()
+    };
+    let mut line = format!("summarised {name}: {seeds} seeds");
+    let missing = list("missing_seeds");
+    if !missing.is_empty() {
+        line.push_str(&format!("; missing seeds {}", missing.join(", ")));
+    }
+    for warning in list("seed_problems")
+        .into_iter()
+        .chain(list("mixed_settings"))
+    {
+        line.push_str(&format!("\n  WARNING {warning}"));
+    }
+    line
+}
+
+/// `reproduce-all --plan`: one shell line per job on stdout, then a hint on
+/// stderr. Any failed write (a full disk, a closed pipe) is an error: a
+/// plan cut short must not look complete.
+fn print_plan(chosen: &[&Experiment], choice: &SeedChoice, opts: &RunOptions) -> Result<()> {
+    use std::io::Write as _;
+    let o = plan_options(opts)?;
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let mut text = String::new();
+    for job in plan(chosen, choice, &o)? {
+        text.push_str(&job.shell_line(&cwd).map_err(anyhow::Error::msg)?);
+        text.push('\n');
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write the plan to standard output")?;
+    let quote = |p: &std::path::Path| seqlab_experiments::jobs::shell_quote(&p.to_string_lossy());
+    eprintln!(
+        "then summarise whatever seeds have finished: {} report --results-dir {}",
+        quote(&o.program),
+        quote(&o.results_dir)
+    );
+    Ok(())
+}
+
 /// Absolute paths for the processes of a plan.
 fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
@@ -634,30 +698,22 @@ fn run_many(
     report: bool,
 ) -> Result<ExitCode> {
     let o = plan_options(opts)?;
-    let jobs = plan(experiments, choice, &o);
-    // A multi-seed run owns each experiment's folder until its summary is written.
-    let mut _locks = Vec::new();
+    let jobs = plan(experiments, choice, &o)?;
+    // One multi-seed run per experiment at a time (its `seeds/` lock, held to
+    // the end); while its seeds run, it and they hold the experiment's folder
+    // shared, so no single-seed run or report replaces it under them.
+    let (mut _owner, mut shared) = (Vec::new(), Vec::new());
     if !matches!(choice, SeedChoice::Single(_)) {
         for e in experiments {
-            _locks.push(seqlab_io::DirLock::acquire(o.results_dir.join(e.name))?);
-        }
-        for e in experiments {
-            let seeds: Vec<u64> = jobs
-                .iter()
-                .filter(|j| j.experiment == e.name)
-                .map(|j| j.seed)
-                .collect();
-            let removed = prune_seed_folders(&o.results_dir, e.name, &seeds)?;
-            if !removed.is_empty() {
-                eprintln!(
-                    "{}: removed the folders of seeds {removed:?} (not in this run's seeds)",
-                    e.name
-                );
-            }
+            let dir = o.results_dir.join(e.name);
+            _owner.push(seqlab_io::DirLock::acquire(dir.join(aggregate::SEEDS_DIR))?);
+            shared.push(seqlab_io::DirLock::acquire_shared(&dir)?);
         }
     }
     let started = std::time::Instant::now();
     let results = run_jobs(&jobs, limit, o.cores);
+    // The summaries below take the experiment's lock exclusively.
+    drop(shared);
     let wall = started.elapsed().as_secs_f64();
     let mut failed: Vec<String> = Vec::new();
     for (j, r) in jobs.iter().zip(&results) {
@@ -671,23 +727,9 @@ fn run_many(
     // Summaries of whatever seeds finished; a failed summary is reported, not fatal to the others.
     if !matches!(choice, SeedChoice::Single(_)) {
         for e in experiments {
-            match aggregate::aggregate(&o.results_dir.join(e.name), e.aggregate) {
-                Ok(Some(summary)) => {
-                    say!(
-                        "\n{} ({} seeds): results in {}",
-                        e.name,
-                        summary["seeds"].as_array().map_or(0, Vec::len),
-                        o.results_dir.join(e.name).display()
-                    );
-                    for line in aggregate::headline(&summary) {
-                        say!("  {line}");
-                    }
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    eprintln!("error: cannot summarise {}: {err}", e.name);
-                    failed.push(format!("{} (summary)", e.name));
-                }
+            if let Err(err) = summarise_after_run(e, &o.results_dir, &jobs, &results) {
+                eprintln!("error: cannot summarise {}: {err}", e.name);
+                failed.push(format!("{} (summary)", e.name));
             }
         }
         if opts.quick {
@@ -731,4 +773,69 @@ fn run_many(
         eprintln!("error: {} failed: {}", failed.len(), failed.join(", "));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// After the seeds of `e` ran: once every one of them succeeded, removes
+/// the seed folders of earlier runs that are not in this run's list (never
+/// before, so a failed or interrupted run keeps the previous results); then
+/// summarises whatever seed folders exist. A summary is printed as this
+/// run's only if at least one of its seeds finished.
+fn summarise_after_run(
+    e: &Experiment,
+    results_dir: &std::path::Path,
+    jobs: &[seqlab_experiments::jobs::Job],
+    results: &[seqlab_experiments::jobs::JobResult],
+) -> Result<()> {
+    let mine: Vec<(u64, bool)> = jobs
+        .iter()
+        .zip(results)
+        .filter(|(j, _)| j.experiment == e.name)
+        .map(|(j, r)| (j.seed, r.ok))
+        .collect();
+    let planned: Vec<u64> = mine.iter().map(|(s, _)| *s).collect();
+    let failed: Vec<u64> = mine.iter().filter(|(_, ok)| !ok).map(|(s, _)| *s).collect();
+    if failed.is_empty() {
+        let removed = prune_seed_folders(results_dir, e.name, &planned)?;
+        if !removed.is_empty() {
+            eprintln!(
+                "{}: removed the folders of seeds {removed:?} (not in this run's seeds, which all finished)",
+                e.name
+            );
+        }
+    }
+    let summary = aggregate::aggregate(&results_dir.join(e.name), e.aggregate)?;
+    let Some(summary) = summary else {
+        return Ok(());
+    };
+    let present: Vec<u64> = summary["seeds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+        .unwrap_or_default();
+    let dir = results_dir.join(e.name);
+    if failed.len() == planned.len() {
+        say!(
+            "\n{}: none of this run's seeds finished; {} still summarises the earlier seeds {present:?}",
+            e.name,
+            dir.join("metrics.json").display()
+        );
+        return Ok(());
+    }
+    say!(
+        "\n{} ({} seeds): results in {}",
+        e.name,
+        present.len(),
+        dir.display()
+    );
+    let earlier: Vec<u64> = present
+        .iter()
+        .copied()
+        .filter(|s| !planned.contains(s))
+        .collect();
+    if !earlier.is_empty() {
+        say!("  (seeds {failed:?} failed, so the earlier seeds {earlier:?} were kept and are part of this summary)");
+    }
+    for line in aggregate::headline(&summary) {
+        say!("  {line}");
+    }
+    Ok(())
 }
