@@ -214,7 +214,8 @@ impl CsvTable {
 /// The file in every run folder that lists its files with their hashes.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The SHA-256 of `bytes` in lower-case hex, as `manifest.json` records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -267,6 +268,48 @@ pub fn verify_manifest(dir: &Path) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// Checks that each of `files` (names in `dir`) is listed in the folder's
+/// `manifest.json` with the SHA-256 it has now: that the files are the
+/// ones the run wrote, together. The error names the first file that is
+/// missing from the manifest or differs (or the manifest itself).
+pub fn check_manifest_lists(dir: &Path, files: &[&str]) -> Result<(), ExperimentError> {
+    let path = dir.join(MANIFEST_FILE);
+    let saved = |path: &Path, message: String| ExperimentError::Saved {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        saved(
+            &path,
+            format!("{e}; without it nothing shows that the folder's files belong together"),
+        )
+    })?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| saved(&path, format!("not valid JSON ({e})")))?;
+    let run_id = manifest["run_id"].as_str().unwrap_or("(none)");
+    for name in files {
+        let file = dir.join(name);
+        let Some(want) = manifest["files"][*name].as_str() else {
+            return Err(saved(
+                &file,
+                format!("not listed in {MANIFEST_FILE}, so not a file of the run {run_id}"),
+            ));
+        };
+        let bytes = std::fs::read(&file).map_err(|e| saved(&file, e.to_string()))?;
+        if sha256_hex(&bytes) != want {
+            return Err(saved(
+                &file,
+                format!(
+                    "differs from the file of the run {run_id} that {MANIFEST_FILE} describes \
+                     (SHA-256 mismatch): changed, damaged or copied from another run; \
+                     restore the folder or train again"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The epochs of a training run: `--epochs` if given (at least 1), else `default`.

@@ -192,6 +192,8 @@ enum Command {
     /// at the threshold (by default the Youden-optimal one saved with the
     /// model), then the review's first words. After a multi-seed run the
     /// model of the lowest seed (results/<experiment>/seeds/<seed>/) is used.
+    /// The model's files must be its run's (as manifest.json lists them) and
+    /// its weights finite, or nothing is scored.
     #[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
     Predict {
         /// The trained model: imdb-lstm or imdb-rnn.
