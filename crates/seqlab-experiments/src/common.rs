@@ -660,9 +660,14 @@ mod tests {
     #[test]
     fn results_dir_records_files_and_cleans_leftovers() {
         let root = std::env::temp_dir().join(format!("seqlab-common-{}", std::process::id()));
-        let stale = root
-            .join("demo")
-            .join(format!("{}0-9-old.png", seqlab_io::TEMP_PREFIX));
+        // A temporary of this machine whose process is gone (no pid is this large).
+        let mine = seqlab_io::temp_path_for(&root.join("demo").join("old.png")).unwrap();
+        let name = mine.file_name().unwrap().to_string_lossy().replacen(
+            &format!("-{}-", std::process::id()),
+            &format!("-{}-", i32::MAX),
+            1,
+        );
+        let stale = root.join("demo").join(name);
         std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
         std::fs::write(&stale, b"half").unwrap();
         let opts = RunOptions {
