@@ -232,7 +232,7 @@ impl Experiment {
     /// experiment's [`ThreadHint`], then runs it. This is what `seqlab run`
     /// does; `metrics.json` records the thread count used.
     pub fn start(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-        set_threads(opts.threads, self.threads);
+        set_threads(opts.threads, self.threads)?;
         self.run(opts)
     }
 }

@@ -28,7 +28,8 @@ const ENVIRONMENT_HELP: &str = "Environment:
                     are always kept
   OMP_NUM_THREADS   libtorch's intra-op threads when --threads is auto (the default); unset, each
                     experiment picks its own (1 for the small LSTMs, else one per core); seeded
-                    results are reproducible at the same thread count";
+                    results are reproducible at the same thread count. Like --threads, a whole
+                    number from 1 to 4 per core: any other value is an error naming the variable";
 
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
@@ -320,6 +321,8 @@ fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     // Before any tensor exists: fewer page faults per training step, same results.
     let allocator = seqlab_train::runtime::tune_allocator()?;
+    // A bad OMP_NUM_THREADS would silently become libtorch's default.
+    seqlab_train::runtime::omp_num_threads()?;
     match cli.command {
         Command::List { names } => {
             let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
