@@ -115,7 +115,7 @@ impl Summaries {
 /// Reads a run's or a summary's `metrics.json`: a missing file, invalid
 /// JSON, or JSON that is not an object is an error naming the file.
 pub fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -141,11 +141,11 @@ pub fn seed_folders(experiment_dir: &Path) -> Result<Vec<SeedFolder>, Experiment
     let entries = match std::fs::read_dir(&root) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(ExperimentError::ResultsDir { path: root, source }),
+        Err(source) => return Err(ExperimentError::Read { path: root, source }),
     };
     let mut seeds = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| ExperimentError::ResultsDir {
+        let entry = entry.map_err(|source| ExperimentError::Read {
             path: root.clone(),
             source,
         })?;

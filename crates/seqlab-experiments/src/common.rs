@@ -104,7 +104,7 @@ impl ResultsDir {
         names.dedup();
         for name in names {
             let path = self.stage.path().join(&name);
-            let bytes = std::fs::read(&path).map_err(|source| ExperimentError::ResultsDir {
+            let bytes = std::fs::read(&path).map_err(|source| ExperimentError::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -147,7 +147,7 @@ pub struct CsvTable {
 impl CsvTable {
     /// Reads `path`; a missing or unreadable file is an error naming it.
     pub fn read(path: &Path) -> Result<Self, ExperimentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -688,6 +688,16 @@ mod tests {
             std::fs::read_to_string(root.join("demo/m.json")).unwrap(),
             "{\n  \"a\": 1\n}\n"
         );
+        // A file that cannot be read back for the manifest: the message says so.
+        let mut dir = ResultsDir::prepare(&opts, "demo").unwrap();
+        let _ = dir.path("gone.png");
+        let err = dir.write_manifest("x").unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read ") && err.contains("gone.png") && !err.contains("prepare"),
+            "{err}"
+        );
+        let err = CsvTable::read(&root).unwrap_err().to_string();
+        assert_eq!(err, format!("cannot read {}", root.display()));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

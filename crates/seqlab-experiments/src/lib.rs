@@ -187,6 +187,13 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// Reading a file or listing a folder of results failed.
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What a finished experiment reports back.

@@ -499,8 +499,20 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { results_dir } => {
-            if !results_dir.is_dir() {
-                anyhow::bail!("results folder {} does not exist", results_dir.display());
+            match std::fs::metadata(&results_dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => anyhow::bail!(
+                    "results folder {} is a file, not a folder",
+                    results_dir.display()
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    anyhow::bail!("results folder {} does not exist", results_dir.display())
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot read results folder {}", results_dir.display())
+                    })
+                }
             }
             let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
             for (name, summary) in aggregate_all(&results_dir, &all)? {
