@@ -1605,6 +1605,107 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_non_utf8_path_is_used_as_given_or_refused_clearly_never_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("non-utf8");
+    std::fs::create_dir_all(&dir).unwrap();
+    let odd = dir.join(std::ffi::OsStr::from_bytes(b"r\xff"));
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args(args)
+            .env_remove("OMP_NUM_THREADS")
+            .output()
+            .unwrap()
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // One seed: the path is used as it is.
+    let out = run(&[
+        os("run"),
+        os("seq2one"),
+        os("--quick"),
+        os("--quiet"),
+        os("--epochs"),
+        os("1"),
+        os("--results-dir"),
+        odd.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(odd.join("seq2one/metrics.json").is_file());
+    // Several seeds (paths become text for each process): refused, exit 1, no panic.
+    let out = run(&[
+        os("run"),
+        os("seq2one"),
+        os("--quick"),
+        os("--seeds"),
+        os("2"),
+        os("--results-dir"),
+        odd.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--results-dir") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    // A data directory that does not exist: the loader's message, no panic.
+    let out = run(&[
+        os("data"),
+        os("imdb"),
+        os("--data-dir"),
+        odd.join("data").as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An error while stderr is full is lost, not a panic: the exit status stays 1.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+        .args(["predict", "seq2one", "--text", "good"])
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_says_what_is_wrong_with_its_folder() {
+    let dir = scratch("report-folder");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("results.txt");
+    std::fs::write(&file, b"").unwrap();
+    let (ok, _, err) = seqlab(&["report", "--results-dir", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("is a file, not a folder"), "{err}");
+    let (ok, _, err) = seqlab(&[
+        "report",
+        "--results-dir",
+        dir.join("none").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_invalid_omp_num_threads_is_an_error_naming_it_not_a_silent_default() {
+    for bad in ["0", "abc", "-1", "1.5"] {
+        let (ok, _, err) = seqlab_env(&["list", "--names"], &[("OMP_NUM_THREADS", bad)]);
+        assert!(
+            !ok && err.contains(&format!("OMP_NUM_THREADS=\"{bad}\" is not understood")),
+            "{bad}: {err}"
+        );
+    }
+    let (ok, out, err) = seqlab_env(&["list", "--names"], &[("OMP_NUM_THREADS", "1")]);
+    assert!(ok && out.contains("seq2one"), "{err}");
+}
+
 /// Writes `manifest.json` in `dir` with the hash of every file there, as a run does.
 fn write_manifest(dir: &Path) {
     let mut files = serde_json::Map::new();

@@ -248,6 +248,16 @@ fn emit(args: std::fmt::Arguments, newline: bool) -> Result<()> {
     }
 }
 
+/// A line to stderr that never panics: a closed or full stderr
+/// (`2>/dev/full`) loses the line, and the program goes on to its exit
+/// status (`eprintln!` would panic).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// A line about a training run: printed if stdout still takes it, and the
 /// run carries on either way (see `seqlab_train::progress::say`).
 macro_rules! say {
@@ -311,7 +321,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", seqlab_experiments::error_line(err.chain()));
+            note!("error: {}", seqlab_experiments::error_line(err.chain()));
             ExitCode::FAILURE
         }
     }
@@ -469,7 +479,7 @@ fn real_main() -> Result<ExitCode> {
                         break;
                     }
                 }
-                eprintln!(
+                note!(
                     "then summarise whatever seeds have finished: {} report --results-dir {}",
                     o.program.display(),
                     o.results_dir.display()
@@ -597,12 +607,28 @@ fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
         }
     };
     let program = std::env::current_exe().context("cannot find the seqlab binary's path")?;
+    let results_dir = absolute(&opts.results_dir);
+    let data_dir =
+        absolute(seqlab_data::datadir::DataDir::resolve(opts.data_dir.as_deref()).root());
+    // Each seed's process and each line of a plan get these paths as text.
+    for (what, path) in [
+        ("--results-dir", &results_dir),
+        ("the data directory", &data_dir),
+        ("the seqlab binary's path", &program),
+    ] {
+        if path.to_str().is_none() {
+            anyhow::bail!(
+                "{what} {} is not valid UTF-8; a run of several seeds passes it to each seed's \
+                 process and to shell lines, so use a UTF-8 path (a single seed's `seqlab run` \
+                 takes any path)",
+                path.display()
+            );
+        }
+    }
     Ok(PlanOptions {
         program,
-        results_dir: absolute(&opts.results_dir),
-        data_dir: Some(absolute(
-            seqlab_data::datadir::DataDir::resolve(opts.data_dir.as_deref()).root(),
-        )),
+        results_dir,
+        data_dir: Some(data_dir),
         device: opts.device,
         quick: opts.quick,
         epochs: opts.epochs,
@@ -637,7 +663,7 @@ fn run_many(
                 .collect();
             let removed = prune_seed_folders(&o.results_dir, e.name, &seeds)?;
             if !removed.is_empty() {
-                eprintln!(
+                note!(
                     "{}: removed the folders of seeds {removed:?} (not in this run's seeds)",
                     e.name
                 );
@@ -673,7 +699,7 @@ fn run_many(
                 }
                 Ok(None) => {}
                 Err(err) => {
-                    eprintln!("error: cannot summarise {}: {err}", e.name);
+                    note!("error: cannot summarise {}: {err}", e.name);
                     failed.push(format!("{} (summary)", e.name));
                 }
             }
@@ -716,7 +742,7 @@ fn run_many(
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("error: {} failed: {}", failed.len(), failed.join(", "));
+        note!("error: {} failed: {}", failed.len(), failed.join(", "));
         Ok(ExitCode::FAILURE)
     }
 }
