@@ -6,6 +6,9 @@
 //! Input: the bytes of `model.json`, then a `0xFF` byte (never part of
 //! UTF-8), then the review.
 //!
+//! The folder's `manifest.json` is rewritten to match each input, so that
+//! inputs reach the checks behind the manifest's.
+//!
 //! Checks: never panics or aborts (a `model.json` describing a huge model
 //! must not allocate it); an error names a file of the model's folder or
 //! says the review has no words, and carries no libtorch backtrace; a
@@ -60,6 +63,37 @@ pub fn fixture() -> &'static PathBuf {
     })
 }
 
+/// Writes `manifest.json` listing every file of the fixture's folder with
+/// its hash, as a run does, so that inputs reach the checks past the
+/// manifest's.
+fn write_manifest(dir: &std::path::Path) {
+    let files: Vec<String> = [
+        imdb::MODEL_FILE,
+        "model.safetensors",
+        "rnn.safetensors",
+        "vocabulary.tsv",
+    ]
+    .iter()
+    .map(|name| {
+        let bytes = std::fs::read(dir.join(name)).expect("fixture file");
+        // Plain ASCII names and hex digits: nothing to escape.
+        format!(
+            "\"{name}\": \"{}\"",
+            seqlab_experiments::common::sha256_hex(&bytes)
+        )
+    })
+    .collect();
+    let manifest = format!(
+        "{{\"run_id\": \"fuzz\", \"files\": {{{}}}}}",
+        files.join(", ")
+    );
+    std::fs::write(
+        dir.join(seqlab_experiments::common::MANIFEST_FILE),
+        manifest,
+    )
+    .expect("write manifest.json");
+}
+
 /// Runs one input through `Predictor::load` and `predict` and checks the outcome
 /// (see the module docs). Panics on a violation; returns the probability,
 /// or the error's text.
@@ -69,8 +103,9 @@ pub fn check(data: &[u8]) -> Result<f64, String> {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
     };
-    let model_json = results.join(EXPERIMENT).join(imdb::MODEL_FILE);
-    std::fs::write(&model_json, json).expect("write model.json");
+    let dir = results.join(EXPERIMENT);
+    std::fs::write(dir.join(imdb::MODEL_FILE), json).expect("write model.json");
+    write_manifest(&dir);
     let opts = PredictOptions {
         experiment: EXPERIMENT.into(),
         results_dir: results.clone(),

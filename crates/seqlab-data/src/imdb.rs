@@ -68,6 +68,109 @@ pub const MAX_REVIEW_BYTES: u64 = 1 << 20;
 
 const REVIEW_LIMIT_WHY: &str =
     "the most one review may hold (the longest IMDb review has about 14 KB)";
+
+/// The most reviews a data set may hold (train and test together): twice
+/// the real data set's 50,000.
+pub const MAX_REVIEWS: u64 = 100_000;
+
+/// The most bytes all reviews together may hold (256 MiB): the real data
+/// set's 50,000 reviews hold 65,483,480 bytes, so this leaves about four
+/// times that, and bounds the memory a hostile archive or folder can take
+/// (many reviews each under [`MAX_REVIEW_BYTES`]).
+pub const MAX_TOTAL_REVIEW_BYTES: u64 = 256 << 20;
+
+/// The most entries an archive (or the four review folders) may list,
+/// ignored ones included: `aclImdb_v1.tar.gz` has about 100,000 (its
+/// 50,000 unlabelled reviews are ignored), so this leaves four times that.
+pub const MAX_ENTRIES: u64 = 400_000;
+
+/// The limits above, as [`Budget`] applies them (smaller in tests).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    entries: u64,
+    reviews: u64,
+    bytes: u64,
+}
+
+const LIMITS: Limits = Limits {
+    entries: MAX_ENTRIES,
+    reviews: MAX_REVIEWS,
+    bytes: MAX_TOTAL_REVIEW_BYTES,
+};
+
+/// Counts what a loader has seen against [`Limits`].
+struct Budget {
+    path: PathBuf,
+    limits: Limits,
+    entries: u64,
+    reviews: u64,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new(path: &Path, limits: Limits) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            limits,
+            entries: 0,
+            reviews: 0,
+            bytes: 0,
+        }
+    }
+
+    fn too_much(
+        &self,
+        entry: &str,
+        what: &'static str,
+        limit: u64,
+        why: &'static str,
+    ) -> LoadError {
+        LoadError::TooMuch {
+            path: self.path.clone(),
+            entry: Some(entry.to_string()),
+            what,
+            limit,
+            why,
+        }
+    }
+
+    /// One more entry (any kind, ignored or not).
+    fn entry(&mut self, entry: &str) -> Result<(), LoadError> {
+        self.entries += 1;
+        if self.entries > self.limits.entries {
+            return Err(self.too_much(
+                entry,
+                "entries",
+                self.limits.entries,
+                "four times what the original archive lists (about 100,000)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// One more review of `size` bytes, before it is read.
+    fn review(&mut self, entry: &str, size: u64) -> Result<(), LoadError> {
+        self.reviews += 1;
+        self.bytes = self.bytes.saturating_add(size);
+        if self.reviews > self.limits.reviews {
+            return Err(self.too_much(
+                entry,
+                "reviews",
+                self.limits.reviews,
+                "twice the real data set's 50,000",
+            ));
+        }
+        if self.bytes > self.limits.bytes {
+            return Err(self.too_much(
+                entry,
+                "bytes of reviews in all",
+                self.limits.bytes,
+                "about four times the real data set's 65 MB",
+            ));
+        }
+        Ok(())
+    }
+}
 use std::cell::RefCell;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -203,7 +306,15 @@ pub fn load_archive(path: &Path) -> Result<Imdb, LoadError> {
 /// is complete but which lacks tar's two end-of-archive zero blocks loads
 /// like a complete one (GNU tar and Python's `tarfile` accept it too); a
 /// `.tar.gz` cut short anywhere fails on the gzip trailer instead.
+///
+/// The archive may list at most [`MAX_ENTRIES`] entries, and hold at most
+/// [`MAX_REVIEWS`] reviews of [`MAX_TOTAL_REVIEW_BYTES`] in all
+/// ([`LoadError::TooMuch`], before the review past the limit is read).
 pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, LoadError> {
+    load_archive_within(reader, path, LIMITS)
+}
+
+fn load_archive_within<R: Read>(reader: R, path: &Path, limits: Limits) -> Result<Imdb, LoadError> {
     let mut reader = Watch::new(reader);
     let source_err = reader.error.clone();
     let mut head = [0u8; 2];
@@ -257,9 +368,11 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
         }
     };
     let mut acc = Collector::new(path);
+    let mut budget = Budget::new(path, limits);
     for entry in archive.entries().map_err(|e| classify(e, None))? {
         let mut entry = entry.map_err(|e| classify(e, None))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        budget.entry(&name)?;
         let (slot, file) = match place(&name) {
             Place::Ignore => continue,
             Place::Folder(slot) => {
@@ -288,6 +401,7 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
                 ),
             });
         }
+        budget.review(&name, entry.size())?;
         let hint = usize::try_from(entry.size()).unwrap_or(0).min(1 << 20);
         let mut bytes = Vec::with_capacity(hint);
         entry
@@ -311,14 +425,21 @@ pub fn load_archive_reader<R: Read>(reader: R, path: &Path) -> Result<Imdb, Load
 }
 
 /// Loads the data set from an extracted folder: `aclImdb` itself (holding
-/// `train/` and `test/`) or its parent.
+/// `train/` and `test/`) or its parent. The same limits as for an archive
+/// hold ([`MAX_ENTRIES`] listed in the review folders, [`MAX_REVIEWS`],
+/// [`MAX_TOTAL_REVIEW_BYTES`]).
 pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
+    load_folder_within(dir, LIMITS)
+}
+
+fn load_folder_within(dir: &Path, limits: Limits) -> Result<Imdb, LoadError> {
     let root = if dir.join(ROOT).is_dir() {
         dir.join(ROOT)
     } else {
         dir.to_path_buf()
     };
     let mut acc = Collector::new(&root);
+    let mut budget = Budget::new(&root, limits);
     for (slot, folder) in FOLDERS.iter().enumerate() {
         let folder_path = root.join(folder);
         if !folder_path.is_dir() {
@@ -331,6 +452,7 @@ pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
             let item = item.map_err(|e| LoadError::io(&folder_path, e))?;
             let file_path = item.path();
             let name = item.file_name();
+            budget.entry(&file_path.display().to_string())?;
             if name.as_encoded_bytes().starts_with(b".") || !file_path.is_file() {
                 continue;
             }
@@ -357,6 +479,7 @@ pub fn load_folder(dir: &Path) -> Result<Imdb, LoadError> {
             if size > MAX_REVIEW_BYTES {
                 return Err(too_large(size));
             }
+            budget.review(&file_path.display().to_string(), size)?;
             // A file that grew since is still cut at one byte past the limit.
             let mut bytes = Vec::with_capacity(size as usize);
             file.take(MAX_REVIEW_BYTES + 1)
@@ -806,6 +929,70 @@ mod tests {
             matches!(err, LoadError::TooLarge { size, .. } if size == MAX_REVIEW_BYTES + 1),
             "{err}"
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_archive_or_folder_past_the_total_limits_is_refused_before_the_rest_is_read() {
+        let entries = valid();
+        let bytes = tar_bytes(&entries);
+        let d = temp_dir("budget");
+        write_tree(&d, &entries);
+        let total: u64 = entries
+            .iter()
+            .filter(|(p, _)| matches!(place(p), Place::File(_, f) if !f.starts_with('.')))
+            .map(|(_, t)| t.len() as u64)
+            .sum();
+        // At the limits (12 archive entries, 7 in the review folders, 6
+        // reviews, every byte): loads.
+        let at = |entries| Limits {
+            entries,
+            reviews: 6,
+            bytes: total,
+        };
+        load_archive_within(bytes.as_slice(), Path::new("m.tar"), at(12)).unwrap();
+        load_folder_within(&d, at(7)).unwrap();
+        for (limits, what) in [
+            (
+                Limits {
+                    entries: 11,
+                    ..at(12)
+                },
+                "more than 11 entries",
+            ),
+            (
+                Limits {
+                    reviews: 5,
+                    ..at(12)
+                },
+                "more than 5 reviews",
+            ),
+            (
+                Limits {
+                    bytes: total - 1,
+                    ..at(12)
+                },
+                "bytes of reviews in all",
+            ),
+        ] {
+            let err =
+                load_archive_within(bytes.as_slice(), Path::new("m.tar"), limits).unwrap_err();
+            assert!(matches!(err, LoadError::TooMuch { .. }), "{err}");
+            names(&err, what);
+            names(&err, "m.tar");
+            names(&err, "(entry \"");
+            let folder = Limits {
+                entries: limits.entries.min(12) - 5,
+                ..limits
+            };
+            let err = load_folder_within(&d, folder).unwrap_err();
+            assert!(matches!(err, LoadError::TooMuch { .. }), "{err}");
+            names(&err, &d.join("aclImdb").display().to_string());
+        }
+        // The real data set (50,000 reviews, 65,483,480 bytes, about 100,000
+        // entries in the original archive) fits with room to spare.
+        const { assert!(MAX_REVIEWS >= 2 * 50_000 && MAX_TOTAL_REVIEW_BYTES >= 3 * 65_483_480) };
+        const { assert!(MAX_ENTRIES >= 3 * 100_000) };
         let _ = std::fs::remove_dir_all(&d);
     }
 

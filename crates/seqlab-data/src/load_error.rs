@@ -122,6 +122,22 @@ pub enum LoadError {
         /// Where the limit comes from.
         why: String,
     },
+    /// A data set holds more than any real copy of it does (too many
+    /// entries, reviews or bytes in all); reading stopped there, before
+    /// holding the rest in memory.
+    #[error("{}{}: more than {limit} {what}, {why}; stopped there (a corrupt or hostile file, not the data set)", path.display(), at(entry))]
+    TooMuch {
+        /// The archive or folder.
+        path: PathBuf,
+        /// The entry (or file) that went past the limit.
+        entry: Option<String>,
+        /// What is counted, e.g. "bytes of reviews".
+        what: &'static str,
+        /// The most accepted.
+        limit: u64,
+        /// Where the limit comes from.
+        why: &'static str,
+    },
     /// The gzip stream cannot be decompressed (bad header, bad data, bad CRC, cut short).
     #[error("{}{}: corrupt gzip data: {reason}", path.display(), at(entry))]
     CorruptGzip {

@@ -115,7 +115,7 @@ impl Summaries {
 /// Reads a run's or a summary's `metrics.json`: a missing file, invalid
 /// JSON, or JSON that is not an object is an error naming the file.
 pub fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ResultsDir {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -162,11 +162,11 @@ pub fn scan_seed_folders(experiment_dir: &Path) -> Result<SeedScan, ExperimentEr
     let entries = match std::fs::read_dir(&root) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeedScan::default()),
-        Err(source) => return Err(ExperimentError::ResultsDir { path: root, source }),
+        Err(source) => return Err(ExperimentError::Read { path: root, source }),
     };
     let mut scan = SeedScan::default();
     for entry in entries {
-        let entry = entry.map_err(|source| ExperimentError::ResultsDir {
+        let entry = entry.map_err(|source| ExperimentError::Read {
             path: root.clone(),
             source,
         })?;

@@ -261,7 +261,7 @@ pub fn run_workload(
             "bench needs at least one timed epoch".into(),
         ));
     }
-    let threads = set_threads(opts.threads, thread_hint(name));
+    let threads = set_threads(opts.threads, thread_hint(name))?;
     seed_all(42);
     let mut vs = VarStore::new(device);
     let w = build(name, &vs, device, opts.shrink.max(1) as i64)?;

@@ -127,7 +127,7 @@ impl ResultsDir {
         names.dedup();
         for name in names {
             let path = self.stage.path().join(&name);
-            let bytes = std::fs::read(&path).map_err(|source| ExperimentError::ResultsDir {
+            let bytes = std::fs::read(&path).map_err(|source| ExperimentError::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -214,7 +214,7 @@ impl CsvTable {
     /// Reads `path` (gzip-compressed when its name ends in `.gz`); a missing
     /// or unreadable file is an error naming it.
     pub fn read(path: &Path) -> Result<Self, ExperimentError> {
-        let text = read_text_maybe_gzip(path).map_err(|source| ExperimentError::ResultsDir {
+        let text = read_text_maybe_gzip(path).map_err(|source| ExperimentError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -281,7 +281,8 @@ impl CsvTable {
 /// The file in every run folder that lists its files with their hashes.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The SHA-256 of `bytes` in lower-case hex, as `manifest.json` records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -337,6 +338,48 @@ pub fn verify_manifest(dir: &Path) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// Checks that each of `files` (names in `dir`) is listed in the folder's
+/// `manifest.json` with the SHA-256 it has now: that the files are the
+/// ones the run wrote, together. The error names the first file that is
+/// missing from the manifest or differs (or the manifest itself).
+pub fn check_manifest_lists(dir: &Path, files: &[&str]) -> Result<(), ExperimentError> {
+    let path = dir.join(MANIFEST_FILE);
+    let saved = |path: &Path, message: String| ExperimentError::Saved {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        saved(
+            &path,
+            format!("{e}; without it nothing shows that the folder's files belong together"),
+        )
+    })?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| saved(&path, format!("not valid JSON ({e})")))?;
+    let run_id = manifest["run_id"].as_str().unwrap_or("(none)");
+    for name in files {
+        let file = dir.join(name);
+        let Some(want) = manifest["files"][*name].as_str() else {
+            return Err(saved(
+                &file,
+                format!("not listed in {MANIFEST_FILE}, so not a file of the run {run_id}"),
+            ));
+        };
+        let bytes = std::fs::read(&file).map_err(|e| saved(&file, e.to_string()))?;
+        if sha256_hex(&bytes) != want {
+            return Err(saved(
+                &file,
+                format!(
+                    "differs from the file of the run {run_id} that {MANIFEST_FILE} describes \
+                     (SHA-256 mismatch): changed, damaged or copied from another run; \
+                     restore the folder or train again"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
@@ -723,9 +766,14 @@ mod tests {
     #[test]
     fn results_dir_records_files_and_cleans_leftovers() {
         let root = std::env::temp_dir().join(format!("seqlab-common-{}", std::process::id()));
-        let stale = root
-            .join("demo")
-            .join(format!("{}0-9-old.png", seqlab_io::TEMP_PREFIX));
+        // A temporary of this machine whose process is gone (no pid is this large).
+        let mine = seqlab_io::temp_path_for(&root.join("demo").join("old.png")).unwrap();
+        let name = mine.file_name().unwrap().to_string_lossy().replacen(
+            &format!("-{}-", std::process::id()),
+            &format!("-{}-", i32::MAX),
+            1,
+        );
+        let stale = root.join("demo").join(name);
         std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
         std::fs::write(&stale, b"half").unwrap();
         let opts = RunOptions {
@@ -746,6 +794,16 @@ mod tests {
             std::fs::read_to_string(root.join("demo/m.json")).unwrap(),
             "{\n  \"a\": 1\n}\n"
         );
+        // A file that cannot be read back for the manifest: the message says so.
+        let mut dir = ResultsDir::prepare(&opts, "demo").unwrap();
+        let _ = dir.path("gone.png");
+        let err = dir.write_manifest("x").unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read ") && err.contains("gone.png") && !err.contains("prepare"),
+            "{err}"
+        );
+        let err = CsvTable::read(&root).unwrap_err().to_string();
+        assert_eq!(err, format!("cannot read {}", root.display()));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

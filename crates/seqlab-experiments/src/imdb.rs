@@ -1176,7 +1176,10 @@ impl std::fmt::Debug for Predictor {
 }
 
 impl Predictor {
-    /// Loads `<results_dir>/<experiment>/model.json` and the files it names.
+    /// Loads `<results_dir>/<experiment>/model.json` and the files it names,
+    /// after checking that they are the run's: `model.json` is the
+    /// experiment's, `manifest.json` lists it, the weights and the
+    /// vocabulary with the SHA-256 they have, and every weight is finite.
     pub fn load(opts: &PredictOptions) -> Result<Self, ExperimentError> {
         if opts.experiment != RNN_NAME && opts.experiment != LSTM_NAME {
             return Err(ExperimentError::InvalidOption(format!(
@@ -1186,33 +1189,23 @@ impl Predictor {
         }
         let dir = model_dir(&opts.results_dir, &opts.experiment);
         let model_path = dir.join(MODEL_FILE);
-        let no_model = |what: &Path| ExperimentError::NoTrainedModel {
-            path: what.to_path_buf(),
-            experiment: opts.experiment.clone(),
-            results_dir: opts.results_dir.clone(),
-        };
-        let text = match std::fs::read_to_string(&model_path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(no_model(&model_path))
-            }
-            Err(e) => {
-                return Err(ExperimentError::Saved {
-                    path: model_path,
-                    message: e.to_string(),
-                })
-            }
-        };
-        let saved: SavedModel =
-            serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
-                path: model_path.clone(),
-                message: e.to_string(),
-            })?;
-        saved.validate(&model_path)?;
+        let saved = read_saved(opts, &model_path)?;
         let weights = dir.join(&saved.weights);
-        if !weights.is_file() {
-            return Err(no_model(&weights));
+        if !weights.exists() {
+            return Err(ExperimentError::NoTrainedModel {
+                path: weights,
+                experiment: opts.experiment.clone(),
+                results_dir: opts.results_dir.clone(),
+            });
         }
+        crate::common::check_manifest_lists(
+            &dir,
+            &[
+                MODEL_FILE,
+                saved.weights.as_str(),
+                saved.vocabulary.as_str(),
+            ],
+        )?;
         saved.check_weights_size(&model_path, &weights)?;
         let vocab = seqlab_data::text::Vocabulary::load(&dir.join(&saved.vocabulary))
             .map_err(seqlab_data::datadir::DatasetError::from)?;
@@ -1231,6 +1224,7 @@ impl Predictor {
         let mut vs = VarStore::new(opts.device);
         let model = sentiment_classifier(vs.root() / "imdb", &cfg)?;
         load_weights(&mut vs, &weights)?;
+        check_finite(&vs, &weights)?;
         let threshold = opts.threshold.unwrap_or(saved.threshold);
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ExperimentError::InvalidOption(format!(
@@ -1302,6 +1296,62 @@ impl Predictor {
             })
             .collect())
     }
+}
+
+/// Reads and checks `model.json` (its fields, and that it is
+/// `opts.experiment`'s model: a folder of another experiment copied in its
+/// place is refused).
+fn read_saved(opts: &PredictOptions, model_path: &Path) -> Result<SavedModel, ExperimentError> {
+    let text = match std::fs::read_to_string(model_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ExperimentError::NoTrainedModel {
+                path: model_path.to_path_buf(),
+                experiment: opts.experiment.clone(),
+                results_dir: opts.results_dir.clone(),
+            })
+        }
+        Err(e) => {
+            return Err(ExperimentError::Saved {
+                path: model_path.to_path_buf(),
+                message: e.to_string(),
+            })
+        }
+    };
+    let saved: SavedModel = serde_json::from_str(&text).map_err(|e| ExperimentError::Saved {
+        path: model_path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    saved.validate(model_path)?;
+    if saved.experiment != opts.experiment {
+        return Err(ExperimentError::Saved {
+            path: model_path.to_path_buf(),
+            message: format!(
+                "field experiment is {:?}: this is the model of {}, not of {} (a folder copied in place of another?)",
+                saved.experiment, saved.experiment, opts.experiment
+            ),
+        });
+    }
+    Ok(saved)
+}
+
+/// Refuses weights holding NaN or infinity (the model would score every
+/// review NaN), naming the file and the first such variable.
+fn check_finite(vs: &VarStore, weights: &Path) -> Result<(), ExperimentError> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, t) in vars {
+        let finite = t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 1;
+        if !finite {
+            return Err(ExperimentError::Saved {
+                path: weights.to_path_buf(),
+                message: format!(
+                    "variable {name} holds NaN or infinite values: not usable weights"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Loads the saved model of `opts.experiment` and scores `texts`.

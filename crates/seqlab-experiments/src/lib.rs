@@ -189,6 +189,13 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// Reading a file or listing a folder of results failed.
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What a finished experiment reports back.
@@ -234,7 +241,7 @@ impl Experiment {
     /// experiment's [`ThreadHint`], then runs it. This is what `seqlab run`
     /// does; `metrics.json` records the thread count used.
     pub fn start(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-        set_threads(opts.threads, self.threads);
+        set_threads(opts.threads, self.threads)?;
         self.run(opts)
     }
 }

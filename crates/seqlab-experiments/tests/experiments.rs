@@ -777,6 +777,8 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
             m[*field] = value.clone();
         }
         std::fs::write(&model_json, m.to_string()).unwrap();
+        // Listed in the manifest as it now is: the checks behind the manifest's.
+        write_manifest(&out);
         match Predictor::load(&popts) {
             Ok(_) => format!("accepted: {fields:?}"),
             Err(e) => e.to_string(),
@@ -819,6 +821,7 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         "{err}"
     );
     std::fs::write(&model_json, original.to_string()).unwrap();
+    write_manifest(&out);
     // A corrupt weights file is an error naming it, not a panic.
     std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
     let err = Predictor::load(&popts).unwrap_err().to_string();
@@ -1898,6 +1901,225 @@ fn a_second_run_into_a_folder_in_use_fails_naming_the_first_and_the_first_finish
         "{report}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_non_utf8_path_is_used_as_given_or_refused_clearly_never_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("non-utf8");
+    std::fs::create_dir_all(&dir).unwrap();
+    let odd = dir.join(std::ffi::OsStr::from_bytes(b"r\xff"));
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_seqlab"))
+            .args(args)
+            .env_remove("OMP_NUM_THREADS")
+            .output()
+            .unwrap()
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // One seed: the path is used as it is.
+    let out = run(&[
+        os("run"),
+        os("seq2one"),
+        os("--quick"),
+        os("--quiet"),
+        os("--epochs"),
+        os("1"),
+        os("--results-dir"),
+        odd.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(odd.join("seq2one/metrics.json").is_file());
+    // Several seeds (paths become text for each process): refused, exit 1, no panic.
+    let out = run(&[
+        os("run"),
+        os("seq2one"),
+        os("--quick"),
+        os("--seeds"),
+        os("2"),
+        os("--results-dir"),
+        odd.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--results-dir") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    // A data directory that does not exist: the loader's message, no panic.
+    let out = run(&[
+        os("data"),
+        os("imdb"),
+        os("--data-dir"),
+        odd.join("data").as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An error while stderr is full is lost, not a panic: the exit status stays 1.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_seqlab"))
+        .args(["predict", "seq2one", "--text", "good"])
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_says_what_is_wrong_with_its_folder() {
+    let dir = scratch("report-folder");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("results.txt");
+    std::fs::write(&file, b"").unwrap();
+    let (ok, _, err) = seqlab(&["report", "--results-dir", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("is a file, not a folder"), "{err}");
+    let (ok, _, err) = seqlab(&[
+        "report",
+        "--results-dir",
+        dir.join("none").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_invalid_omp_num_threads_is_an_error_naming_it_not_a_silent_default() {
+    for bad in ["0", "abc", "-1", "1.5"] {
+        let (ok, _, err) = seqlab_env(&["list", "--names"], &[("OMP_NUM_THREADS", bad)]);
+        assert!(
+            !ok && err.contains(&format!("OMP_NUM_THREADS=\"{bad}\" is not understood")),
+            "{bad}: {err}"
+        );
+    }
+    let (ok, out, err) = seqlab_env(&["list", "--names"], &[("OMP_NUM_THREADS", "1")]);
+    assert!(ok && out.contains("seq2one"), "{err}");
+}
+
+/// Writes `manifest.json` in `dir` with the hash of every file there, as a run does.
+fn write_manifest(dir: &Path) {
+    let mut files = serde_json::Map::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name != "manifest.json" && path.is_file() {
+            let hash = seqlab_experiments::common::sha256_hex(&std::fs::read(&path).unwrap());
+            files.insert(name, hash.into());
+        }
+    }
+    let manifest = serde_json::json!({"run_id": "test", "files": files});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+/// A small saved LSTM (or SimpleRNN) review model with its vocabulary,
+/// `model.json` and manifest in `dir`; `nan` puts a NaN in its weights.
+fn tiny_model(dir: &Path, kind: seqlab_models::recurrent::RecurrentKind, nan: bool) {
+    use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
+    use seqlab_models::sentiment::{sentiment_classifier, SentimentConfig};
+    std::fs::create_dir_all(dir).unwrap();
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let cfg = SentimentConfig {
+        vocab_size: 20,
+        embedding_dim: 4,
+        kind,
+        hidden_size: 3,
+        embedding_dropout: 0.3,
+        head_dropout: 0.2,
+        init: RecurrentInit::Keras,
+    };
+    sentiment_classifier(vs.root() / "imdb", &cfg).unwrap();
+    if nan {
+        let mut vars: Vec<_> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let _ = tch::no_grad(|| vars[0].1.fill_(f64::NAN));
+    }
+    seqlab_train::checkpoint::save_weights(&vs, dir.join("model.safetensors")).unwrap();
+    // Every word once: equal counts, so only the file's order ranks them.
+    let words = "a wonderful moving film the plot was dull and boring acting";
+    let vocab = seqlab_data::text::Vocabulary::build([seqlab_data::text::tokenize(words)]);
+    vocab.save(&dir.join("vocabulary.tsv")).unwrap();
+    let (experiment, cell) = match kind {
+        RecurrentKind::Lstm => ("imdb-lstm", "LSTM"),
+        _ => ("imdb-rnn", "SimpleRNN"),
+    };
+    let model = serde_json::json!({
+        "experiment": experiment, "cell": cell, "vocab_size": 20, "embedding_dim": 4,
+        "hidden_size": 3, "embedding_dropout": 0.3, "head_dropout": 0.2, "num_words": 20,
+        "skip_top": 0, "start_char": 1, "oov_char": 2, "index_from": 3, "maxlen": 16,
+        "threshold": 0.5, "weights": "model.safetensors", "vocabulary": "vocabulary.tsv",
+        "protocol": "book"
+    });
+    std::fs::write(dir.join("model.json"), model.to_string()).unwrap();
+    write_manifest(dir);
+}
+
+#[test]
+fn predict_refuses_files_that_are_not_the_models() {
+    use seqlab_experiments::imdb::{PredictOptions, Predictor};
+    use seqlab_models::recurrent::RecurrentKind;
+    let _serial = torch_serial();
+    let results = scratch("predict-files");
+    let dir = results.join("imdb-lstm");
+    let opts = PredictOptions {
+        experiment: "imdb-lstm".into(),
+        results_dir: results.clone(),
+        threshold: None,
+        device: tch::Device::Cpu,
+    };
+    let refused = || match Predictor::load(&opts) {
+        Ok(p) => format!("accepted: {:?}", p.predict(&["A wonderful, moving film."])),
+        Err(e) => e.to_string(),
+    };
+    tiny_model(&dir, RecurrentKind::Lstm, false);
+    let review = "A wonderful, moving film.";
+    let p = Predictor::load(&opts).unwrap().predict(&[review]).unwrap();
+    assert!((0.0..=1.0).contains(&p[0].probability));
+    // Two lines of equal count swapped: the words' ids change, the model is not this one.
+    let vocab = dir.join("vocabulary.tsv");
+    let original = std::fs::read_to_string(&vocab).unwrap();
+    let mut lines: Vec<&str> = original.lines().collect();
+    lines.swap(0, 1);
+    let mut damaged = vec![lines.join("\n") + "\n", String::new()];
+    damaged.push(original[..original.len() / 2].to_string());
+    for text in damaged {
+        std::fs::write(&vocab, &text).unwrap();
+        let err = refused();
+        assert!(
+            err.contains("vocabulary.tsv") && err.contains("differs from the file of the run"),
+            "{text:?}: {err}"
+        );
+    }
+    std::fs::write(&vocab, &original).unwrap();
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let err = refused();
+    assert!(
+        err.contains("manifest.json") && err.contains("belong together"),
+        "{err}"
+    );
+    // NaN weights, even listed in the manifest: refused, naming the file and variable.
+    tiny_model(&dir, RecurrentKind::Lstm, true);
+    let err = refused();
+    assert!(
+        err.contains("model.safetensors") && err.contains("NaN"),
+        "{err}"
+    );
+    // A SimpleRNN folder copied as imdb-lstm, whole (manifest and all).
+    std::fs::remove_dir_all(&dir).unwrap();
+    tiny_model(&dir, RecurrentKind::RnnTanh, false);
+    let err = refused();
+    assert!(
+        err.contains("model.json") && err.contains("the model of imdb-rnn, not of imdb-lstm"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&results).unwrap();
 }
 
 #[test]

@@ -227,19 +227,55 @@ pub struct ThreadSetup {
     pub source: ThreadSource,
 }
 
-/// The thread count to set (`None`: libtorch's own default, which follows
-/// `OMP_NUM_THREADS` or the number of cores) and why.
+/// The environment variable that sets the intra-op threads when the
+/// choice is [`ThreadChoice::Auto`].
+pub const OMP_ENV: &str = "OMP_NUM_THREADS";
+
+/// Parses a value of [`OMP_ENV`] by `--threads`' rules (a whole number from
+/// 1 to [`max_threads`]); empty counts as unset.
+fn parse_omp(value: &str) -> Result<Option<NonZeroUsize>, TrainError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed = match value.trim() {
+        "auto" => Err(format!(
+            "expected a positive whole number of threads, got {value:?}"
+        )),
+        v => parse_auto_count(v, "threads"),
+    };
+    parsed.map_err(|why| {
+        TrainError::InvalidConfig(format!(
+            "{OMP_ENV}={value:?} is not understood ({why}); set it to a number of threads, or unset it"
+        ))
+    })
+}
+
+/// The thread count [`OMP_ENV`] asks for: `None` when it is unset or empty,
+/// an error naming the variable when it is not a whole number from 1 to
+/// [`max_threads`] (libtorch would silently use its default instead).
+pub fn omp_num_threads() -> Result<Option<NonZeroUsize>, TrainError> {
+    match std::env::var_os(OMP_ENV) {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Some(v) => parse_omp(v),
+            None => Err(TrainError::InvalidConfig(format!(
+                "{OMP_ENV}={v:?} is not understood (not UTF-8); set it to a number of threads, or unset it"
+            ))),
+        },
+    }
+}
+
+/// The thread count to set (`None`: libtorch's own default, one thread per
+/// core) and why.
 fn decide_threads(
     choice: ThreadChoice,
-    omp_num_threads: Option<&str>,
+    omp_num_threads: Option<NonZeroUsize>,
     hint: ThreadHint,
 ) -> (Option<usize>, ThreadSource) {
-    match choice {
-        ThreadChoice::Fixed(n) => (Some(n.get()), ThreadSource::Choice),
-        ThreadChoice::Auto if omp_num_threads.is_some_and(|v| !v.trim().is_empty()) => {
-            (None, ThreadSource::Environment)
-        }
-        ThreadChoice::Auto => match hint {
+    match (choice, omp_num_threads) {
+        (ThreadChoice::Fixed(n), _) => (Some(n.get()), ThreadSource::Choice),
+        (ThreadChoice::Auto, Some(n)) => (Some(n.get()), ThreadSource::Environment),
+        (ThreadChoice::Auto, None) => match hint {
             ThreadHint::Single => (Some(1), ThreadSource::Hint),
             ThreadHint::PerCore => (None, ThreadSource::Hint),
         },
@@ -248,17 +284,12 @@ fn decide_threads(
 
 /// The intra-op thread count [`set_threads`] would set for a model with
 /// `hint`, computed without libtorch (for planning processes): `choice`,
-/// else a valid `OMP_NUM_THREADS`, else 1 for [`ThreadHint::Single`] and
-/// `cores` for [`ThreadHint::PerCore`].
+/// else a valid `OMP_NUM_THREADS` (an invalid one is [`omp_num_threads`]'s
+/// error, which the planning process reports first), else 1 for
+/// [`ThreadHint::Single`] and `cores` for [`ThreadHint::PerCore`].
 pub fn planned_threads(choice: ThreadChoice, hint: ThreadHint, cores: usize) -> usize {
-    let omp = std::env::var("OMP_NUM_THREADS").ok();
-    match decide_threads(choice, omp.as_deref(), hint) {
-        (Some(n), _) => n,
-        (None, _) => omp
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(cores.max(1)),
-    }
+    let omp = omp_num_threads().ok().flatten();
+    decide_threads(choice, omp, hint).0.unwrap_or(cores.max(1))
 }
 
 /// Sets libtorch's intra-op thread count for a model with `hint`, unless
@@ -267,16 +298,22 @@ pub fn planned_threads(choice: ThreadChoice, hint: ThreadHint, cores: usize) -> 
 /// later call for another model sets the count again: [`ThreadHint::PerCore`]
 /// restores libtorch's default (as it was before the first call), even after
 /// a [`ThreadHint::Single`] model in the same process.
-pub fn set_threads(choice: ThreadChoice, hint: ThreadHint) -> ThreadSetup {
+///
+/// Fails, changing nothing, when `choice` is auto and `OMP_NUM_THREADS` is
+/// set to something other than a thread count ([`omp_num_threads`]).
+pub fn set_threads(choice: ThreadChoice, hint: ThreadHint) -> Result<ThreadSetup, TrainError> {
     static LIBTORCH_DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    let omp = match choice {
+        ThreadChoice::Auto => omp_num_threads()?,
+        ThreadChoice::Fixed(_) => None,
+    };
     let default = *LIBTORCH_DEFAULT.get_or_init(tch::get_num_threads);
-    let omp = std::env::var("OMP_NUM_THREADS").ok();
-    let (set, source) = decide_threads(choice, omp.as_deref(), hint);
+    let (set, source) = decide_threads(choice, omp, hint);
     tch::set_num_threads(set.map_or(default, |n| i32::try_from(n).unwrap_or(i32::MAX)));
-    ThreadSetup {
+    Ok(ThreadSetup {
         threads: usize::try_from(tch::get_num_threads()).unwrap_or(1),
         source,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -286,16 +323,17 @@ mod tests {
     #[test]
     fn threads_follow_the_choice_then_the_environment_then_the_hint() {
         let two = ThreadChoice::Fixed(std::num::NonZeroUsize::new(2).unwrap());
+        let four = NonZeroUsize::new(4);
         assert_eq!(
-            decide_threads(two, Some("4"), ThreadHint::Single),
+            decide_threads(two, four, ThreadHint::Single),
             (Some(2), ThreadSource::Choice)
         );
         assert_eq!(
-            decide_threads(ThreadChoice::Auto, Some("4"), ThreadHint::Single),
-            (None, ThreadSource::Environment)
+            decide_threads(ThreadChoice::Auto, four, ThreadHint::Single),
+            (Some(4), ThreadSource::Environment)
         );
         assert_eq!(
-            decide_threads(ThreadChoice::Auto, Some(""), ThreadHint::Single),
+            decide_threads(ThreadChoice::Auto, None, ThreadHint::Single),
             (Some(1), ThreadSource::Hint)
         );
         assert_eq!(
@@ -322,10 +360,12 @@ mod tests {
 
     #[test]
     fn a_per_core_model_gets_libtorchs_default_back_after_a_fixed_count() {
-        let default = set_threads(ThreadChoice::Auto, ThreadHint::PerCore).threads;
+        let default = set_threads(ThreadChoice::Auto, ThreadHint::PerCore)
+            .unwrap()
+            .threads;
         let one = ThreadChoice::Fixed(std::num::NonZeroUsize::new(1).unwrap());
-        assert_eq!(set_threads(one, ThreadHint::PerCore).threads, 1);
-        let again = set_threads(ThreadChoice::Auto, ThreadHint::PerCore);
+        assert_eq!(set_threads(one, ThreadHint::PerCore).unwrap().threads, 1);
+        let again = set_threads(ThreadChoice::Auto, ThreadHint::PerCore).unwrap();
         assert_eq!(again.threads, default);
     }
 
@@ -342,6 +382,20 @@ mod tests {
             let err = bad.parse::<ThreadChoice>().unwrap_err();
             assert!(
                 err.contains("auto or a positive whole number"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn omp_num_threads_follows_the_threads_rules_and_a_bad_value_names_the_variable() {
+        assert_eq!(parse_omp("3").unwrap(), NonZeroUsize::new(3));
+        assert_eq!(parse_omp(" 2 ").unwrap(), NonZeroUsize::new(2));
+        assert_eq!(parse_omp("").unwrap(), None);
+        for bad in ["0", "abc", "-1", "1.5", "auto", "4,2", "1000000"] {
+            let err = parse_omp(bad).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("OMP_NUM_THREADS={bad:?} is not understood")),
                 "{bad}: {err}"
             );
         }

@@ -28,7 +28,8 @@ const ENVIRONMENT_HELP: &str = "Environment:
                     are always kept
   OMP_NUM_THREADS   libtorch's intra-op threads when --threads is auto (the default); unset, each
                     experiment picks its own (1 for the small LSTMs, else one per core); seeded
-                    results are reproducible at the same thread count";
+                    results are reproducible at the same thread count. Like --threads, a whole
+                    number from 1 to 4 per core: any other value is an error naming the variable";
 
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
@@ -202,6 +203,8 @@ enum Command {
     /// at the threshold (by default the Youden-optimal one saved with the
     /// model), then the review's first words. After a multi-seed run the
     /// model of the lowest seed (results/<experiment>/seeds/<seed>/) is used.
+    /// The model's files must be its run's (as manifest.json lists them) and
+    /// its weights finite, or nothing is scored.
     #[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
     Predict {
         /// The trained model: imdb-lstm or imdb-rnn.
@@ -253,6 +256,16 @@ fn emit(args: std::fmt::Arguments, newline: bool) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
     }
+}
+
+/// A line to stderr that never panics: a closed or full stderr
+/// (`2>/dev/full`) loses the line, and the program goes on to its exit
+/// status (`eprintln!` would panic).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
 }
 
 /// A line about a training run: printed if stdout still takes it, and the
@@ -337,7 +350,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", seqlab_experiments::error_line(err.chain()));
+            note!("error: {}", seqlab_experiments::error_line(err.chain()));
             ExitCode::FAILURE
         }
     }
@@ -347,6 +360,8 @@ fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     // Before any tensor exists: fewer page faults per training step, same results.
     let allocator = seqlab_train::runtime::tune_allocator()?;
+    // A bad OMP_NUM_THREADS would silently become libtorch's default.
+    seqlab_train::runtime::omp_num_threads()?;
     match cli.command {
         Command::List { names } => {
             let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
@@ -571,8 +586,20 @@ fn report(
     readme: Option<&std::path::Path>,
     allow_mixed: bool,
 ) -> Result<ExitCode> {
-    if !results_dir.is_dir() {
-        anyhow::bail!("results folder {} does not exist", results_dir.display());
+    match std::fs::metadata(results_dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => anyhow::bail!(
+            "results folder {} is a file, not a folder",
+            results_dir.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("results folder {} does not exist", results_dir.display())
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!("cannot read results folder {}", results_dir.display())
+            })
+        }
     }
     let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
     let mut lines = Vec::new();
@@ -582,7 +609,7 @@ fn report(
             Ok(summary) => lines.push(summary_line(&name, &summary)),
             Err(seqlab_experiments::ExperimentError::Io(e @ seqlab_io::IoError::Locked { .. })) => {
                 let e = seqlab_experiments::error_line([e.to_string()]);
-                eprintln!("skipped {name}: {e}; its summary was left as it was");
+                note!("skipped {name}: {e}; its summary was left as it was");
             }
             Err(e) => errors.push(format!(
                 "cannot summarise {name}: {}",
@@ -596,7 +623,7 @@ fn report(
         update_readme(readme, results_dir)?;
     }
     for e in &errors {
-        eprintln!("error: {e}");
+        note!("error: {e}");
     }
     for line in lines {
         out!("{line}");
@@ -654,7 +681,7 @@ fn print_plan(chosen: &[&Experiment], choice: &SeedChoice, opts: &RunOptions) ->
         .and_then(|()| out.flush())
         .context("cannot write the plan to standard output")?;
     let quote = |p: &std::path::Path| seqlab_experiments::jobs::shell_quote(&p.to_string_lossy());
-    eprintln!(
+    note!(
         "then summarise whatever seeds have finished: {} report --results-dir {}",
         quote(&o.program),
         quote(&o.results_dir)
@@ -673,12 +700,28 @@ fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
         }
     };
     let program = std::env::current_exe().context("cannot find the seqlab binary's path")?;
+    let results_dir = absolute(&opts.results_dir);
+    let data_dir =
+        absolute(seqlab_data::datadir::DataDir::resolve(opts.data_dir.as_deref()).root());
+    // Each seed's process and each line of a plan get these paths as text.
+    for (what, path) in [
+        ("--results-dir", &results_dir),
+        ("the data directory", &data_dir),
+        ("the seqlab binary's path", &program),
+    ] {
+        if path.to_str().is_none() {
+            anyhow::bail!(
+                "{what} {} is not valid UTF-8; a run of several seeds passes it to each seed's \
+                 process and to shell lines, so use a UTF-8 path (a single seed's `seqlab run` \
+                 takes any path)",
+                path.display()
+            );
+        }
+    }
     Ok(PlanOptions {
         program,
-        results_dir: absolute(&opts.results_dir),
-        data_dir: Some(absolute(
-            seqlab_data::datadir::DataDir::resolve(opts.data_dir.as_deref()).root(),
-        )),
+        results_dir,
+        data_dir: Some(data_dir),
         device: opts.device,
         quick: opts.quick,
         epochs: opts.epochs,
@@ -728,7 +771,7 @@ fn run_many(
     if !matches!(choice, SeedChoice::Single(_)) {
         for e in experiments {
             if let Err(err) = summarise_after_run(e, &o.results_dir, &jobs, &results) {
-                eprintln!("error: cannot summarise {}: {err}", e.name);
+                note!("error: cannot summarise {}: {err}", e.name);
                 failed.push(format!("{} (summary)", e.name));
             }
         }
@@ -770,7 +813,7 @@ fn run_many(
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("error: {} failed: {}", failed.len(), failed.join(", "));
+        note!("error: {} failed: {}", failed.len(), failed.join(", "));
         Ok(ExitCode::FAILURE)
     }
 }
@@ -797,7 +840,7 @@ fn summarise_after_run(
     if failed.is_empty() {
         let removed = prune_seed_folders(results_dir, e.name, &planned)?;
         if !removed.is_empty() {
-            eprintln!(
+            note!(
                 "{}: removed the folders of seeds {removed:?} (not in this run's seeds, which all finished)",
                 e.name
             );
