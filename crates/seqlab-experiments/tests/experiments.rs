@@ -1558,8 +1558,9 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
 /// The process that holds a folder's lock, as its lock file names it.
 fn lock_holder(lock_file: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(lock_file).ok()?;
+    // "process <pid> on <host>: <command>"
     text.strip_prefix("process ")?
-        .split(':')
+        .split([' ', ':'])
         .next()?
         .parse()
         .ok()
