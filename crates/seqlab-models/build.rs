@@ -18,7 +18,13 @@ fn compile_fused_rnn() {
         .cpp(true)
         .file("csrc/fused_rnn.cpp")
         .include(root.join("include"))
-        .include(root.join("include").join("torch").join("csrc").join("api").join("include"))
+        .include(
+            root.join("include")
+                .join("torch")
+                .join("csrc")
+                .join("api")
+                .join("include"),
+        )
         .flag("-std=c++17")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")

@@ -677,7 +677,9 @@ mod tests {
         assert_eq!(gz.column("id").unwrap(), plain.column("id").unwrap());
         // A plain file named .gz is an error naming it, not garbage.
         std::fs::write(dir.join("bad.csv.gz"), text).unwrap();
-        let err = CsvTable::read(&dir.join("bad.csv.gz")).unwrap_err().to_string();
+        let err = CsvTable::read(&dir.join("bad.csv.gz"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.csv.gz"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

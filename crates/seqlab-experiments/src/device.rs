@@ -111,7 +111,11 @@ pub fn section(results_dir: &Path) -> Option<String> {
             .map_or("-".to_string(), |(_, v)| v.clone())
     };
     let dry = fact("dry_run") == "1";
-    let dev = if dry { "dry run (CPU)".to_string() } else { fact("device") };
+    let dev = if dry {
+        "dry run (CPU)".to_string()
+    } else {
+        fact("device")
+    };
     let mut s = String::from("## On the device\n\n");
     let _ = writeln!(
         s,
@@ -139,7 +143,11 @@ pub fn section(results_dir: &Path) -> Option<String> {
             time_of(on_device.as_ref()),
             verdicts(on_cpu.as_ref()),
             time_of(on_cpu.as_ref()),
-            if on_cpu.is_some() { "the same machine's CPU" } else { "-" },
+            if on_cpu.is_some() {
+                "the same machine's CPU"
+            } else {
+                "-"
+            },
         );
         differing(e.name, on_device.as_ref(), on_cpu.as_ref(), &mut differ);
     }
@@ -147,7 +155,10 @@ pub fn section(results_dir: &Path) -> Option<String> {
         let Some(on_device) = read_run(&gpu.join("full").join(e.name)) else {
             continue;
         };
-        let cpu_dir = results_dir.join(e.name).join(crate::aggregate::SEEDS_DIR).join("42");
+        let cpu_dir = results_dir
+            .join(e.name)
+            .join(crate::aggregate::SEEDS_DIR)
+            .join("42");
         let on_cpu = read_run(&cpu_dir);
         let _ = writeln!(
             s,
@@ -254,15 +265,31 @@ mod tests {
         write_run(&gpu.join("quick").join("seq2one"), true, 2.5);
         write_run(&gpu.join("quick-cpu").join("seq2one"), false, 70.0);
         write_run(&gpu.join("full").join("imdb-lstm"), true, 40.0);
-        write_run(&root.join("imdb-lstm").join("seeds").join("42"), true, 151.7);
+        write_run(
+            &root.join("imdb-lstm").join("seeds").join("42"),
+            true,
+            151.7,
+        );
         let s = section(&root).unwrap();
         assert!(s.contains("GPU NVIDIA H200"), "{s}");
         assert!(s.contains("| seq2one | quick | 1/1 pass | 2.5 s | 0/1 pass | 1 min 10 s | the same machine's CPU |"), "{s}");
-        assert!(s.contains("| imdb-lstm | full, seed 42 | 1/1 pass | 40.0 s | 1/1 pass | 2 min 32 s |"), "{s}");
+        assert!(
+            s.contains("| imdb-lstm | full, seed 42 | 1/1 pass | 40.0 s | 1/1 pass | 2 min 32 s |"),
+            "{s}"
+        );
         assert!(s.contains("| imdb-rnn | quick | not run |"), "{s}");
-        assert!(s.contains("seq2one: test accuracy: PASS on the device, MISS on the CPU"), "{s}");
-        assert!(s.contains("full mnist-bilstm-ae on cuda: stopped at its time cap after 200.0 s"), "{s}");
-        assert!(s.contains("quick-cpu length-sweep on cpu: not started: the run's time was spent"), "{s}");
+        assert!(
+            s.contains("seq2one: test accuracy: PASS on the device, MISS on the CPU"),
+            "{s}"
+        );
+        assert!(
+            s.contains("full mnist-bilstm-ae on cuda: stopped at its time cap after 200.0 s"),
+            "{s}"
+        );
+        assert!(
+            s.contains("quick-cpu length-sweep on cpu: not started: the run's time was spent"),
+            "{s}"
+        );
         assert!(!s.contains("dry run"), "{s}");
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -293,13 +293,8 @@ pub fn seed_run(
                 .sum();
             let mut fresh = FreshBatches::new(setting.difficulty, epoch_size, opts.seed)?;
             let label = format!("{}/{}", setting.name, spec.label);
-            let mut fit_config = classification_fit(
-                opts,
-                label,
-                epochs,
-                config.batch_size,
-                setting.optimizer,
-            );
+            let mut fit_config =
+                classification_fit(opts, label, epochs, config.batch_size, setting.optimizer);
             fit_config.shuffle = false; // every epoch's sequences are freshly drawn
             fit_config.clip_grad_norm = setting.clip_grad_norm;
             fit_config.eval_batch_size = 500;

@@ -189,7 +189,13 @@ mod tests {
     use tch::Reduction;
 
     /// Weights in libtorch's flat order, requiring gradients.
-    fn weights(kind: RecurrentKind, input: i64, hidden: i64, layers: i64, dirs: i64) -> Vec<Tensor> {
+    fn weights(
+        kind: RecurrentKind,
+        input: i64,
+        hidden: i64,
+        layers: i64,
+        dirs: i64,
+    ) -> Vec<Tensor> {
         let gates = if kind == RecurrentKind::Gru { 3 } else { 1 };
         let mut w = Vec::new();
         for layer in 0..layers {
@@ -201,14 +207,18 @@ mod tests {
                     vec![gates * hidden],
                     vec![gates * hidden],
                 ] {
-                    w.push((Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * 0.4).set_requires_grad(true));
+                    w.push(
+                        (Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * 0.4)
+                            .set_requires_grad(true),
+                    );
                 }
             }
         }
         w
     }
 
-    type Kernel = fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);
+    type Kernel =
+        fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);
 
     fn libtorch_kernel(kind: RecurrentKind) -> Kernel {
         match kind {
@@ -230,13 +240,20 @@ mod tests {
         let (batch, steps, input, hidden) = (3, 6, 4, 5);
         let dirs = if bidirectional { 2 } else { 1 };
         let w = weights(kind, input, hidden, layers, dirs);
-        let x = Tensor::randn([batch, steps, input], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let x = Tensor::randn([batch, steps, input], (Kind::Float, Device::Cpu))
+            .set_requires_grad(true);
         let h0 = (Tensor::randn([layers * dirs, batch, hidden], (Kind::Float, Device::Cpu)) * 0.5)
             .set_requires_grad(true);
         let target = Tensor::randn([batch, steps, hidden * dirs], (Kind::Float, Device::Cpu));
         let run = |fused: bool| -> (Tensor, Tensor, Vec<Tensor>) {
             let (out, h) = if fused {
-                let c = StackConfig { kind, num_layers: layers, bidirectional, dropout: 0.0, train: true };
+                let c = StackConfig {
+                    kind,
+                    num_layers: layers,
+                    bidirectional,
+                    dropout: 0.0,
+                    train: true,
+                };
                 rnn_stack(c, &x, &h0, &w).expect("fused stack")
             } else {
                 libtorch_kernel(kind)(&x, &h0, &w, true, layers, 0.0, true, bidirectional, true)
@@ -249,15 +266,31 @@ mod tests {
         };
         let (out_a, h_a, g_a) = run(true);
         let (out_b, h_b, g_b) = run(false);
-        let what = format!("{} layers {layers} bidirectional {bidirectional}", kind.name());
-        assert!(max_diff(&out_a, &out_b) < 1e-5, "{what}: outputs differ by {}", max_diff(&out_a, &out_b));
-        assert!(max_diff(&h_a, &h_b) < 1e-5, "{what}: final states differ by {}", max_diff(&h_a, &h_b));
+        let what = format!(
+            "{} layers {layers} bidirectional {bidirectional}",
+            kind.name()
+        );
+        assert!(
+            max_diff(&out_a, &out_b) < 1e-5,
+            "{what}: outputs differ by {}",
+            max_diff(&out_a, &out_b)
+        );
+        assert!(
+            max_diff(&h_a, &h_b) < 1e-5,
+            "{what}: final states differ by {}",
+            max_diff(&h_a, &h_b)
+        );
         let names = ["input", "initial state"];
         for (i, (a, b)) in g_a.iter().zip(&g_b).enumerate() {
             let d = max_diff(a, b);
             let scale = b.abs().max().double_value(&[]).max(1.0);
-            let name = names.get(i).map_or_else(|| format!("weight {}", i - 2), |n| n.to_string());
-            assert!(d / scale < 1e-4, "{what}: gradient of the {name} differs by {d}");
+            let name = names
+                .get(i)
+                .map_or_else(|| format!("weight {}", i - 2), |n| n.to_string());
+            assert!(
+                d / scale < 1e-4,
+                "{what}: gradient of the {name} differs by {d}"
+            );
         }
     }
 
@@ -286,7 +319,12 @@ mod tests {
         let t = |v: &[f32], shape: &[i64]| Tensor::from_slice(v).reshape(shape);
         let x = t(&[0.5, -1.0], &[1, 1, 2]);
         let h0 = t(&[0.25], &[1, 1]);
-        let w = [t(&[0.2, 0.4], &[1, 2]), t(&[-0.8], &[1, 1]), t(&[0.1], &[1]), t(&[0.05], &[1])];
+        let w = [
+            t(&[0.2, 0.4], &[1, 2]),
+            t(&[-0.8], &[1, 1]),
+            t(&[0.1], &[1]),
+            t(&[0.05], &[1]),
+        ];
         let (out, last) = rnn_layer(RecurrentKind::RnnTanh, &x, &h0, &w).unwrap();
         // 0.5 * 0.2 - 1.0 * 0.4 + 0.1 + 0.25 * -0.8 + 0.05 = -0.35
         let expected = (-0.35f64).tanh();
@@ -310,7 +348,9 @@ mod tests {
         let w = weights(RecurrentKind::RnnTanh, 4, 5, 1, 1);
         let x = Tensor::zeros([2, 3, 7], (Kind::Float, Device::Cpu)); // 7 inputs, weights want 4
         let h0 = Tensor::zeros([2, 5], (Kind::Float, Device::Cpu));
-        let err = rnn_layer(RecurrentKind::RnnTanh, &x, &h0, &w).unwrap_err().to_string();
+        let err = rnn_layer(RecurrentKind::RnnTanh, &x, &h0, &w)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("fused RNN(tanh) layer"), "{err}");
         assert!(!err.contains("Exception raised from"), "{err}");
         assert!(rnn_layer(RecurrentKind::Lstm, &x, &h0, &w).is_err());

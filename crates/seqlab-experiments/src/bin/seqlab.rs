@@ -596,9 +596,8 @@ fn report(
             anyhow::bail!("results folder {} does not exist", results_dir.display())
         }
         Err(e) => {
-            return Err(e).with_context(|| {
-                format!("cannot read results folder {}", results_dir.display())
-            })
+            return Err(e)
+                .with_context(|| format!("cannot read results folder {}", results_dir.display()))
         }
     }
     let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
