@@ -610,7 +610,7 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     // A device run imported earlier keeps its section (`cargo xtask device-import`).
     let gpu = root.join("results").join(crate::device::GPU_DIR);
     if gpu.join("machine.tsv").is_file() {
-        md = crate::device::with_gpu_section(&md, &crate::device::gpu_bench_section(&gpu)?);
+        md = crate::device::with_gpu_section(&md, &crate::device::gpu_bench_section(&gpu));
     }
     if let Some(parent) = o.out.parent() {
         fs::create_dir_all(parent)

@@ -353,7 +353,7 @@ pub fn import(args: &[String], root: &Path) -> Result<(), String> {
     let bench = o.results.join("BENCH.md");
     let text =
         fs::read_to_string(&bench).unwrap_or_else(|_| "# seqlab: training throughput\n".into());
-    let section = gpu_bench_section(&dest)?;
+    let section = gpu_bench_section(&dest);
     write(&bench, &with_gpu_section(&text, &section))?;
     println!("xtask: wrote {} and REPORT.md", bench.display());
     Ok(())
@@ -454,7 +454,7 @@ pub fn machine_facts(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// BENCH.md's GPU section: seqlab and PyTorch eager per workload on the device.
-pub fn gpu_bench_section(dir: &Path) -> Result<String, String> {
+pub fn gpu_bench_section(dir: &Path) -> String {
     let facts = machine_facts(dir);
     let fact = |k: &str| {
         facts
@@ -505,7 +505,7 @@ pub fn gpu_bench_section(dir: &Path) -> Result<String, String> {
             fmt(peer)
         ));
     }
-    Ok(md)
+    md
 }
 
 /// After the dry run in `work` (`bundle/`, `out/`): every step must have run

@@ -7,7 +7,6 @@
 
 use crate::report::{read_runs, seeds_cell};
 use crate::{ExperimentError, EXPERIMENTS};
-use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -29,10 +28,7 @@ pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
         let (met, seeds) = if path.exists() {
             let m = crate::aggregate::read_metrics(&path)?;
             let targets = m["targets"].as_array().cloned().unwrap_or_default();
-            let passed = targets
-                .iter()
-                .filter(|t| t["pass"] == Value::Bool(true))
-                .count();
+            let passed = crate::report::targets_passed(&targets);
             let on = if m["seeds"].is_array() {
                 " (means)"
             } else {

@@ -83,6 +83,14 @@ fn fmt_measured(v: &Value) -> String {
     v.as_f64().map_or_else(|| v.to_string(), fmt_number)
 }
 
+/// How many of a `metrics.json`'s targets pass.
+pub(crate) fn targets_passed(targets: &[Value]) -> usize {
+    targets
+        .iter()
+        .filter(|t| t["pass"] == Value::Bool(true))
+        .count()
+}
+
 /// `12.3 s`, or `2 min 05 s` from a minute on.
 pub(crate) fn minutes(seconds: f64) -> String {
     if seconds >= 60.0 {
@@ -380,10 +388,7 @@ fn render_experiment(
     }
     let m = crate::aggregate::read_metrics(&metrics_path)?;
     let targets = m["targets"].as_array().cloned().unwrap_or_default();
-    let passed = targets
-        .iter()
-        .filter(|t| t["pass"] == Value::Bool(true))
-        .count();
+    let passed = targets_passed(&targets);
     let wall = wall_of(&dir, &m);
     let field = |k: &str| {
         m[k].as_str()
