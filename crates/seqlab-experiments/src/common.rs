@@ -9,7 +9,7 @@ use seqlab_train::objective::{Loss, Metric};
 use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -105,9 +105,7 @@ impl ResultsDir {
         file: &str,
         value: &T,
     ) -> Result<(), ExperimentError> {
-        let mut text = serde_json::to_string_pretty(value)
-            .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise {file}: {e}")))?;
-        text.push('\n');
+        let text = crate::record::to_json_text(value, file)?;
         self.write_text(file, &text)
     }
 
@@ -514,24 +512,25 @@ impl ValLossCallbacks {
 }
 
 /// Run facts recorded in every `metrics.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Experiment name.
     pub experiment: String,
     /// `full` or `quick`.
-    pub profile: &'static str,
+    pub profile: String,
     /// The seed.
     pub seed: u64,
     /// Device actually used, e.g. `cpu`.
     pub device: String,
     /// libtorch version.
-    pub libtorch: &'static str,
+    pub libtorch: String,
     /// libtorch's intra-op CPU threads (they can change floating-point sums).
     pub threads: i32,
     /// `--epochs`, when given: seeds trained with other epochs are not merged.
+    #[serde(default)]
     pub epochs_override: Option<usize>,
     /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_set: Option<Vec<u64>>,
 }
 
@@ -540,10 +539,10 @@ impl RunInfo {
     pub fn new(name: &str, opts: &RunOptions, device: Device) -> Self {
         Self {
             experiment: name.to_string(),
-            profile: if opts.quick { "quick" } else { "full" },
+            profile: if opts.quick { "quick" } else { "full" }.to_string(),
             seed: opts.seed,
             device: device_name(device),
-            libtorch: LIBTORCH_VERSION,
+            libtorch: LIBTORCH_VERSION.to_string(),
             threads: tch::get_num_threads(),
             epochs_override: opts.epochs,
             seed_set: opts.seed_set.clone(),
@@ -552,7 +551,7 @@ impl RunInfo {
 }
 
 /// A published number, what we expect of our reproduction, and what we measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// What is measured.
     pub what: String,
@@ -568,7 +567,8 @@ pub struct Target {
     pub lo: Option<f64>,
     /// Upper end of the accepted range (`None`: unbounded).
     pub hi: Option<f64>,
-    /// The measurement.
+    /// The measurement (written as `null` when not a number).
+    #[serde(deserialize_with = "crate::record::nan_from_null")]
     pub measured: f64,
     /// Whether the measurement is in the accepted range.
     pub pass: bool,

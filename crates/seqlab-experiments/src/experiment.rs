@@ -210,6 +210,14 @@ pub trait Experiment: 'static {
     /// The epochs each training run of a seed took, by run.
     fn epochs(details: &Self::Details) -> Vec<(String, usize)>;
 
+    /// Sentences about one seed's run that carry its measured numbers (the
+    /// report prints them under the settings; static prose belongs in
+    /// [`Experiment::DIFFERENCES`]). None by default.
+    fn notes(details: &Self::Details) -> Vec<String> {
+        let _ = details;
+        Vec::new()
+    }
+
     /// What the summary over seeds adds (plots over seeds, paired
     /// comparisons); nothing by default.
     fn summarise(

@@ -21,12 +21,15 @@ pub mod bench;
 pub mod common;
 pub mod continuation;
 pub mod device;
+pub mod experiment;
 pub mod imdb;
 pub mod inspect;
 pub mod jobs;
+mod legacy;
 pub mod length_sweep;
 pub mod mnist_ae;
 pub mod readme;
+pub mod record;
 pub mod report;
 pub mod reproduce;
 pub mod runner;
@@ -34,9 +37,10 @@ pub mod seq2one;
 pub mod seq2seq;
 pub mod temporal_order;
 
+pub use experiment::Experiment;
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::{set_threads, ThreadChoice, ThreadHint};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One line for an error and its causes, as the `seqlab` binary prints it:
 /// the messages joined by ": ", leaving out a cause whose text the line
@@ -189,6 +193,9 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// A result could not be turned into JSON.
+    #[error("cannot serialise {what}: {message}")]
+    Serialise { what: String, message: String },
     /// Reading a file or listing a folder of results failed.
     #[error("cannot read {path}")]
     Read {
@@ -211,30 +218,106 @@ pub struct RunOutcome {
     pub targets_met: bool,
 }
 
-/// A registered experiment.
-pub struct Experiment {
+/// An experiment in the registry: its facts, and its typed parts behind
+/// plain function pointers (see [`register`]).
+#[derive(Clone, Copy)]
+pub struct Registered {
     /// Name used on the command line and as the results folder.
     pub name: &'static str,
     /// One-line description.
     pub description: &'static str,
-    /// Its per-seed function (the experiment-specific part).
-    pub run_seed: runner::SeedRun,
-    /// What it adds when its seeds are summarised (plots over seeds, paired
-    /// comparisons); `None` for the generic summary alone.
-    pub aggregate: Option<aggregate::AggregateHook>,
+    differences: &'static [&'static str],
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     pub threads: ThreadHint,
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
     pub full_seeds: usize,
-    /// An experiment whose result of the same seed this one reads (it runs after it).
+    /// An experiment whose seeds its summary reads (it runs after it).
     pub after: Option<&'static str>,
+    kind: Kind,
 }
 
-impl Experiment {
-    /// Runs one seed (with the process's thread count as it is) and writes
-    /// its folder ([`RunOptions::out_dir`]).
+#[derive(Clone, Copy)]
+enum Kind {
+    Typed {
+        run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+        summarise: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
+        seed_view: fn(&Path) -> Result<record::SeedView, ExperimentError>,
+    },
+    Legacy(legacy::Legacy),
+}
+
+fn run_profile<E: Experiment>(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    runner::run::<E>(&E::config(opts.quick), opts)
+}
+
+fn seed_view_of<E: Experiment>(dir: &Path) -> Result<record::SeedView, ExperimentError> {
+    record::SeedView::read(
+        dir,
+        record::SeedParts {
+            settings: E::settings,
+            epochs: E::epochs,
+            notes: E::notes,
+        },
+    )
+}
+
+/// The registry entry of experiment `E`.
+pub const fn register<E: Experiment>() -> Registered {
+    Registered {
+        name: E::NAME,
+        description: E::DESCRIPTION,
+        differences: E::DIFFERENCES,
+        threads: E::THREADS,
+        full_seeds: E::FULL_SEEDS,
+        after: E::AFTER,
+        kind: Kind::Typed {
+            run: run_profile::<E>,
+            summarise: aggregate::aggregate::<E>,
+            seed_view: seed_view_of::<E>,
+        },
+    }
+}
+
+impl Registered {
+    /// An entry for an experiment not yet converted to [`Experiment`].
+    const fn legacy(
+        name: &'static str,
+        description: &'static str,
+        run_seed: runner::SeedRun,
+        aggregate: Option<legacy::AggregateHook>,
+        threads: ThreadHint,
+        full_seeds: usize,
+        after: Option<&'static str>,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            differences: &[],
+            threads,
+            full_seeds,
+            after,
+            kind: Kind::Legacy(legacy::Legacy {
+                run_seed,
+                aggregate,
+            }),
+        }
+    }
+
+    /// Runs one seed of the profile `opts` asks for (with the process's
+    /// thread count as it is) and writes its folder ([`RunOptions::out_dir`]).
     pub fn run(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-        runner::run_into(self.name, opts, |out| (self.run_seed)(opts, out))
+        match self.kind {
+            Kind::Typed { run, .. } => run(opts),
+            Kind::Legacy(l) => runner::run_into(self.name, opts, |out| (l.run_seed)(opts, out)),
+        }
+    }
+
+    /// Where the reproduction differs from its source, and why.
+    pub fn differences(&self) -> &'static [&'static str] {
+        match self.kind {
+            Kind::Typed { .. } => self.differences,
+            Kind::Legacy(_) => legacy::differences(self.name),
+        }
     }
 
     /// Sets libtorch's intra-op threads from `opts.threads` and the
@@ -244,102 +327,137 @@ impl Experiment {
         set_threads(opts.threads, self.threads)?;
         self.run(opts)
     }
+
+    /// Summarises the seeds under `<results_dir>/<name>/seeds/` (see
+    /// [`aggregate::aggregate`]); `None` where there are none.
+    pub fn summarise(
+        &self,
+        results_dir: &Path,
+        allow_mixed: bool,
+    ) -> Result<Option<record::Summary>, ExperimentError> {
+        match self.kind {
+            Kind::Typed { summarise, .. } => summarise(results_dir, allow_mixed),
+            Kind::Legacy(l) => {
+                legacy::aggregate(&results_dir.join(self.name), l.aggregate, allow_mixed)
+            }
+        }
+    }
+
+    /// One seed's folder as the report reads it.
+    pub fn seed_view(&self, dir: &Path) -> Result<record::SeedView, ExperimentError> {
+        match self.kind {
+            Kind::Typed { seed_view, .. } => seed_view(dir),
+            Kind::Legacy(_) => legacy::seed_view(dir),
+        }
+    }
 }
 
 /// Every experiment, cheapest first (the order `reproduce-all` runs them in;
 /// `mnist-bilstm-ae` after `mnist-lstm-ae`, whose result it compares with).
-pub const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: seq2one::NAME,
-    description: "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
-    run_seed: seq2one::run_seed,
-    aggregate: None,
-    threads: ThreadHint::PerCore,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: continuation::NAME,
-    description: "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",
-    run_seed: continuation::run_seed,
-    aggregate: None,
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: "seq2seq-sin-cos",
-    description: "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
-    run_seed: seq2seq::run_seed_sin_cos,
-    aggregate: None,
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: "seq2seq-damped",
-    description: "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
-    run_seed: seq2seq::run_seed_damped,
-    aggregate: None,
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: "seq2seq-power",
-    description: "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
-    run_seed: seq2seq::run_seed_power,
-    aggregate: None,
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: temporal_order::NAME,
-    description: "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
-    run_seed: temporal_order::run_seed,
-    aggregate: Some(temporal_order::aggregate),
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: imdb::RNN_NAME,
-    description: "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
-    run_seed: imdb::run_seed_rnn,
-    aggregate: Some(imdb::aggregate),
-    threads: ThreadHint::PerCore,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: imdb::LSTM_NAME,
-    description: "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
-    run_seed: imdb::run_seed_lstm,
-    aggregate: Some(imdb::aggregate),
-    threads: ThreadHint::PerCore,
-    full_seeds: 5,
-    after: None,
-}, Experiment {
-    name: mnist_ae::LSTM_NAME,
-    description: "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
-    run_seed: mnist_ae::run_seed_lstm,
-    aggregate: None,
-    threads: ThreadHint::PerCore,
-    full_seeds: 3,
-    after: None,
-}, Experiment {
-    name: mnist_ae::BILSTM_NAME,
-    description: "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
-    run_seed: mnist_ae::run_seed_bilstm,
-    aggregate: None,
-    threads: ThreadHint::PerCore,
-    full_seeds: 3,
-    after: Some(mnist_ae::LSTM_NAME),
-}, Experiment {
-    name: length_sweep::NAME,
-    description: "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget",
-    run_seed: length_sweep::run_seed,
-    aggregate: Some(length_sweep::aggregate),
-    threads: ThreadHint::Single,
-    full_seeds: 5,
-    after: None,
-}];
+pub const EXPERIMENTS: &[Registered] = &[
+    Registered::legacy(
+        seq2one::NAME,
+        "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
+        seq2one::run_seed,
+        None,
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        continuation::NAME,
+        "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",
+        continuation::run_seed,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-sin-cos",
+        "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
+        seq2seq::run_seed_sin_cos,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-damped",
+        "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
+        seq2seq::run_seed_damped,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-power",
+        "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
+        seq2seq::run_seed_power,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        temporal_order::NAME,
+        "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
+        temporal_order::run_seed,
+        Some(temporal_order::aggregate),
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        imdb::RNN_NAME,
+        "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+        imdb::run_seed_rnn,
+        Some(imdb::aggregate),
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        imdb::LSTM_NAME,
+        "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+        imdb::run_seed_lstm,
+        Some(imdb::aggregate),
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        mnist_ae::LSTM_NAME,
+        "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
+        mnist_ae::run_seed_lstm,
+        None,
+        ThreadHint::PerCore,
+        3,
+        None,
+    ),
+    Registered::legacy(
+        mnist_ae::BILSTM_NAME,
+        "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
+        mnist_ae::run_seed_bilstm,
+        None,
+        ThreadHint::PerCore,
+        3,
+        Some(mnist_ae::LSTM_NAME),
+    ),
+    Registered::legacy(
+        length_sweep::NAME,
+        "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget",
+        length_sweep::run_seed,
+        Some(length_sweep::aggregate),
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+];
 
 /// Looks an experiment up by name.
-pub fn find(name: &str) -> Result<&'static Experiment, ExperimentError> {
+pub fn find(name: &str) -> Result<&'static Registered, ExperimentError> {
     EXPERIMENTS
         .iter()
         .find(|e| e.name == name)

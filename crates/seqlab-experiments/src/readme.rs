@@ -5,7 +5,7 @@
 //! [`BEGIN`] and [`END`]; a test checks that the repository's README holds
 //! exactly what the committed `results/` give.
 
-use crate::report::{read_runs, seeds_cell};
+use crate::report::{read_runs, Results};
 use crate::{ExperimentError, EXPERIMENTS};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,19 +24,18 @@ pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
         "| experiment | what it reproduces | targets met | seeds |\n| --- | --- | --- | --- |\n",
     );
     for e in EXPERIMENTS {
-        let path = results_dir.join(e.name).join("metrics.json");
-        let (met, seeds) = if path.exists() {
-            let m = crate::aggregate::read_metrics(&path)?;
-            let targets = m["targets"].as_array().cloned().unwrap_or_default();
-            let passed = crate::report::targets_passed(&targets);
-            let on = if m["seeds"].is_array() {
-                " (means)"
-            } else {
-                ""
-            };
-            (format!("{passed}/{}{on}", targets.len()), seeds_cell(&m))
-        } else {
-            ("not run".to_string(), "-".to_string())
+        let results = Results::read(results_dir, e)?;
+        let (met, seeds) = match &results {
+            Results::NotRun => ("not run".to_string(), "-".to_string()),
+            _ => {
+                let (passed, total) = results.passed();
+                let on = if matches!(results, Results::Seeds(_)) {
+                    " (means)"
+                } else {
+                    ""
+                };
+                (format!("{passed}/{total}{on}"), results.seeds_cell())
+            }
         };
         let _ = writeln!(
             s,

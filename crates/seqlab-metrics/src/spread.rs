@@ -3,7 +3,7 @@
 //! from Student's t distribution.
 
 use crate::error::{MetricsError, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Two-sided 97.5% quantiles of Student's t for 1 to 30 degrees of freedom
 /// (the usual table; e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
@@ -29,7 +29,7 @@ pub fn t_quantile_975(df: usize) -> Option<f64> {
 }
 
 /// Mean, spread and 95% interval of one number over several seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedSpread {
     /// Number of values.
     pub n: usize,
@@ -94,7 +94,7 @@ impl SeedSpread {
 }
 
 /// Where a number lies relative to the range of the seeds' values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RangePosition {
     /// Smaller than every seed's value.

@@ -11,10 +11,11 @@ use seqlab_data::temporal_order::Difficulty;
 use seqlab_experiments::imdb::{PredictOptions, Predictor};
 use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::jobs::{parse_seeds_arg, run_jobs, JobLimit};
+use seqlab_experiments::record::Summary;
 use seqlab_experiments::reproduce::{
     aggregate_all, plan, prune_seed_folders, write_runs, PlanOptions, SeedChoice,
 };
-use seqlab_experiments::{aggregate, find, Experiment, RunOptions, EXPERIMENTS};
+use seqlab_experiments::{aggregate, find, Registered, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::ThreadChoice;
 use std::path::PathBuf;
@@ -472,7 +473,7 @@ fn real_main() -> Result<ExitCode> {
             data_dir,
             plan: plan_only,
         } => {
-            let mut chosen: Vec<&Experiment> = Vec::new();
+            let mut chosen: Vec<&Registered> = Vec::new();
             for name in &only {
                 find(name)?;
             }
@@ -600,7 +601,7 @@ fn report(
                 .with_context(|| format!("cannot read results folder {}", results_dir.display()))
         }
     }
-    let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
+    let all: Vec<&Registered> = EXPERIMENTS.iter().collect();
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     for (name, summary) in aggregate_all(results_dir, &all, allow_mixed) {
@@ -639,25 +640,13 @@ fn report(
 }
 
 /// `summarised <name>: 3 seeds; missing seeds 43`, and warnings.
-fn summary_line(name: &str, summary: &serde_json::Value) -> String {
-    let seeds = summary["seeds"].as_array().map_or(0, Vec::len);
-    let list = |key: &str| -> Vec<String> {
-        summary[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect()
-    };
-    let mut line = format!("summarised {name}: {seeds} seeds");
-    let missing = list("missing_seeds");
-    if !missing.is_empty() {
+fn summary_line(name: &str, summary: &Summary) -> String {
+    let mut line = format!("summarised {name}: {} seeds", summary.seeds.len());
+    if !summary.missing_seeds.is_empty() {
+        let missing: Vec<String> = summary.missing_seeds.iter().map(u64::to_string).collect();
         line.push_str(&format!("; missing seeds {}", missing.join(", ")));
     }
-    for warning in list("seed_problems")
-        .into_iter()
-        .chain(list("mixed_settings"))
-    {
+    for warning in summary.seed_problems.iter().chain(&summary.mixed_settings) {
         line.push_str(&format!("\n  WARNING {warning}"));
     }
     line
@@ -666,7 +655,7 @@ fn summary_line(name: &str, summary: &serde_json::Value) -> String {
 /// `reproduce-all --plan`: one shell line per job on stdout, then a hint on
 /// stderr. Any failed write (a full disk, a closed pipe) is an error: a
 /// plan cut short must not look complete.
-fn print_plan(chosen: &[&Experiment], choice: &SeedChoice, opts: &RunOptions) -> Result<()> {
+fn print_plan(chosen: &[&Registered], choice: &SeedChoice, opts: &RunOptions) -> Result<()> {
     use std::io::Write as _;
     let o = plan_options(opts)?;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
@@ -733,7 +722,7 @@ fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
 /// summarises each experiment's seeds (and, with `report`, writes the
 /// status table and REPORT.md). Exits non-zero if any process failed.
 fn run_many(
-    experiments: &[&Experiment],
+    experiments: &[&Registered],
     choice: &SeedChoice,
     opts: &RunOptions,
     limit: JobLimit,
@@ -823,7 +812,7 @@ fn run_many(
 /// summarises whatever seed folders exist. A summary is printed as this
 /// run's only if at least one of its seeds finished.
 fn summarise_after_run(
-    e: &Experiment,
+    e: &Registered,
     results_dir: &std::path::Path,
     jobs: &[seqlab_experiments::jobs::Job],
     results: &[seqlab_experiments::jobs::JobResult],
@@ -845,14 +834,10 @@ fn summarise_after_run(
             );
         }
     }
-    let summary = aggregate::aggregate(&results_dir.join(e.name), e.aggregate)?;
-    let Some(summary) = summary else {
+    let Some(summary) = e.summarise(results_dir, false)? else {
         return Ok(());
     };
-    let present: Vec<u64> = summary["seeds"]
-        .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-        .unwrap_or_default();
+    let present: Vec<u64> = summary.seeds.clone();
     let dir = results_dir.join(e.name);
     if failed.len() == planned.len() {
         say!(
