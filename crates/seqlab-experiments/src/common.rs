@@ -119,22 +119,20 @@ impl ResultsDir {
     /// written so far, so that a reader can check that the folder's files
     /// belong together (see [`verify_manifest`]).
     pub fn write_manifest(&mut self, run_id: &str) -> Result<(), ExperimentError> {
-        let mut files = serde_json::Map::new();
-        let mut names = self.files.clone();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let path = self.stage.path().join(&name);
+        let mut files = std::collections::BTreeMap::new();
+        for name in &self.files {
+            let path = self.stage.path().join(name);
             let bytes = std::fs::read(&path).map_err(|source| ExperimentError::Read {
                 path: path.clone(),
                 source,
             })?;
-            files.insert(name, serde_json::Value::String(sha256_hex(&bytes)));
+            files.insert(name.clone(), sha256_hex(&bytes));
         }
-        self.write_json(
-            MANIFEST_FILE,
-            &serde_json::json!({"run_id": run_id, "files": files}),
-        )
+        let manifest = crate::manifest::Manifest {
+            run_id: run_id.to_string(),
+            files,
+        };
+        self.write_json(MANIFEST_FILE, &manifest)
     }
 
     /// Puts the folder in place (replacing the previous run's whole) and
@@ -276,109 +274,7 @@ impl CsvTable {
     }
 }
 
-/// The file in every run folder that lists its files with their hashes.
-pub const MANIFEST_FILE: &str = "manifest.json";
-
-/// The SHA-256 of `bytes` in lower-case hex, as `manifest.json` records it.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Checks a run folder against its `manifest.json`: every listed file
-/// exists with the recorded SHA-256, and `metrics.json` carries the
-/// manifest's run id. Returns the problems found (empty: the folder is one
-/// run's, whole); a folder without a manifest is one problem.
-///
-/// Weights (`.safetensors`) and pictures (`.png`) may be absent: the
-/// repository's committed results leave out the weights (too large) and
-/// the pictures of every seed but the first (a run draws them again), so a
-/// fresh clone lacks them. Files that are present must still match.
-pub fn verify_manifest(dir: &Path) -> Vec<String> {
-    let path = dir.join(MANIFEST_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return vec![format!("{} is missing", path.display())];
-    };
-    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return vec![format!("{} is not valid JSON", path.display())];
-    };
-    let mut problems = Vec::new();
-    let run_id = manifest["run_id"].as_str().unwrap_or_default();
-    for (name, hash) in manifest["files"].as_object().into_iter().flatten() {
-        let file = dir.join(name);
-        match std::fs::read(&file) {
-            Ok(bytes) if Some(sha256_hex(&bytes).as_str()) == hash.as_str() => {}
-            Ok(_) => problems.push(format!(
-                "{} differs from the run {run_id} that the manifest describes",
-                file.display()
-            )),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    && file
-                        .extension()
-                        .is_some_and(|x| x == "safetensors" || x == "png") => {}
-            Err(_) => problems.push(format!("{} is missing", file.display())),
-        }
-    }
-    let metrics = dir.join("metrics.json");
-    let metrics_id = std::fs::read_to_string(&metrics)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|m| m["run_id"].as_str().map(str::to_string));
-    if metrics_id.as_deref() != Some(run_id) {
-        problems.push(format!(
-            "{} belongs to run {}, the manifest to run {run_id}",
-            metrics.display(),
-            metrics_id.as_deref().unwrap_or("(none)")
-        ));
-    }
-    problems
-}
-
-/// Checks that each of `files` (names in `dir`) is listed in the folder's
-/// `manifest.json` with the SHA-256 it has now: that the files are the
-/// ones the run wrote, together. The error names the first file that is
-/// missing from the manifest or differs (or the manifest itself).
-pub fn check_manifest_lists(dir: &Path, files: &[&str]) -> Result<(), ExperimentError> {
-    let path = dir.join(MANIFEST_FILE);
-    let saved = |path: &Path, message: String| ExperimentError::Saved {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        saved(
-            &path,
-            format!("{e}; without it nothing shows that the folder's files belong together"),
-        )
-    })?;
-    let manifest: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| saved(&path, format!("not valid JSON ({e})")))?;
-    let run_id = manifest["run_id"].as_str().unwrap_or("(none)");
-    for name in files {
-        let file = dir.join(name);
-        let Some(want) = manifest["files"][*name].as_str() else {
-            return Err(saved(
-                &file,
-                format!("not listed in {MANIFEST_FILE}, so not a file of the run {run_id}"),
-            ));
-        };
-        let bytes = std::fs::read(&file).map_err(|e| saved(&file, e.to_string()))?;
-        if sha256_hex(&bytes) != want {
-            return Err(saved(
-                &file,
-                format!(
-                    "differs from the file of the run {run_id} that {MANIFEST_FILE} describes \
-                     (SHA-256 mismatch): changed, damaged or copied from another run; \
-                     restore the folder or train again"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
+pub use crate::manifest::{check_manifest_lists, sha256_hex, verify_manifest, MANIFEST_FILE};
 
 /// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
 pub fn epochs_or(opts: &RunOptions, default: usize) -> Result<usize, ExperimentError> {
