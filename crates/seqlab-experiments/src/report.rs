@@ -42,6 +42,8 @@ impl Results {
             return Ok(Results::NotRun);
         }
         if dir.join(SEEDS_DIR).is_dir() {
+            // A summary is shown only while every seed it summarises can be read.
+            crate::aggregate::seed_folders(&dir)?;
             let summary: Summary = read_json(&dir.join("metrics.json"))?;
             return Ok(Results::Seeds(Box::new(summary)));
         }
