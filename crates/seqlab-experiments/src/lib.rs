@@ -1,18 +1,21 @@
-//! The chapter's experiments, one module each, and what they share.
+//! The chapter's experiments, one module each, and the generic layer they share.
 //!
-//! Every experiment has one shape (see [`runner`]): a config (full and
-//! `--quick` profiles) plus a per-seed function that trains, evaluates,
-//! writes its artefacts and returns a typed [`runner::SeedOutcome`]. The
-//! generic layer writes `results/<name>/` for a single seed (history CSVs,
-//! `metrics.json`, on CPU a pure function of the seed and the thread count;
-//! `timing.json`, model summaries and PNG plots), or
-//! `results/<name>/seeds/<seed>/` per seed of a multi-seed run, which
-//! [`aggregate`] summarises into `results/<name>/metrics.json` (mean,
-//! spread, 95% interval per target). Every folder is staged and put in place
-//! whole.
+//! Every experiment implements one trait, [`Experiment`]: a typed config
+//! with its full and `--quick` profiles, a per-seed run that trains,
+//! evaluates, writes its artefacts and returns a typed
+//! [`experiment::Outcome`], and its own prose (what it reproduces, where it
+//! differs from the source). The generic layer writes `results/<name>/` for
+//! a single seed (history CSVs, `metrics.json`, on CPU a pure function of
+//! the seed and the thread count; `timing.json`, `manifest.json`, model
+//! summaries and PNG plots), or `results/<name>/seeds/<seed>/` per seed of
+//! a multi-seed run, which [`aggregate`] summarises into
+//! `results/<name>/metrics.json` (mean, spread, 95% interval per target).
+//! Every results file is a serde type ([`record`]); every folder is staged
+//! and put in place whole.
 //!
 //! The registry ([`EXPERIMENTS`]) is what `seqlab list`, `seqlab run`,
-//! `seqlab reproduce-all` and `cargo xtask reproduce-all` iterate over.
+//! `seqlab reproduce-all`, the report and `cargo xtask reproduce-all`
+//! iterate over; [`register`] turns an [`Experiment`] into its entry.
 
 #![warn(missing_docs)]
 
