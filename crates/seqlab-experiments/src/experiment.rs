@@ -193,6 +193,8 @@ pub trait Experiment: 'static {
     const FULL_SEEDS: usize;
     /// An experiment whose seeds its summary reads (it runs after it).
     const AFTER: Option<&'static str> = None;
+    /// The `what` of the target README's table shows for it (default: its first target).
+    const HEADLINE: Option<&'static str> = None;
 
     /// The config of the full profile (`quick == false`) or of `--quick`.
     fn config(quick: bool) -> Self::Config;

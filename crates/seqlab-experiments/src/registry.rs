@@ -24,6 +24,8 @@ pub struct Registered {
     pub full_seeds: usize,
     /// An experiment whose seeds its summary reads (it runs after it).
     pub after: Option<&'static str>,
+    /// The `what` of its headline target (`None`: the first target).
+    pub headline: Option<&'static str>,
     kind: Kind,
 }
 
@@ -61,6 +63,7 @@ pub const fn register<E: Experiment>() -> Registered {
         threads: E::THREADS,
         full_seeds: E::FULL_SEEDS,
         after: E::AFTER,
+        headline: E::HEADLINE,
         kind: Kind::Typed {
             run: run_profile::<E>,
             summarise: aggregate::aggregate::<E>,
@@ -87,6 +90,7 @@ impl Registered {
             threads,
             full_seeds,
             after,
+            headline: None,
             kind: Kind::Legacy(legacy::Legacy {
                 run_seed,
                 aggregate,
