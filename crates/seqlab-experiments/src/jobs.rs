@@ -9,6 +9,9 @@
 //! `seqlab reproduce-all --plan`); this module's [`run_jobs`] is the
 //! one-machine case: at most [`JobLimit`] at once, by default as many as
 //! the cores allow given each job's thread count (jobs × threads ≤ cores).
+//! A job's output goes to its log as it is; its training progress comes
+//! back as typed events through a file of its own (`SEQLAB_PROGRESS_FILE`,
+//! see [`seqlab_train::progress`]), never by reading the log.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use seqlab_train::progress::{ProgressEvent, ProgressReader, PROGRESS_FILE_ENV};
@@ -243,6 +246,7 @@ fn spawn(job: &Job, index: usize) -> std::io::Result<Running> {
         std::fs::create_dir_all(parent)?;
     }
     let log = std::fs::File::create(&job.log)?;
+    let stdout = log.try_clone()?;
     let progress = progress_path(&job.log);
     std::fs::File::create(&progress)?;
     let mut command = Command::new(&job.program);
@@ -250,7 +254,7 @@ fn spawn(job: &Job, index: usize) -> std::io::Result<Running> {
         .args(&job.args)
         .env(PROGRESS_FILE_ENV, &progress)
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
+        .stdout(stdout)
         .stderr(log);
     end_with_parent(&mut command);
     let child = command.spawn().inspect_err(|_| {
