@@ -30,6 +30,7 @@ use crate::record::{
     SettingSummary, SharedFacts, Spread, Summary, TargetSummary,
 };
 use crate::runner::Measurement;
+use crate::target::{clip, splits, TargetKind, Verdict};
 use crate::ExperimentError;
 use seqlab_metrics::SeedSpread;
 use serde::de::DeserializeOwned;
@@ -46,7 +47,7 @@ pub const INTERVAL_METHOD: &str =
     "95% confidence interval for the mean: mean ± t(0.975, n-1) · sd / √n (Student's t)";
 
 /// How a target's verdict over seeds is reached.
-pub const VERDICT_RULE: &str = "a target passes when the mean over seeds is in its accepted range";
+pub const VERDICT_RULE: &str = "a published number is judged against the seeds' 95% interval for the mean (clipped to the range the measure can take; the seeds' range where they split into two groups), allowing the published number's own rounding: consistent when inside, above or below when the whole interval is; one of seqlab's own goals passes when the mean over seeds is in its accepted range";
 
 /// One seed's complete folder, read through the experiment's types.
 #[derive(Debug, Clone)]
@@ -483,6 +484,11 @@ pub fn summarise_target(first: &Target, per_seed: &[(u64, Option<&Target>)]) -> 
         n: values.len(),
         spread: None,
         published_position: None,
+        kind: first.kind(),
+        source: first.source.clone(),
+        bounds: first.bounds,
+        split: false,
+        verdict: None,
         pass: false,
         problem: None,
     };
@@ -491,10 +497,26 @@ pub fn summarise_target(first: &Target, per_seed: &[(u64, Option<&Target>)]) -> 
         return out;
     }
     match spread_of(&values) {
-        Ok((n, spread, s)) => {
+        Ok((n, mut spread, s)) => {
             out.n = n;
-            out.pass = first.range_contains(spread.mean);
+            spread.ci95 = spread.ci95.map(|ci| clip(ci, first.bounds));
+            let numbers: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+            out.split = splits(&numbers, first.bounds);
             out.published_position = first.published_value.map(|p| s.position_of(p));
+            out.verdict = match (out.kind, first.published_value) {
+                (TargetKind::Published, Some(p)) => Some(Verdict::of(
+                    p,
+                    match spread.ci95 {
+                        Some(ci) if !out.split => ci,
+                        _ => [spread.min, spread.max],
+                    },
+                )),
+                _ => None,
+            };
+            out.pass = match out.verdict {
+                Some(v) => v == Verdict::Consistent,
+                None => first.range_contains(spread.mean),
+            };
             out.spread = Some(spread);
         }
         Err(problem) => out.problem = Some(problem),
@@ -750,7 +772,11 @@ pub fn headline(summary: &Summary) -> Vec<String> {
 }
 
 fn target_line(t: &TargetSummary) -> String {
-    let mark = if t.pass { "PASS" } else { "MISS" };
+    let mark = match t.verdict {
+        Some(v) => v.name().to_uppercase(),
+        None if t.pass => "PASS".into(),
+        None => "MISS".into(),
+    };
     match &t.spread {
         Some(s) => format!(
             "{mark} {}: mean {} ± {} over {} seeds, range [{}, {}] (expected {}; published {})",

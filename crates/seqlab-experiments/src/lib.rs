@@ -42,6 +42,7 @@ pub mod reproduce;
 pub mod runner;
 pub mod seq2one;
 pub mod seq2seq;
+pub mod target;
 pub mod temporal_order;
 
 pub use error::{error_line, ExperimentError};

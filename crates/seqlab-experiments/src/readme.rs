@@ -22,22 +22,14 @@ pub const END: &str = "<!-- end of the generated block -->";
 /// REPORT.md section; then the last `reproduce-all`'s totals.
 pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
     let mut s = String::from(
-        "| experiment | what it reproduces | headline (first target) | targets met | seeds |\n| --- | --- | --- | --- | --- |\n",
+        "| experiment | what it reproduces | headline | verdicts | seeds |\n| --- | --- | --- | --- | --- |\n",
     );
     for e in EXPERIMENTS {
         let results = Results::read(results_dir, e)?;
         let headline = headline(&results, e.headline);
         let (met, seeds) = match &results {
             Results::NotRun => ("not run".to_string(), "-".to_string()),
-            _ => {
-                let (passed, total) = results.passed();
-                let on = if matches!(results, Results::Seeds(_)) {
-                    " (means)"
-                } else {
-                    ""
-                };
-                (format!("{passed}/{total}{on}"), results.seeds_cell())
-            }
+            _ => (results.tally().cell(), results.seeds_cell()),
         };
         let _ = writeln!(
             s,

@@ -7,6 +7,7 @@
 
 use crate::common::{RunInfo, Target};
 use crate::runner::Measurement;
+use crate::target::{TargetKind, Verdict};
 use crate::ExperimentError;
 use seqlab_metrics::RangePosition;
 use serde::de::DeserializeOwned;
@@ -155,7 +156,22 @@ pub struct TargetSummary {
     /// Where the published value falls relative to the seeds' range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_position: Option<RangePosition>,
-    /// Whether the mean is in the accepted range.
+    /// A published comparison or seqlab's own goal.
+    pub kind: TargetKind,
+    /// Where the source prints the published number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The range the measure can take (the interval is clipped to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<[f64; 2]>,
+    /// The seeds split into two groups: the interval is not meaningful.
+    #[serde(default)]
+    pub split: bool,
+    /// A published comparison's verdict (see [`crate::target`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Whether the mean is in the accepted range (for a published
+    /// comparison: whether the verdict is `consistent`).
     pub pass: bool,
     /// Why there is no spread (a seed without a finite value).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,10 +8,11 @@
 //! `cargo xtask reproduce-all` does so after every run and adds its status
 //! table (`reproduce-all.tsv`).
 
-use crate::aggregate::{INTERVAL_METHOD, SEEDS_DIR};
+use crate::aggregate::{INTERVAL_METHOD, SEEDS_DIR, VERDICT_RULE};
 use crate::common::{fmt_number, Target};
 use crate::record::{read_json, SeedView, SettingSummary, Summary, TargetSummary};
 use crate::runner::Measurement;
+use crate::target::{TargetKind, Verdict};
 use crate::{ExperimentError, Registered, EXPERIMENTS};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -50,13 +51,29 @@ impl Results {
         Ok(Results::Single(e.seed_view(&dir)?))
     }
 
-    /// Targets met (on the mean over seeds for a summary), and their number.
-    pub fn passed(&self) -> (usize, usize) {
+    /// The verdicts: published comparisons by outcome, goals met.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
         match self {
-            Results::NotRun => (0, 0),
-            Results::Single(v) => targets_passed(&v.metrics.targets),
-            Results::Seeds(s) => (s.targets.iter().filter(|t| t.pass).count(), s.targets.len()),
+            Results::NotRun => {}
+            Results::Single(v) => {
+                for x in &v.metrics.targets {
+                    let verdict = match (x.kind(), x.published_value) {
+                        (TargetKind::Published, Some(p)) => {
+                            Some(Verdict::of(p, [x.measured, x.measured]))
+                        }
+                        _ => None,
+                    };
+                    t.count(verdict, x.pass);
+                }
+            }
+            Results::Seeds(s) => {
+                for x in &s.targets {
+                    t.count(x.verdict, x.pass);
+                }
+            }
         }
+        t
     }
 
     /// The seed column: `42`, or `42..46 (5)` for a summary of seeds.
@@ -73,9 +90,53 @@ impl Results {
     }
 }
 
-/// How many targets pass, and how many there are.
-pub(crate) fn targets_passed(targets: &[Target]) -> (usize, usize) {
-    (targets.iter().filter(|t| t.pass).count(), targets.len())
+/// The verdicts of an experiment's targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Published numbers inside the seeds' interval.
+    pub consistent: usize,
+    /// Published numbers below the whole interval (the reproduction is higher).
+    pub above: usize,
+    /// Published numbers above the whole interval (the reproduction is lower).
+    pub below: usize,
+    /// seqlab's own goals met.
+    pub goals_met: usize,
+    /// seqlab's own goals.
+    pub goals: usize,
+}
+
+impl Tally {
+    fn count(&mut self, verdict: Option<Verdict>, pass: bool) {
+        match verdict {
+            Some(Verdict::Consistent) => self.consistent += 1,
+            Some(Verdict::Above) => self.above += 1,
+            Some(Verdict::Below) => self.below += 1,
+            None => {
+                self.goals += 1;
+                self.goals_met += usize::from(pass);
+            }
+        }
+    }
+
+    /// `published: 2 consistent, 1 below; goals 3/4`.
+    pub fn cell(&self) -> String {
+        let mut parts = Vec::new();
+        let published = self.consistent + self.above + self.below;
+        if published > 0 {
+            let mut p = format!("{} consistent", self.consistent);
+            if self.above > 0 {
+                p.push_str(&format!(", {} above", self.above));
+            }
+            if self.below > 0 {
+                p.push_str(&format!(", **{} below**", self.below));
+            }
+            parts.push(format!("published: {p}"));
+        }
+        if self.goals > 0 {
+            parts.push(format!("goals {}/{}", self.goals_met, self.goals));
+        }
+        parts.join("; ")
+    }
 }
 
 /// `12.3 s`, or `2 min 05 s` from a minute on.
@@ -180,10 +241,22 @@ fn interval(ci: Option<[f64; 2]>) -> String {
     )
 }
 
-/// One row of the targets table over seeds.
-fn seeds_row(x: &TargetSummary) -> String {
-    let mark = if x.pass { "PASS" } else { "**MISS**" };
-    let (spread, range, ci) = match &x.spread {
+/// Mean ± sd, range and interval cells of a target over seeds (the
+/// per-seed values instead of the interval where the seeds split).
+fn spread_cells(x: &TargetSummary) -> (String, String, String) {
+    match &x.spread {
+        Some(s) if x.split => (
+            format!("{} ± {}", fmt_number(s.mean), fmt_number(s.sd)),
+            format!("[{}, {}]", fmt_number(s.min), fmt_number(s.max)),
+            format!(
+                "not meaningful: the seeds split ({})",
+                x.values
+                    .iter()
+                    .map(|(seed, v)| format!("{seed}: {}", num(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
         Some(s) => (
             format!("{} ± {}", fmt_number(s.mean), fmt_number(s.sd)),
             format!("[{}, {}]", fmt_number(s.min), fmt_number(s.max)),
@@ -194,26 +267,67 @@ fn seeds_row(x: &TargetSummary) -> String {
             "-".into(),
             "-".into(),
         ),
-    };
-    let position = match x.published_position {
-        Some(p) => format!("{} ({})", p.name(), num(x.published_value)),
-        None => "no number published".to_string(),
-    };
-    format!(
-        "| {mark} | {} | {} | {} | {spread} | {range} | {ci} | {} | {}/{} | {position} |",
-        x.what, x.published, x.expected, x.n, x.seeds_passing, x.n,
-    )
+    }
 }
 
-/// The targets table of a summary over seeds.
-fn seeds_table(s: &Summary, seeds_cell: &str) -> String {
+/// The published comparisons over seeds.
+fn published_table(targets: &[&TargetSummary]) -> String {
     let mut t = String::from(
-        "| verdict (on the mean) | what | published | expected | mean ± sd | [min, max] | 95% interval for the mean | n | seeds passing | published vs the seeds' range |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "Compared with the published numbers:\n\n| verdict | what | published (where) | mean ± sd | [min, max] | 95% interval for the mean | n |\n| --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    for x in &s.targets {
-        let _ = writeln!(t, "{}", seeds_row(x));
+    for x in targets {
+        let (spread, range, ci) = spread_cells(x);
+        let verdict = match x.verdict {
+            Some(Verdict::Consistent) => "consistent".to_string(),
+            Some(v) => format!("**{}**", v.name()),
+            None => "-".into(),
+        };
+        let published = match &x.source {
+            Some(w) => format!("{} ({w})", x.published),
+            None => x.published.clone(),
+        };
+        let _ = writeln!(
+            t,
+            "| {verdict} | {} | {published} | {spread} | {range} | {ci} | {} |",
+            x.what, x.n
+        );
     }
-    let _ = write!(t, "\n{INTERVAL_METHOD} Seeds: {seeds_cell}.");
+    t.push('\n');
+    t
+}
+
+/// seqlab's own goals over seeds.
+fn goals_table(targets: &[&TargetSummary]) -> String {
+    let mut t = String::from(
+        "seqlab's own goals (not published numbers):\n\n| verdict (on the mean) | what | expectation | accepted | mean ± sd | [min, max] | 95% interval for the mean | n | seeds passing |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for x in targets {
+        let mark = if x.pass { "PASS" } else { "**MISS**" };
+        let (spread, range, ci) = spread_cells(x);
+        let _ = writeln!(
+            t,
+            "| {mark} | {} | {} | {} | {spread} | {range} | {ci} | {} | {}/{} |",
+            x.what, x.published, x.expected, x.n, x.seeds_passing, x.n
+        );
+    }
+    t.push('\n');
+    t
+}
+
+/// The targets of a summary over seeds: published comparisons, then goals.
+fn seeds_table(s: &Summary, seeds_cell: &str) -> String {
+    let (published, goals): (Vec<&TargetSummary>, Vec<&TargetSummary>) = s
+        .targets
+        .iter()
+        .partition(|t| t.kind == TargetKind::Published);
+    let mut t = String::new();
+    if !published.is_empty() {
+        t.push_str(&published_table(&published));
+    }
+    if !goals.is_empty() {
+        t.push_str(&goals_table(&goals));
+    }
+    let _ = write!(t, "{INTERVAL_METHOD}. Seeds: {seeds_cell}.");
     if !s.missing_seeds.is_empty() {
         let list: Vec<String> = s.missing_seeds.iter().map(u64::to_string).collect();
         let _ = write!(
@@ -229,10 +343,17 @@ fn seeds_table(s: &Summary, seeds_cell: &str) -> String {
 /// The targets table of one seed's results.
 fn single_seed_table(targets: &[Target]) -> String {
     let mut t = String::from(
-        "| | what | published | expected | measured |\n| --- | --- | --- | --- | --- |\n",
+        "| verdict | what | published or expected | accepted | measured |\n| --- | --- | --- | --- | --- |\n",
     );
     for x in targets {
-        let mark = if x.pass { "PASS" } else { "**MISS**" };
+        let mark = match (x.kind(), x.published_value) {
+            (TargetKind::Published, Some(p)) => match Verdict::of(p, [x.measured, x.measured]) {
+                Verdict::Consistent => "consistent".to_string(),
+                v => format!("**{}**", v.name()),
+            },
+            _ if x.pass => "PASS (goal)".to_string(),
+            _ => "**MISS** (goal)".to_string(),
+        };
         let _ = writeln!(
             t,
             "| {mark} | {} | {} | {} | {} |",
@@ -372,8 +493,9 @@ pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
     let runs = read_runs(results_dir);
     let mut s = String::from("# seqlab: the chapter reproduced\n\n");
     s.push_str("Generated by `seqlab report` (run by `cargo xtask reproduce-all`) from the files in this folder. ");
-    s.push_str("For each experiment: the source's published number beside the measured one, PASS or MISS, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
-    s.push_str("Where several seeds ran, every number with a target is summarised over the seeds (mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom), the verdict is the accepted range applied to the mean, and the report says where the published number falls relative to the seeds' range.\n\n");
+    s.push_str("For each experiment: the numbers its source prints beside the measured ones, seqlab's own goals apart from them, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
+    s.push_str("Where several seeds ran, every number is summarised over the seeds: mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom, clipped to the range the measure can take.\n\n");
+    let _ = write!(s, "**The verdict rule**, the same everywhere: {VERDICT_RULE}. Where a bounded measure's seeds split into two groups (the largest gap between neighbouring values exceeds both half their range and a tenth of the measure's range) the interval is not meaningful: the per-seed values are shown and the seeds' range takes its place. With one seed, its value takes the interval's place.\n\n");
     s.push_str(OVERVIEW);
     let mut sections = String::new();
     let mut problems = Vec::new();
@@ -477,14 +599,15 @@ fn render_experiment(
             ),
         );
     };
-    let (passed, total) = results.passed();
+    let tally = results.tally().cell();
     let multi = matches!(results, Results::Seeds(_));
     let wall = wall_of(&dir, results);
     let seeds = results.seeds_cell();
     let (problems, left_out) = folder_problems(&dir, results);
-    let row = format!(
-        "| [{name}](#{name}) | {passed}/{total} pass{}{}{} | {} | {seeds} | {} | {} | {} | {wall} | {status} |\n",
-        if multi { " (means)" } else { "" },
+    let row =
+        format!(
+        "| [{name}](#{name}) | {tally}{}{}{} | {} | {seeds} | {} | {} | {} | {wall} | {status} |\n",
+        if multi { " (over seeds)" } else { "" },
         if problems.is_empty() { "" } else { ", **files disagree**" },
         if left_out.is_empty() { "" } else { ", **seed folders left out or mixed**" },
         f.profile,
