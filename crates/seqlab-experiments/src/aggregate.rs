@@ -869,10 +869,12 @@ mod tests {
         assert!(root.join("metrics.json").is_file());
         assert!(!root.join("stale_single_seed.png").exists());
         let lines = headline(&m);
+        // The published 0.46 lies inside the interval: consistent.
         assert!(
-            lines[0].starts_with("PASS acc: mean 0.4400 ± "),
+            lines[0].starts_with("CONSISTENT acc: mean 0.4400 ± "),
             "{lines:?}"
         );
+        assert_eq!(t.verdict, Some(crate::target::Verdict::Consistent));
         assert!(lines[1].contains("missing seeds") && lines[1].contains('4'));
 
         // A seed run with other settings is refused, naming its folder.

@@ -227,3 +227,44 @@ pub fn splits(values: &[f64], bounds: Option<[f64; 2]>) -> bool {
     let gap = v.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
     gap > 0.5 * range && gap > 0.1 * (bhi - blo)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_allows_the_published_rounding_and_nothing_more() {
+        assert_eq!(rounding(0.46), 0.005);
+        assert!((rounding(0.8544) - 0.000_05).abs() < 1e-15);
+        assert_eq!(rounding(652_577.0), 0.5);
+        // The post's 46% against the feed-forward seeds' interval [0.392, 0.442].
+        assert_eq!(Verdict::of(0.46, [0.3918, 0.4422]), Verdict::Below);
+        // 85.44% inside [0.8450, 0.8612].
+        assert_eq!(Verdict::of(0.8544, [0.8450, 0.8612]), Verdict::Consistent);
+        // 0.92 just under an interval starting at 0.9243, but 0.92 is
+        // written to two decimals: anything from 0.915 to 0.925 is 0.92.
+        assert_eq!(Verdict::of(0.92, [0.9243, 0.93]), Verdict::Consistent);
+        assert_eq!(Verdict::of(0.92, [0.9251, 0.93]), Verdict::Above);
+    }
+
+    #[test]
+    fn intervals_stay_in_bounds_and_split_seeds_are_recognised() {
+        assert_eq!(clip([0.9936, 1.0020], Some([0.0, 1.0])), [0.9936, 1.0]);
+        assert_eq!(clip([-3.0, 2.0], None), [-3.0, 2.0]);
+        // HARD LSTM: four seeds near 1, one at 0.51.
+        assert!(splits(&[1.0, 0.51, 1.0, 1.0, 0.958], Some([0.0, 1.0])));
+        // Five AUCs close together do not split, though with three values
+        // the largest gap always exceeds half the range.
+        assert!(!splits(&[0.914, 0.931, 0.918], Some([0.0, 1.0])));
+        assert!(!splits(&[1.0, 0.51, 1.0], None));
+        let t = Target::within("acc", "about 46%", 0.5, 0.4, 0.55).published_at(0.46);
+        assert_eq!(t.kind(), TargetKind::Published);
+        assert_eq!(t.clone().goal().kind(), TargetKind::Goal);
+        assert_eq!(
+            Target::within("x", "", 1.0, 0.0, 2.0).kind(),
+            TargetKind::Goal
+        );
+        // One seed: its value is the interval; 0.5 lies above 0.46 ± 0.005.
+        assert!(t.line().starts_with("ABOVE acc: 0.5000"), "{}", t.line());
+    }
+}
