@@ -299,6 +299,7 @@ fn shared_facts(info: &RunInfo) -> SharedFacts {
         libtorch: info.libtorch.clone(),
         threads: info.threads,
         epochs_override: info.epochs_override,
+        cpus: info.cpu.iter().cloned().collect(),
     }
 }
 
@@ -729,8 +730,15 @@ where
     let extra = (how.extra)(&seeds)?;
     targets.extend(extra.targets);
     measurements.extend(extra.measurements);
+    let mut facts = shared_facts(&first.metrics.info);
+    facts.cpus = seeds
+        .iter()
+        .filter_map(|s| s.metrics.info.cpu.clone())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
     let summary = Summary {
-        facts: shared_facts(&first.metrics.info),
+        facts,
         settings: settings_summary(&settings),
         seeds: present,
         seed_set: planned.into_iter().collect(),

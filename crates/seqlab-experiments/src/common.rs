@@ -425,6 +425,11 @@ pub struct RunInfo {
     /// `--epochs`, when given: seeds trained with other epochs are not merged.
     #[serde(default)]
     pub epochs_override: Option<usize>,
+    /// The CPU model (`/proc/cpuinfo`'s model name; absent elsewhere and in
+    /// older files): another CPU family may take other kernel paths, whose
+    /// floating-point sums differ in the last bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
     /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_set: Option<Vec<u64>>,
@@ -441,9 +446,20 @@ impl RunInfo {
             libtorch: LIBTORCH_VERSION.to_string(),
             threads: tch::get_num_threads(),
             epochs_override: opts.epochs,
+            cpu: cpu_model(),
             seed_set: opts.seed_set.clone(),
         }
     }
+}
+
+/// This machine's CPU model, from `/proc/cpuinfo` (Linux); `None` elsewhere.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 pub use crate::target::{Target, TargetKind};

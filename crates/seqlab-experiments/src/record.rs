@@ -232,6 +232,9 @@ pub struct SharedFacts {
     pub threads: i32,
     /// `--epochs`, when given.
     pub epochs_override: Option<usize>,
+    /// The CPU models the seeds ran on (where recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<String>,
 }
 
 /// A summary's `metrics.json`: the seeds' shared facts, settings, every

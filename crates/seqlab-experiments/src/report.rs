@@ -496,6 +496,7 @@ pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
     s.push_str("For each experiment: the numbers its source prints beside the measured ones, seqlab's own goals apart from them, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
     s.push_str("Where several seeds ran, every number is summarised over the seeds: mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom, clipped to the range the measure can take.\n\n");
     let _ = write!(s, "**The verdict rule**, the same everywhere: {VERDICT_RULE}. Where a bounded measure's seeds split into two groups (the largest gap between neighbouring values exceeds both half their range and a tenth of the measure's range) the interval is not meaningful: the per-seed values are shown and the seeds' range takes its place. With one seed, its value takes the interval's place.\n\n");
+    s.push_str("**What is reproducible.** On one CPU model, with the same libtorch build and the same number of CPU threads, a seed's files are identical from run to run (wall times apart). On another CPU model libtorch and oneDNN may take other kernel paths, whose floating-point sums differ in the last bits; over many epochs those differences grow, so each seed's numbers differ while their distribution over seeds stays the same. That is why verdicts rest on intervals over several seeds, not on one seed's number.\n\n");
     s.push_str(OVERVIEW);
     let mut sections = String::new();
     let mut problems = Vec::new();
@@ -536,6 +537,7 @@ pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
 
 /// The run facts a section and the overview print.
 struct Facts<'a> {
+    cpus: Vec<&'a str>,
     profile: &'a str,
     device: &'a str,
     libtorch: &'a str,
@@ -546,12 +548,14 @@ fn facts(results: &Results) -> Option<Facts<'_>> {
     match results {
         Results::NotRun => None,
         Results::Single(v) => Some(Facts {
+            cpus: v.metrics.info.cpu.iter().map(String::as_str).collect(),
             profile: &v.metrics.info.profile,
             device: &v.metrics.info.device,
             libtorch: &v.metrics.info.libtorch,
             threads: v.metrics.info.threads,
         }),
         Results::Seeds(s) => Some(Facts {
+            cpus: s.facts.cpus.iter().map(String::as_str).collect(),
             profile: &s.facts.profile,
             device: &s.facts.device,
             libtorch: &s.facts.libtorch,
@@ -633,11 +637,16 @@ fn render_experiment(
     }
     let _ = writeln!(
         section,
-        "Run: profile {}, seed{} {seeds}, device {} ({} CPU threads), libtorch {}, wall time {wall}.\n",
+        "Run: profile {}, seed{} {seeds}, device {} ({} CPU threads{}), libtorch {}, wall time {wall}.\n",
         f.profile,
         if multi { "s" } else { "" },
         f.device,
         f.threads,
+        if f.cpus.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", f.cpus.join(", "))
+        },
         f.libtorch
     );
     section.push_str(&settings_and_pictures(results_dir, e, results));
