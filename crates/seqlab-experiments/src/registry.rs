@@ -150,15 +150,7 @@ impl Registered {
 /// Every experiment, cheapest first (the order `reproduce-all` runs them in;
 /// `mnist-bilstm-ae` after `mnist-lstm-ae`, whose result it compares with).
 pub const EXPERIMENTS: &[Registered] = &[
-    Registered::legacy(
-        seq2one::NAME,
-        "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
-        seq2one::run_seed,
-        None,
-        ThreadHint::PerCore,
-        5,
-        None,
-    ),
+    register::<seq2one::Seq2One>(),
     Registered::legacy(
         continuation::NAME,
         "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",

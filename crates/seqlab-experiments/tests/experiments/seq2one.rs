@@ -1,7 +1,8 @@
 //! The sequence-to-one toy task: quick run, reproducibility, option checks.
 
 use crate::common::*;
-use seqlab_experiments::seq2one::run_with;
+use seqlab_experiments::runner::run;
+use seqlab_experiments::seq2one::Seq2One;
 use seqlab_experiments::{find, RunOptions};
 use seqlab_train::History;
 use std::path::Path;
@@ -77,8 +78,8 @@ fn same_seed_gives_identical_histories_and_metrics() {
     let _serial = torch_serial();
     let read = |d: &Path, f: &str| std::fs::read_to_string(d.join("seq2one").join(f)).unwrap();
     let (a, b) = (scratch("det-a"), scratch("det-b"));
-    run_with(&tiny(), &opts(&a)).unwrap();
-    run_with(&tiny(), &opts(&b)).unwrap();
+    run::<Seq2One>(&tiny(), &opts(&a)).unwrap();
+    run::<Seq2One>(&tiny(), &opts(&b)).unwrap();
     for f in [
         "ff_as_published_history.csv",
         "ff_corrected_history.csv",
@@ -103,7 +104,7 @@ fn same_seed_gives_identical_histories_and_metrics() {
         "metrics.json differs between two runs with the same seed"
     );
     let c = scratch("det-c");
-    run_with(
+    run::<Seq2One>(
         &tiny(),
         &RunOptions {
             seed: 7,
@@ -121,7 +122,7 @@ fn same_seed_gives_identical_histories_and_metrics() {
 fn epochs_override_and_bad_options() {
     let _serial = torch_serial();
     let dir = scratch("epochs");
-    run_with(
+    run::<Seq2One>(
         &tiny(),
         &RunOptions {
             epochs: Some(1),
@@ -131,7 +132,7 @@ fn epochs_override_and_bad_options() {
     .unwrap();
     let h = std::fs::read_to_string(dir.join("seq2one").join("ff_corrected_history.csv")).unwrap();
     assert_eq!(h.lines().count(), 2, "header and one epoch");
-    let err = run_with(
+    let err = run::<Seq2One>(
         &tiny(),
         &RunOptions {
             epochs: Some(0),
