@@ -28,10 +28,12 @@
 //! with the rate halved on validation plateaus, MSE, batch 32, early
 //! stopping restoring the best epoch.
 
-use crate::common::{base_fit, epochs_or, plot_history, ResultsDir, Target, ValLossCallbacks};
-use crate::runner::{run_into, Measurement, SeedOutcome};
-use crate::{ExperimentError, RunOptions, RunOutcome};
-use seqlab_data::continuation::{self, N_SEEDS, N_STEPS};
+use crate::common::{plot_history, Target, ValLossCallbacks};
+use crate::experiment::{Experiment, Outcome, SeedContext};
+use crate::record::Setting;
+use crate::runner::Measurement;
+use crate::ExperimentError;
+use seqlab_data::continuation::{self, ContinuationSet, N_SEEDS, N_STEPS};
 use seqlab_metrics::mse;
 use seqlab_models::next_step::{next_step_lstm, NextStepConfig, NextStepLstm};
 use seqlab_models::recurrent::RecurrentInit;
@@ -41,14 +43,28 @@ use seqlab_plot::{Figure, LineChart, Series};
 use seqlab_train::fit::fit;
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::seed_all;
+use seqlab_train::runtime::ThreadHint;
 use seqlab_train::tensors::{to_tensors, TensorData};
-use serde::Serialize;
+use seqlab_train::{seed_all, History};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tch::nn::VarStore;
 
 /// The experiment name.
 pub const NAME: &str = "continuation";
+
+/// Where the reproduction differs from the thread, and what its numbers mean.
+pub const DIFFERENCES: &[&str] = &[
+    "As posted: the asker's Chain(Dense(1,3), LSTM(3,3), Dense(3,5,relu), Dense(5,1)) with Flux's initialisation (Glorot-uniform weights, zero biases, LSTM forget-gate bias 1), its loss and data, ADAM() (lr 1e-3; the post does not print opt), 20 epochs, with both slips of the printed code: batchSequences(x, batchSize) starts with x = copy(xtrain) and batchSize = 3, so ytraine = batchSequences(ytraine, 16) is unshuffled batches of 3 of the inputs (the model learns the identity); predictSequence resets the model and calls m(seq[i-1]) only from i = nSeeds + 1, so seeds 1 to 4, and with them the 4th seed that sets the slope, never reach the model's state.",
+    "Each slip is then fixed alone, both together, and the smallest changes of the asker's own architecture (200 epochs, learning rate 1e-2, width 16) are measured apart from the fixes; the recommended model is an LSTM encoder-decoder that reads the seeds and produces the continuation autoregressively.",
+    "Loss: the asker's loss resets the model, feeds the first four values and scores the prediction after each of the steps 5 to 9 against the next value; here the mean of those squared errors, where the post sums them (Adam is invariant to that constant factor). libtorch's LSTM keeps two bias vectors where Flux's keeps one (both start at Flux's values).",
+    "mean_baseline_mse predicts, for each step, that step's mean over the training sequences: what the asker's model converged to.",
+    "within_sequence_spread: the standard deviation of the five predicted values within a sequence, averaged over the validation sequences (a flat prediction has 0; truth_within_sequence_spread is the true continuations' own).",
+    "training_seconds are wall times; every other number depends only on the seed on a CPU.",
+];
+
+/// The seed-conditioned continuation (see the module documentation).
+pub struct Continuation;
 
 /// The experiment's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,153 +199,332 @@ impl ContinuationConfig {
     }
 }
 
-/// One seed with the full or quick settings (the registry's entry).
-pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
-    let config = if opts.quick {
-        ContinuationConfig::quick()
-    } else {
-        ContinuationConfig::full()
+/// One seed's own part of `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContinuationDetails {
+    /// Training sequences.
+    pub n_train: usize,
+    /// Validation sequences.
+    pub n_val: usize,
+    /// MSE of predicting each step's mean over the training sequences.
+    pub mean_baseline_mse: f64,
+    /// The asker's model: run name -> its numbers.
+    pub asker: BTreeMap<String, AskerMetrics>,
+    /// The recommended model, described.
+    pub model: String,
+    /// Its parameters.
+    pub parameters: i64,
+    /// Its MSE of the five predicted values on the validation sequences.
+    pub validation_mse: f64,
+    /// `validation_mse` over `mean_baseline_mse`.
+    pub ratio_to_baseline: f64,
+    /// Epochs it trained.
+    pub epochs_run: usize,
+    /// The epoch whose weights were restored.
+    pub best_epoch: Option<usize>,
+    /// Wall time of its training.
+    pub training_seconds: f64,
+    /// Mean over the validation sequences of the standard deviation of their
+    /// true five values (absent in results written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth_within_sequence_spread: Option<f64>,
+}
+
+impl Experiment for Continuation {
+    type Config = ContinuationConfig;
+    type Details = ContinuationDetails;
+    const NAME: &'static str = NAME;
+    const DESCRIPTION: &'static str = "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline";
+    const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
+    const THREADS: ThreadHint = ThreadHint::Single;
+    const FULL_SEEDS: usize = 5;
+
+    fn config(quick: bool) -> ContinuationConfig {
+        if quick {
+            ContinuationConfig::quick()
+        } else {
+            ContinuationConfig::full()
+        }
+    }
+
+    fn run_seed(
+        config: &ContinuationConfig,
+        ctx: &mut SeedContext<'_>,
+    ) -> Result<Outcome<ContinuationDetails>, ExperimentError> {
+        let data = Data::prepare(config, ctx)?;
+        let baseline = continuation::mean_baseline_mse(&data.train, &data.val);
+        let recommended = train_encoder_decoder(config, ctx, &data)?;
+        let mut asker = Vec::new();
+        for run in &config.asker_runs {
+            asker.push(train_asker(run, ctx, &data, baseline)?);
+        }
+        let png = ctx.out.path("sequences.png");
+        plot_continuations(&data.val, &asker, &recommended.prediction, ctx.seed, &png)?;
+        ctx.out.write_text("model.txt", &recommended.summary)?;
+        let timing: Vec<(String, f64)> = std::iter::once(("training".into(), recommended.seconds))
+            .chain(
+                asker
+                    .iter()
+                    .map(|a| (format!("asker_{}", a.run.name), a.seconds)),
+            )
+            .collect();
+        let measurements = measurements(&asker);
+        let headline = headline(&recommended, baseline, &asker);
+        let details = ContinuationDetails {
+            n_train: config.n_train,
+            n_val: config.n_val,
+            mean_baseline_mse: baseline,
+            asker: asker
+                .into_iter()
+                .map(|a| (a.run.name.to_string(), a.metrics))
+                .collect(),
+            model: format!(
+                "LSTM({0}) encoder over the 5 seeds; its final (h, c) start an LSTM({0}) decoder that produces the 5 values autoregressively from 0, trained free running",
+                config.hidden
+            ),
+            parameters: recommended.parameters,
+            validation_mse: recommended.validation_mse,
+            ratio_to_baseline: recommended.validation_mse / baseline,
+            epochs_run: recommended.history.len(),
+            best_epoch: recommended.best_epoch,
+            training_seconds: recommended.seconds,
+            truth_within_sequence_spread: Some(within_spread(data.val.continuation.data())),
+        };
+        let targets = targets(&details);
+        Ok(Outcome::new(details, targets)
+            .timing(timing)
+            .measurements(measurements)
+            .headline(headline))
+    }
+
+    fn settings(details: &ContinuationDetails) -> Vec<Setting> {
+        let mut settings = vec![
+            Setting::new("n_train", details.n_train),
+            Setting::new("n_val", details.n_val),
+            Setting::new("model", &details.model),
+            Setting::new("parameters", details.parameters),
+        ];
+        settings.extend(details.asker.iter().map(|(name, m)| {
+            Setting::new(
+                format!("asker_{name}"),
+                format!("width {}, Adam lr {}", m.width, m.lr),
+            )
+        }));
+        settings
+    }
+
+    fn epochs(details: &ContinuationDetails) -> Vec<(String, usize)> {
+        std::iter::once(("encoder-decoder".to_string(), details.epochs_run))
+            .chain(
+                details
+                    .asker
+                    .iter()
+                    .map(|(name, m)| (format!("asker_{name}"), m.epochs)),
+            )
+            .collect()
+    }
+
+    fn notes(details: &ContinuationDetails) -> Vec<String> {
+        details
+            .truth_within_sequence_spread
+            .map(|s| {
+                format!("The true continuations' spread within a sequence (the standard deviation of its five values, averaged over the validation sequences) is {s:.2}; a flat prediction has 0.")
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The question's data: the training and validation sets, and their
+/// tensors as the encoder-decoder and the asker's next-step model read them.
+struct Data {
+    train: ContinuationSet,
+    val: ContinuationSet,
+    /// Seeds -> continuation.
+    seq2seq_train: TensorData,
+    seq2seq_val: TensorData,
+    /// Values 1 to 9 -> values 2 to 10.
+    next_train: TensorData,
+    next_val: TensorData,
+    /// The asker's validation loss data (the fixed targets).
+    asker_val: TensorData,
+}
+
+impl Data {
+    fn prepare(
+        config: &ContinuationConfig,
+        ctx: &SeedContext<'_>,
+    ) -> Result<Self, ExperimentError> {
+        let (train, val) = continuation::generate_split(config.n_train, config.n_val, ctx.seed)?;
+        let next_val = to_tensors(&val.next_step(), ctx.device)?;
+        Ok(Self {
+            seq2seq_train: to_tensors(&train.seq2seq(), ctx.device)?,
+            seq2seq_val: to_tensors(&val.seq2seq(), ctx.device)?,
+            next_train: to_tensors(&train.next_step(), ctx.device)?,
+            asker_val: asker_training_data(&next_val, false)?.0,
+            next_val,
+            train,
+            val,
+        })
+    }
+}
+
+/// The trained encoder-decoder.
+struct Recommended {
+    summary: String,
+    parameters: i64,
+    history: History,
+    best_epoch: Option<usize>,
+    seconds: f64,
+    /// Its five values per validation sequence, flattened.
+    prediction: Vec<f32>,
+    validation_mse: f64,
+}
+
+/// Trains the encoder-decoder with the validation callbacks, writes its
+/// history and loss plot, and predicts the validation continuations with
+/// the restored weights (five autoregressive steps).
+fn train_encoder_decoder(
+    config: &ContinuationConfig,
+    ctx: &mut SeedContext<'_>,
+    data: &Data,
+) -> Result<Recommended, ExperimentError> {
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
+    let shape = EncoderDecoderConfig {
+        input_features: 1,
+        output_features: 1,
+        hidden: config.hidden,
+        init: RecurrentInit::Keras,
     };
-    seed_run(&config, opts, out)
-}
-
-/// Runs the experiment with explicit settings and writes its folder.
-pub fn run_with(
-    config: &ContinuationConfig,
-    opts: &RunOptions,
-) -> Result<RunOutcome, ExperimentError> {
-    run_into(NAME, opts, |out| seed_run(config, opts, out))
-}
-
-/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
-pub fn seed_run(
-    config: &ContinuationConfig,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    let device = opts.device.resolve()?;
-    let (train, val) = continuation::generate_split(config.n_train, config.n_val, opts.seed)?;
-    let train_t = to_tensors(&train.seq2seq(), device)?;
-    let val_t = to_tensors(&val.seq2seq(), device)?;
-
-    seed_all(opts.seed);
-    let mut vs = VarStore::new(device);
-    let model = FreeRunning(encoder_decoder(
-        vs.root() / "continuation",
-        &EncoderDecoderConfig {
-            input_features: 1,
-            output_features: 1,
-            hidden: config.hidden,
-            init: RecurrentInit::Keras,
-        },
-    )?);
+    let model = FreeRunning(encoder_decoder(vs.root() / "continuation", &shape)?);
     let summary = model.summary(&[N_SEEDS as i64, 1]);
-    if opts.verbose {
+    if ctx.verbose {
         seqlab_train::progress::say(format_args!("\n{summary}"));
     }
-    let mut fc = base_fit(
-        opts,
+    let epochs = ctx.epochs_or(config.max_epochs)?;
+    let optimizer = OptimizerConfig::keras_adam(config.lr);
+    let mut fc = ctx.base_fit(
         "continuation".into(),
-        epochs_or(opts, config.max_epochs)?,
+        epochs,
         config.batch_size,
-        OptimizerConfig::keras_adam(config.lr),
+        optimizer,
         Loss::Mse,
     );
     config.callbacks.install(&mut fc)?;
-    let report = fit(&mut vs, &model, &train_t, Some(&val_t), fc)?;
-    let history = report.history;
-
-    // Validation predictions with the restored weights: five autoregressive steps.
-    let pred = model.0.predict(&val_t.x, N_STEPS as i64);
-    let pred = Vec::<f32>::try_from(&pred.f_reshape([-1])?)?;
-    let truth = val.continuation.data();
-    let model_mse = mse(&pred, truth)?;
-    let baseline = continuation::mean_baseline_mse(&train, &val);
-    let ratio = model_mse / baseline;
-    out.write_history("train", &history)?;
+    let report = fit(
+        &mut vs,
+        &model,
+        &data.seq2seq_train,
+        Some(&data.seq2seq_val),
+        fc,
+    )?;
+    let pred = model.0.predict(&data.seq2seq_val.x, N_STEPS as i64);
+    let prediction = Vec::<f32>::try_from(&pred.f_reshape([-1])?)?;
+    ctx.out.write_history("train", &report.history)?;
     plot_history(
-        &history,
+        &report.history,
         "Seed-conditioned continuation, encoder-decoder: MSE per epoch",
         "validation",
-        &out.path("loss.png"),
+        &ctx.out.path("loss.png"),
     )?;
+    Ok(Recommended {
+        summary: summary.to_string(),
+        parameters: summary.total_params(),
+        validation_mse: mse(&prediction, data.val.continuation.data())?,
+        history: report.history,
+        best_epoch: report.restored_epoch,
+        seconds: report.seconds,
+        prediction,
+    })
+}
 
-    // The asker's model: as posted, each slip fixed alone, both, and the variants.
-    let next_train = to_tensors(&train.next_step(), device)?;
-    let next_val = to_tensors(&val.next_step(), device)?;
-    let val_fit = asker_training_data(&next_val, false)?.0;
-    let mut asker = Vec::new();
-    let mut timing = vec![("training".to_string(), report.seconds)];
-    for run in &config.asker_runs {
-        let (train_data, batch_size, shuffle) =
-            asker_training_data(&next_train, run.slipped_targets)?;
-        seed_all(opts.seed);
-        let mut vs = VarStore::new(device);
-        let m = next_step_lstm(
-            vs.root() / "asker",
-            &NextStepConfig {
-                width: run.width,
-                ..NextStepConfig::forum()
-            },
-        )?;
-        let epochs = epochs_or(opts, run.epochs)?;
-        let mut fc = base_fit(
-            opts,
-            format!("asker {}", run.name),
-            epochs,
-            batch_size,
-            OptimizerConfig::adam(run.lr),
-            Loss::Mse,
-        );
-        fc.shuffle = shuffle;
-        let r = fit(&mut vs, &m, &train_data, Some(&val_fit), fc)?;
-        out.write_history(&format!("asker_{}", run.name), &r.history)?;
-        let p = asker_prediction(&m, &next_val.x, run.slipped_prediction)?;
-        let p = Vec::<f32>::try_from(&p.f_reshape([-1])?)?;
-        let run_mse = mse(&p, truth)?;
-        timing.push((format!("asker_{}", run.name), r.seconds));
-        asker.push((
-            run,
-            AskerMetrics {
-                what: run.what.to_string(),
-                training_targets: if run.slipped_targets {
-                    "the inputs themselves (batchSequences returns batches of xtrain), batches of 3, never shuffled".into()
-                } else {
-                    "the next value of each step, batches of 16, reshuffled every epoch".into()
-                },
-                prediction: if run.slipped_prediction {
-                    "a reset model reads only the 5th seed, then feeds back its outputs".into()
-                } else {
-                    "a reset model reads all five seeds, then feeds back its outputs".into()
-                },
-                width: run.width,
-                epochs,
-                lr: run.lr,
-                parameters: m.summary(&[9, 1]).total_keras_params(),
-                validation_mse: run_mse,
-                ratio_to_baseline: run_mse / baseline,
-                within_sequence_spread: within_spread(&p),
-                training_seconds: r.seconds,
-            },
-            p,
-        ));
-    }
-    plot_continuations(&val, &asker, &pred, opts.seed, &out.path("sequences.png"))?;
-    out.write_text("model.txt", &summary.to_string())?;
+/// One trained run of the asker's model.
+struct AskerTrained<'a> {
+    run: &'a AskerRun,
+    metrics: AskerMetrics,
+    seconds: f64,
+    /// Its five values per validation sequence, flattened.
+    prediction: Vec<f32>,
+}
 
-    let ratio_of = |name: &str| {
-        asker
-            .iter()
-            .find(|(r, _, _)| r.name == name)
-            .map_or(f64::NAN, |(_, m, _)| m.ratio_to_baseline)
+/// Trains one run of the asker's model (with or without each slip),
+/// writes its history and measures its continuation of the validation set.
+fn train_asker<'a>(
+    run: &'a AskerRun,
+    ctx: &mut SeedContext<'_>,
+    data: &Data,
+    baseline: f64,
+) -> Result<AskerTrained<'a>, ExperimentError> {
+    let (train_data, batch_size, shuffle) =
+        asker_training_data(&data.next_train, run.slipped_targets)?;
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
+    let shape = NextStepConfig {
+        width: run.width,
+        ..NextStepConfig::forum()
     };
+    let m = next_step_lstm(vs.root() / "asker", &shape)?;
+    let epochs = ctx.epochs_or(run.epochs)?;
+    let optimizer = OptimizerConfig::adam(run.lr);
+    let label = format!("asker {}", run.name);
+    let mut fc = ctx.base_fit(label, epochs, batch_size, optimizer, Loss::Mse);
+    fc.shuffle = shuffle;
+    let r = fit(&mut vs, &m, &train_data, Some(&data.asker_val), fc)?;
+    ctx.out
+        .write_history(&format!("asker_{}", run.name), &r.history)?;
+    let p = asker_prediction(&m, &data.next_val.x, run.slipped_prediction)?;
+    let prediction = Vec::<f32>::try_from(&p.f_reshape([-1])?)?;
+    let validation_mse = mse(&prediction, data.val.continuation.data())?;
+    let metrics = AskerMetrics {
+        what: run.what.to_string(),
+        training_targets: training_targets(run.slipped_targets).into(),
+        prediction: prediction_method(run.slipped_prediction).into(),
+        width: run.width,
+        epochs,
+        lr: run.lr,
+        parameters: m.summary(&[9, 1]).total_keras_params(),
+        validation_mse,
+        ratio_to_baseline: validation_mse / baseline,
+        within_sequence_spread: within_spread(&prediction),
+        training_seconds: r.seconds,
+    };
+    Ok(AskerTrained {
+        run,
+        metrics,
+        seconds: r.seconds,
+        prediction,
+    })
+}
+
+/// What the asker's model is trained to predict, with or without the `batchSequences` slip.
+fn training_targets(slipped: bool) -> &'static str {
+    if slipped {
+        "the inputs themselves (batchSequences returns batches of xtrain), batches of 3, never shuffled"
+    } else {
+        "the next value of each step, batches of 16, reshuffled every epoch"
+    }
+}
+
+/// How the asker's model continues a sequence, with or without the `predictSequence` slip.
+fn prediction_method(slipped: bool) -> &'static str {
+    if slipped {
+        "a reset model reads only the 5th seed, then feeds back its outputs"
+    } else {
+        "a reset model reads all five seeds, then feeds back its outputs"
+    }
+}
+
+/// The thread's observation (as posted, the model collapses to the mean)
+/// and the recommended model's goal.
+fn targets(details: &ContinuationDetails) -> Vec<Target> {
     let mut targets = Vec::new();
-    if asker.iter().any(|(r, _, _)| r.name == "as_posted") {
+    if let Some(posted) = details.asker.get("as_posted") {
         targets.push(
             Target::within(
                 "as posted: validation MSE relative to the predict-the-mean baseline",
                 "the asker's model collapsed to the mean of each step (ratio about 1)",
-                ratio_of("as_posted"),
+                posted.ratio_to_baseline,
                 0.5,
                 f64::MAX,
             )
@@ -339,76 +534,46 @@ pub fn seed_run(
     targets.push(Target::within(
         "encoder-decoder (recommended): validation MSE relative to the predict-the-mean baseline",
         "not in the thread (it ends without an answer)",
-        ratio,
+        details.ratio_to_baseline,
         0.0,
         0.01,
     ));
-    let measurements: Vec<Measurement> = asker
+    targets
+}
+
+/// Each run of the asker's model relative to the baseline, in run order.
+fn measurements(asker: &[AskerTrained<'_>]) -> Vec<Measurement> {
+    asker
         .iter()
-        .map(|(r, m, _)| {
+        .map(|a| {
             Measurement::new(
-                &format!("asker's model, {}: MSE / baseline", r.name),
-                m.ratio_to_baseline,
+                &format!("asker's model, {}: MSE / baseline", a.run.name),
+                a.metrics.ratio_to_baseline,
             )
         })
-        .collect();
-    let headline: Vec<String> = std::iter::once(format!(
-        "encoder-decoder: validation MSE {model_mse:.3e} vs mean baseline {baseline:.4} after {} epochs",
-        history.len()
-    ))
-    .chain(asker.iter().map(|(r, m, _)| {
-        format!(
-            "asker's model, {}: MSE {:.4} = {:.3} x the baseline ({} epochs, lr {}, width {}; spread within a sequence {:.4})",
-            r.name, m.validation_mse, m.ratio_to_baseline, m.epochs, m.lr, m.width, m.within_sequence_spread
-        )
-    }))
-    .collect();
-    #[derive(Serialize)]
-    struct Metrics {
-        n_train: usize,
-        n_val: usize,
-        mean_baseline_mse: f64,
-        asker: BTreeMap<&'static str, AskerMetrics>,
-        model: String,
-        parameters: i64,
-        validation_mse: f64,
-        ratio_to_baseline: f64,
-        epochs_run: usize,
-        best_epoch: Option<usize>,
-        training_seconds: f64,
-        notes: Vec<&'static str>,
-    }
-    let metrics = Metrics {
-        n_train: config.n_train,
-        n_val: config.n_val,
-        mean_baseline_mse: baseline,
-        asker: asker.iter().map(|(r, m, _)| (r.name, m.clone())).collect(),
-        model: format!(
-            "LSTM({0}) encoder over the 5 seeds; its final (h, c) start an LSTM({0}) decoder that produces the 5 values autoregressively from 0, trained free running",
-            config.hidden
-        ),
-        parameters: summary.total_params(),
-        validation_mse: model_mse,
-        ratio_to_baseline: ratio,
-        epochs_run: history.len(),
-        best_epoch: report.restored_epoch,
-        training_seconds: report.seconds,
-        notes: vec![
-            "mean_baseline_mse predicts, for each step, that step's mean over the training sequences: what the asker's model converged to.",
-            "asker: the asker's Chain(Dense(1,3), LSTM(3,3), Dense(3,5,relu), Dense(5,1)) with Flux's initialisation (Glorot-uniform weights, zero biases, LSTM forget-gate bias 1) and ADAM() (lr 1e-3; the post does not print opt). Its loss resets the model, feeds the first four values and scores the prediction after each of the steps 5 to 9 against the next value: here the mean of those squared errors (the post sums them; Adam is invariant to that constant factor). libtorch's LSTM keeps two bias vectors where Flux keeps one (both start at Flux's values).",
-            "Slip 1, batchSequences(x, batchSize): its first lines are x = copy(xtrain) and batchSize = 3, so ytraine = batchSequences(ytraine, 16) is unshuffled batches of 3 of the inputs: the model learns the identity. Slip 2, predictSequence: it resets the model and calls m(seq[i-1]) only from i = nSeeds + 1, so seeds 1 to 4 never reach the model's state.",
-            "within_sequence_spread: the standard deviation of the five predicted values within a sequence, averaged over the validation sequences (the truth's is about 0.43 on average; a flat prediction has 0).",
-            "training_seconds are wall times; every other number depends only on the seed on a CPU.",
-        ],
-    };
-    Ok(SeedOutcome::new(device, targets, &metrics)?
-        .timing(timing)
-        .measurements(measurements)
-        .headline(headline))
+        .collect()
+}
+
+/// Terminal lines: the encoder-decoder, then each run of the asker's model.
+fn headline(recommended: &Recommended, baseline: f64, asker: &[AskerTrained<'_>]) -> Vec<String> {
+    let first = format!(
+        "encoder-decoder: validation MSE {:.3e} vs mean baseline {baseline:.4} after {} epochs",
+        recommended.validation_mse,
+        recommended.history.len()
+    );
+    std::iter::once(first)
+        .chain(asker.iter().map(|a| {
+            let m = &a.metrics;
+            format!(
+                "asker's model, {}: MSE {:.4} = {:.3} x the baseline ({} epochs, lr {}, width {}; spread within a sequence {:.4})",
+                a.run.name, m.validation_mse, m.ratio_to_baseline, m.epochs, m.lr, m.width, m.within_sequence_spread
+            )
+        }))
+        .collect()
 }
 
 /// The numbers of one training of the asker's model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AskerMetrics {
     /// What the run is.
     pub what: String,
@@ -502,8 +667,8 @@ fn within_spread(values: &[f32]) -> f64 {
 /// Four validation sequences (chosen by the seed, not by fit): the seeds,
 /// the true continuation and each run's.
 fn plot_continuations(
-    val: &continuation::ContinuationSet,
-    asker: &[(&AskerRun, AskerMetrics, Vec<f32>)],
+    val: &ContinuationSet,
+    asker: &[AskerTrained<'_>],
     encoder_decoder: &[f32],
     seed: u64,
     path: &std::path::Path,
@@ -546,11 +711,15 @@ fn plot_continuations(
         .legend(seqlab_plot::LegendPosition::OutsideRight)
         .series(Series::from_xy("seeds", &t_seeds, &full[..N_SEEDS])?.color(7));
         for (k, name) in shown.iter().enumerate() {
-            if let Some((r, _, p)) = asker.iter().find(|(r, _, _)| r.name == *name) {
+            if let Some(a) = asker.iter().find(|a| a.run.name == *name) {
                 let color = [3, 1, 4, 5, 6].get(k).copied().unwrap_or(k);
                 chart = chart.series(
-                    Series::from_xy(format!("asker: {}", r.name), &t_cont, &joined(p))?
-                        .color(color),
+                    Series::from_xy(
+                        format!("asker: {}", a.run.name),
+                        &t_cont,
+                        &joined(&a.prediction),
+                    )?
+                    .color(color),
                 );
             }
         }

@@ -151,15 +151,7 @@ impl Registered {
 /// `mnist-bilstm-ae` after `mnist-lstm-ae`, whose result it compares with).
 pub const EXPERIMENTS: &[Registered] = &[
     register::<seq2one::Seq2One>(),
-    Registered::legacy(
-        continuation::NAME,
-        "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",
-        continuation::run_seed,
-        None,
-        ThreadHint::Single,
-        5,
-        None,
-    ),
+    register::<continuation::Continuation>(),
     Registered::legacy(
         "seq2seq-sin-cos",
         "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",

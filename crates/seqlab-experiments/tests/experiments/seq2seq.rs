@@ -93,6 +93,9 @@ fn quick_continuation_beats_the_mean_baseline_on_held_out_sequences() {
         "model {model} vs baseline {baseline}"
     );
     assert_eq!(m["n_val"], 100);
+    // The truth's own spread within a sequence, measured (a flat prediction has 0).
+    let spread = m["truth_within_sequence_spread"].as_f64().unwrap();
+    assert!(spread > 0.2 && spread < 0.6, "{spread}");
     let h = History::from_csv(&std::fs::read_to_string(out.join("train_history.csv")).unwrap())
         .unwrap();
     assert_eq!(h.columns(), ["loss", "val_loss"]);
