@@ -179,15 +179,7 @@ pub const EXPERIMENTS: &[Registered] = &[
         5,
         None,
     ),
-    Registered::legacy(
-        temporal_order::NAME,
-        "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
-        temporal_order::run_seed,
-        Some(temporal_order::aggregate),
-        ThreadHint::Single,
-        5,
-        None,
-    ),
+    register::<temporal_order::TemporalOrder>(),
     Registered::legacy(
         imdb::RNN_NAME,
         "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",

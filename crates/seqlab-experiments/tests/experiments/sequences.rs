@@ -2,6 +2,9 @@
 
 use crate::common::*;
 use seqlab_experiments::find;
+use seqlab_experiments::record::{read_json, SeedMetrics};
+use seqlab_experiments::temporal_order::{TemporalOrder, TemporalOrderDetails};
+use seqlab_experiments::Experiment;
 use seqlab_train::History;
 
 #[test]
@@ -9,15 +12,17 @@ fn quick_temporal_order_lstm_beats_rnn_on_hard() {
     let _serial = torch_serial();
     let dir = scratch("temporal");
     let outcome = find("temporal-order").unwrap().run(&opts(&dir)).unwrap();
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("metrics.json")).unwrap())
-            .unwrap();
-    let acc = |setting: &str, model: &str| {
-        m["settings"][setting]["models"][model]["final_test_accuracy"]
-            .as_f64()
-            .unwrap()
-    };
-    assert_eq!(m["settings"]["hard"]["difficulty"], "hard");
+    // Read back through the experiment's own types.
+    let m: SeedMetrics<TemporalOrderDetails> =
+        read_json(&outcome.dir.join("metrics.json")).unwrap();
+    let acc = |level: &str, model: &str| m.details.levels[level].models[model].final_test_accuracy;
+    assert_eq!(m.details.levels["hard"].difficulty, "hard");
+    let settings = TemporalOrder::settings(&m.details);
+    assert!(settings.len() < 10, "{settings:?}");
+    assert!(
+        settings.iter().any(|s| s.value.contains("lengths 100-110")),
+        "{settings:?}"
+    );
     // Chance is 25%: the RNN stays there on HARD while the LSTM learns.
     assert!(
         acc("hard", "lstm") > acc("hard", "rnn") + 0.2,
