@@ -18,22 +18,25 @@
 //!
 //! Each seed writes `runs.csv` (one row per length and cell),
 //! `accuracy_vs_length.png` (its test accuracy against length),
-//! `metrics.json` and `timing.json`; [`aggregate`] writes the seeds'
-//! `accuracy_vs_length.png` with bands and the per-length table.
+//! `metrics.json` and `timing.json`; the summary over seeds
+//! ([`Experiment::summarise`]) writes the seeds' `accuracy_vs_length.png`
+//! with bands and the per-length table.
 
-use crate::aggregate::{AggregateExtra, SeedFolder, SpreadPoint, Summaries};
-use crate::common::{classification_fit, epochs_or, CsvTable, ResultsDir, Target};
-use crate::runner::{run_into, SeedOutcome};
-use crate::{ExperimentError, RunOptions, RunOutcome};
+use crate::aggregate::{SeedResult, SpreadPoint, Summaries, SummaryExtra};
+use crate::common::Target;
+use crate::experiment::{Experiment, Outcome, SeedContext, SummaryContext};
+use crate::record::{settings_of, Setting};
+use crate::ExperimentError;
 use seqlab_data::ab_order;
 use seqlab_models::classifier::{seq_classifier, SeqClassifierConfig};
 use seqlab_models::recurrent::{RecurrentInit, RecurrentKind};
 use seqlab_plot::{LegendPosition, LineChart};
 use seqlab_train::fit::fit;
 use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::runtime::ThreadHint;
 use seqlab_train::seed_all;
-use seqlab_train::tensors::to_tensors;
-use serde::Serialize;
+use seqlab_train::tensors::{to_tensors, TensorData};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,6 +44,14 @@ use tch::nn::VarStore;
 
 /// The experiment's name and results folder.
 pub const NAME: &str = "length-sweep";
+
+/// What the sweep adds to the sources, and how it is run.
+pub const DIFFERENCES: &[&str] = &[
+    "Not in the sources: an added sweep with equal width and budget for the three cells and Keras initialisation; each seed trains every length and cell once, and the plot over seeds shows the mean with a band from the worst to the best seed.",
+];
+
+/// The sequence-length sweep (see the module documentation).
+pub struct LengthSweep;
 
 /// Settings of the sweep.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,177 +111,326 @@ impl LengthSweepConfig {
     }
 }
 
-/// One training run.
-#[derive(Debug, Clone, Serialize)]
+/// One seed's own part of `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LengthSweepDetails {
+    /// The settings the seed ran with (epochs after `--epochs`).
+    pub settings: SweepSettings,
+    /// Cell -> length -> test accuracy.
+    #[serde(deserialize_with = "lengths_from_text")]
+    pub test_accuracy: BTreeMap<String, BTreeMap<usize, f64>>,
+}
+
+/// Reads cell -> length -> value with the lengths as JSON writes them, as
+/// text (serde cannot read them as numbers inside the flattened details).
+fn lengths_from_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, BTreeMap<usize, f64>>, D::Error> {
+    use serde::de::Error as _;
+    let text = BTreeMap::<String, BTreeMap<String, f64>>::deserialize(d)?;
+    text.into_iter()
+        .map(|(cell, by_length)| {
+            let by_length = by_length
+                .into_iter()
+                .map(|(length, v)| Ok((length.parse().map_err(D::Error::custom)?, v)))
+                .collect::<Result<_, D::Error>>()?;
+            Ok((cell, by_length))
+        })
+        .collect()
+}
+
+/// The settings a seed ran with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepSettings {
+    /// Sequence lengths.
+    pub lengths: Vec<usize>,
+    /// Cell names.
+    pub cells: Vec<String>,
+    /// Hidden units of every network.
+    pub hidden: i64,
+    /// Training sequences per run.
+    pub n_train: usize,
+    /// Test sequences per run.
+    pub n_test: usize,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Optimiser, described.
+    pub optimizer: String,
+    /// Gradient-norm clipping.
+    pub clip_grad_norm: f64,
+    /// Weight initialisation.
+    pub init: String,
+}
+
+/// One training run: a row of `runs.csv` (written and read back through this type).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SweepRun {
     /// Sequence length.
     pub length: usize,
     /// Cell name.
-    pub cell: &'static str,
-    /// Seed.
-    pub seed: u64,
+    pub cell: String,
     /// Accuracy on the training set at the last epoch.
     pub train_accuracy: f64,
     /// Accuracy on the test set after training.
     pub test_accuracy: f64,
 }
 
-#[derive(Serialize)]
-struct Metrics {
-    settings: Settings,
-    /// cell -> length -> test accuracy.
-    test_accuracy: BTreeMap<&'static str, BTreeMap<usize, f64>>,
-}
+impl SweepRun {
+    /// `runs.csv`'s header.
+    pub const HEADER: &'static str = "length,cell,train_accuracy,test_accuracy";
 
-#[derive(Serialize)]
-struct Settings {
-    lengths: Vec<usize>,
-    cells: Vec<&'static str>,
-    hidden: i64,
-    n_train: usize,
-    n_test: usize,
-    epochs: usize,
-    batch_size: usize,
-    optimizer: String,
-    clip_grad_norm: f64,
-    init: String,
-}
-
-/// One seed with the profile chosen by `opts.quick` (the registry's entry).
-pub fn run_seed(opts: &RunOptions, out: &mut ResultsDir) -> Result<SeedOutcome, ExperimentError> {
-    let config = if opts.quick {
-        LengthSweepConfig::quick()
-    } else {
-        LengthSweepConfig::full()
-    };
-    seed_run(&config, opts, out)
-}
-
-/// Runs the sweep for one seed with explicit settings and writes its folder.
-pub fn run_with(
-    config: &LengthSweepConfig,
-    opts: &RunOptions,
-) -> Result<RunOutcome, ExperimentError> {
-    run_into(NAME, opts, |out| seed_run(config, opts, out))
-}
-
-/// One seed of the sweep with explicit settings: every length and cell.
-pub fn seed_run(
-    config: &LengthSweepConfig,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    if config.lengths.is_empty() || config.kinds.is_empty() {
-        return Err(ExperimentError::InvalidOption(
-            "the sweep needs at least one length and cell".into(),
-        ));
+    /// `runs.csv` of `runs`: the header, then one line per run.
+    pub fn to_csv(runs: &[SweepRun]) -> String {
+        let mut csv = format!("{}\n", Self::HEADER);
+        for r in runs {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{}",
+                r.length, r.cell, r.train_accuracy, r.test_accuracy
+            );
+        }
+        csv
     }
-    let device = opts.device.resolve()?;
-    let epochs = epochs_or(opts, config.epochs)?;
-    let optimizer = OptimizerConfig::adam(config.lr);
-    let mut runs = Vec::new();
-    let mut timing = BTreeMap::new();
-    for &length in &config.lengths {
-        {
-            let seed = opts.seed;
-            let (train, test) =
-                ab_order::generate_split(config.n_train, config.n_test, length, seed)?;
-            let (train, test) = (to_tensors(&train, device)?, to_tensors(&test, device)?);
-            for &kind in &config.kinds {
-                seed_all(seed);
-                let mut vs = VarStore::new(device);
-                let cfg = SeqClassifierConfig {
-                    init: config.init,
-                    ..SeqClassifierConfig::stacked(
-                        ab_order::N_FEATURES as i64,
-                        kind,
-                        &[config.hidden],
-                        4,
-                    )
-                };
-                let net = seq_classifier(vs.root() / "net", &cfg)?;
-                let label = format!("length {length} {} seed {seed}", kind.name());
-                let mut fit_config =
-                    classification_fit(opts, label, epochs, config.batch_size, optimizer);
-                fit_config.clip_grad_norm = Some(config.clip_grad_norm);
-                fit_config.eval_batch_size = 500;
-                let report = fit(&mut vs, &net, &train, Some(&test), fit_config)?;
-                timing.insert(format!("{length}/{}/{seed}", kind.name()), report.seconds);
-                runs.push(SweepRun {
-                    length,
-                    cell: kind.name(),
-                    seed,
-                    train_accuracy: report.history.last("accuracy").unwrap_or(f64::NAN),
-                    test_accuracy: report.history.last("val_accuracy").unwrap_or(f64::NAN),
-                });
-            }
+
+    /// Reads a `runs.csv` that [`SweepRun::to_csv`] wrote; another header or
+    /// a line that does not parse is an error naming the file.
+    pub fn read_csv(path: &Path) -> Result<Vec<SweepRun>, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let saved = |message: String| ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(Self::HEADER) {
+            return Err(saved(format!(
+                "its header is not {:?} (written by an older seqlab? rerun it)",
+                Self::HEADER
+            )));
+        }
+        lines
+            .enumerate()
+            .map(|(n, line)| {
+                Self::parse(line)
+                    .ok_or_else(|| saved(format!("line {} is not a run: {line:?}", n + 2)))
+            })
+            .collect()
+    }
+
+    fn parse(line: &str) -> Option<SweepRun> {
+        let mut fields = line.split(',');
+        let run = SweepRun {
+            length: fields.next()?.parse().ok()?,
+            cell: fields.next()?.to_string(),
+            train_accuracy: fields.next()?.parse().ok()?,
+            test_accuracy: fields.next()?.parse().ok()?,
+        };
+        fields.next().is_none().then_some(run)
+    }
+}
+
+impl Experiment for LengthSweep {
+    type Config = LengthSweepConfig;
+    type Details = LengthSweepDetails;
+    const NAME: &'static str = NAME;
+    const DESCRIPTION: &'static str =
+        "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget";
+    const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
+    const THREADS: ThreadHint = ThreadHint::Single;
+    const FULL_SEEDS: usize = 5;
+
+    fn config(quick: bool) -> LengthSweepConfig {
+        if quick {
+            LengthSweepConfig::quick()
+        } else {
+            LengthSweepConfig::full()
         }
     }
 
-    let mut csv = String::from("length,cell,seed,train_accuracy,test_accuracy\n");
-    for r in &runs {
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{}",
-            r.length, r.cell, r.seed, r.train_accuracy, r.test_accuracy
+    fn run_seed(
+        config: &LengthSweepConfig,
+        ctx: &mut SeedContext<'_>,
+    ) -> Result<Outcome<LengthSweepDetails>, ExperimentError> {
+        if config.lengths.is_empty() || config.kinds.is_empty() {
+            return Err(ExperimentError::InvalidOption(
+                "the sweep needs at least one length and cell".into(),
+            ));
+        }
+        let epochs = ctx.epochs_or(config.epochs)?;
+        let mut runs = Vec::new();
+        let mut timing = Vec::new();
+        for &length in &config.lengths {
+            let data = LengthData::prepare(config, length, ctx)?;
+            for &kind in &config.kinds {
+                let (run, seconds) = train_cell(config, epochs, kind, &data, ctx)?;
+                timing.push((format!("{length}/{}", run.cell), seconds));
+                runs.push(run);
+            }
+        }
+        ctx.out.write_text("runs.csv", &SweepRun::to_csv(&runs))?;
+        let title = format!(
+            "A/B-order task: test accuracy vs sequence length ({} hidden units, {epochs} epochs, seed {})",
+            config.hidden, ctx.seed
         );
+        plot_sweep(
+            &curves(&runs),
+            &title,
+            &ctx.out.path("accuracy_vs_length.png"),
+        )?;
+        let details = LengthSweepDetails {
+            settings: settings(config, epochs),
+            test_accuracy: accuracy_table(&runs),
+        };
+        let targets = targets(&details.test_accuracy, &config.lengths);
+        Ok(Outcome::new(details, targets).timing(timing))
     }
-    out.write_text("runs.csv", &csv)?;
 
-    let mut table: BTreeMap<&'static str, BTreeMap<usize, f64>> = BTreeMap::new();
-    for r in &runs {
+    fn settings(details: &LengthSweepDetails) -> Vec<Setting> {
+        settings_of(&details.settings)
+    }
+
+    fn epochs(details: &LengthSweepDetails) -> Vec<(String, usize)> {
+        vec![("every length and cell".into(), details.settings.epochs)]
+    }
+
+    fn summarise(
+        seeds: &[SeedResult<LengthSweepDetails>],
+        ctx: SummaryContext<'_>,
+    ) -> Result<SummaryExtra, ExperimentError> {
+        let mut runs = Vec::new();
+        for seed in seeds {
+            runs.extend(SweepRun::read_csv(&seed.dir.join("runs.csv"))?);
+        }
+        let curves = curves(&runs);
+        let settings = seeds.first().map(|s| &s.metrics.details.settings);
+        let hidden = settings.map_or(String::new(), |s| s.hidden.to_string());
+        let epochs = settings.map_or(String::new(), |s| s.epochs.to_string());
+        let title = format!(
+            "A/B-order task: test accuracy vs sequence length ({hidden} hidden units, {epochs} epochs, {} seeds; band: worst to best seed)",
+            seeds.len()
+        );
+        plot_sweep(&curves, &title, &ctx.dir.join("accuracy_vs_length.png"))?;
+        let csv = over_seeds_csv(&curves);
+        seqlab_io::write_atomic(ctx.dir.join("test_accuracy_over_seeds.csv"), csv.as_bytes())?;
+        Ok(SummaryExtra {
+            files: vec![
+                "accuracy_vs_length.png".into(),
+                "test_accuracy_over_seeds.csv".into(),
+            ],
+            ..SummaryExtra::default()
+        })
+    }
+}
+
+/// One length's training and test sets, as tensors.
+struct LengthData {
+    length: usize,
+    train: TensorData,
+    test: TensorData,
+}
+
+impl LengthData {
+    fn prepare(
+        config: &LengthSweepConfig,
+        length: usize,
+        ctx: &SeedContext<'_>,
+    ) -> Result<Self, ExperimentError> {
+        let (train, test) =
+            ab_order::generate_split(config.n_train, config.n_test, length, ctx.seed)?;
+        Ok(Self {
+            length,
+            train: to_tensors(&train, ctx.device)?,
+            test: to_tensors(&test, ctx.device)?,
+        })
+    }
+}
+
+/// Trains one cell at one length from the seed; returns its row and wall time.
+fn train_cell(
+    config: &LengthSweepConfig,
+    epochs: usize,
+    kind: RecurrentKind,
+    data: &LengthData,
+    ctx: &SeedContext<'_>,
+) -> Result<(SweepRun, f64), ExperimentError> {
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
+    let cfg = SeqClassifierConfig {
+        init: config.init,
+        ..SeqClassifierConfig::stacked(ab_order::N_FEATURES as i64, kind, &[config.hidden], 4)
+    };
+    let net = seq_classifier(vs.root() / "net", &cfg)?;
+    let label = format!("length {} {}", data.length, kind.name());
+    let optimizer = OptimizerConfig::adam(config.lr);
+    let mut fit_config = ctx.classification_fit(label, epochs, config.batch_size, optimizer);
+    fit_config.clip_grad_norm = Some(config.clip_grad_norm);
+    fit_config.eval_batch_size = 500;
+    let report = fit(&mut vs, &net, &data.train, Some(&data.test), fit_config)?;
+    let run = SweepRun {
+        length: data.length,
+        cell: kind.name().to_string(),
+        train_accuracy: report.history.last("accuracy").unwrap_or(f64::NAN),
+        test_accuracy: report.history.last("val_accuracy").unwrap_or(f64::NAN),
+    };
+    Ok((run, report.seconds))
+}
+
+/// The settings a seed ran with.
+fn settings(config: &LengthSweepConfig, epochs: usize) -> SweepSettings {
+    SweepSettings {
+        lengths: config.lengths.clone(),
+        cells: config.kinds.iter().map(|k| k.name().to_string()).collect(),
+        hidden: config.hidden,
+        n_train: config.n_train,
+        n_test: config.n_test,
+        epochs,
+        batch_size: config.batch_size,
+        optimizer: OptimizerConfig::adam(config.lr).describe(),
+        clip_grad_norm: config.clip_grad_norm,
+        init: format!("{:?}", config.init),
+    }
+}
+
+/// Cell -> length -> test accuracy.
+fn accuracy_table(runs: &[SweepRun]) -> BTreeMap<String, BTreeMap<usize, f64>> {
+    let mut table: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
+    for r in runs {
         table
-            .entry(r.cell)
+            .entry(r.cell.clone())
             .or_default()
             .insert(r.length, r.test_accuracy);
     }
-    let curves = Summaries::from_runs(&runs);
-    plot_sweep(
-        &curves,
-        &format!(
-            "A/B-order task: test accuracy vs sequence length ({} hidden units, {epochs} epochs, seed {})",
-            config.hidden, opts.seed
-        ),
-        &out.path("accuracy_vs_length.png"),
-    )?;
-
-    let targets = targets(&table, &config.lengths);
-    let metrics = Metrics {
-        settings: Settings {
-            lengths: config.lengths.clone(),
-            cells: config.kinds.iter().map(|k| k.name()).collect(),
-            hidden: config.hidden,
-            n_train: config.n_train,
-            n_test: config.n_test,
-            epochs,
-            batch_size: config.batch_size,
-            optimizer: optimizer.describe(),
-            clip_grad_norm: config.clip_grad_norm,
-            init: format!("{:?}", config.init),
-        },
-        test_accuracy: table,
-    };
-    Ok(SeedOutcome::new(device, targets, &metrics)?.timing(timing))
+    table
 }
 
-/// Test accuracy per cell and length over seeds.
-impl Summaries {
-    fn from_runs(runs: &[SweepRun]) -> Self {
-        let mut s = Summaries::default();
-        for r in runs {
-            s.push(r.cell, r.length, r.test_accuracy);
-        }
-        s
+/// Test accuracy per cell and length, over the seeds whose runs these are.
+fn curves(runs: &[SweepRun]) -> Summaries {
+    let mut s = Summaries::default();
+    for r in runs {
+        s.push(&r.cell, r.length, r.test_accuracy);
     }
+    s
+}
+
+/// `test_accuracy_over_seeds.csv`: cell, length, mean, min, max, n.
+fn over_seeds_csv(curves: &Summaries) -> String {
+    let mut csv = String::from("cell,length,mean,min,max,n\n");
+    for (cell, points) in curves.curves() {
+        for (length, mean, min, max) in points {
+            let n = curves.count(&cell, length);
+            let _ = writeln!(csv, "{cell},{length},{mean},{min},{max},{n}");
+        }
+    }
+    csv
 }
 
 /// Mean test accuracy against length per cell, with a band from the worst
 /// to the best seed (no band for one seed).
-fn plot_sweep(
-    curves: &Summaries,
-    title: &str,
-    path: &std::path::Path,
-) -> Result<(), ExperimentError> {
+fn plot_sweep(curves: &Summaries, title: &str, path: &Path) -> Result<(), ExperimentError> {
     let mut chart = LineChart::new(title)
         .x_label("sequence length")
         .y_label("test accuracy")
@@ -284,61 +444,8 @@ fn plot_sweep(
     Ok(chart.save_png(path, 1000, 520)?)
 }
 
-/// The summary over seeds: `accuracy_vs_length.png` with the seeds' band
-/// and `test_accuracy_over_seeds.csv` (cell, length, mean, min, max, n).
-pub fn aggregate(seeds: &[SeedFolder], out: &Path) -> Result<AggregateExtra, ExperimentError> {
-    let mut curves = Summaries::default();
-    for seed in seeds {
-        let table = CsvTable::read(&seed.dir.join("runs.csv"))?;
-        let lengths = table.numbers("length")?;
-        let accuracies = table.numbers("test_accuracy")?;
-        for ((cell, length), acc) in table
-            .column("cell")?
-            .into_iter()
-            .zip(lengths)
-            .zip(accuracies)
-        {
-            let cell = [
-                RecurrentKind::RnnTanh,
-                RecurrentKind::Lstm,
-                RecurrentKind::Gru,
-            ]
-            .into_iter()
-            .map(|k| k.name())
-            .find(|n| *n == cell)
-            .unwrap_or("other");
-            curves.push(cell, length as usize, acc);
-        }
-    }
-    let settings = seeds.first().map(|s| &s.metrics["settings"]);
-    let hidden = settings.map_or(String::new(), |s| s["hidden"].to_string());
-    let epochs = settings.map_or(String::new(), |s| s["epochs"].to_string());
-    plot_sweep(
-        &curves,
-        &format!(
-            "A/B-order task: test accuracy vs sequence length ({hidden} hidden units, {epochs} epochs, {} seeds; band: worst to best seed)",
-            seeds.len()
-        ),
-        &out.join("accuracy_vs_length.png"),
-    )?;
-    let mut csv = String::from("cell,length,mean,min,max,n\n");
-    for (cell, points) in curves.curves() {
-        for (length, mean, min, max) in points {
-            let n = curves.count(&cell, length);
-            let _ = writeln!(csv, "{cell},{length},{mean},{min},{max},{n}");
-        }
-    }
-    seqlab_io::write_atomic(out.join("test_accuracy_over_seeds.csv"), csv.as_bytes())?;
-    Ok(AggregateExtra {
-        files: vec![
-            "accuracy_vs_length.png".into(),
-            "test_accuracy_over_seeds.csv".into(),
-        ],
-        ..AggregateExtra::default()
-    })
-}
-
-fn targets(table: &BTreeMap<&'static str, BTreeMap<usize, f64>>, lengths: &[usize]) -> Vec<Target> {
+/// Vanilla RNNs degrade with length; LSTMs and GRUs do not.
+fn targets(table: &BTreeMap<String, BTreeMap<usize, f64>>, lengths: &[usize]) -> Vec<Target> {
     let (Some(&shortest), Some(&longest)) = (lengths.iter().min(), lengths.iter().max()) else {
         return Vec::new();
     };

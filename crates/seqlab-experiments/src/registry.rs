@@ -216,15 +216,7 @@ pub const EXPERIMENTS: &[Registered] = &[
         3,
         Some(mnist_ae::LSTM_NAME),
     ),
-    Registered::legacy(
-        length_sweep::NAME,
-        "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget",
-        length_sweep::run_seed,
-        Some(length_sweep::aggregate),
-        ThreadHint::Single,
-        5,
-        None,
-    ),
+    register::<length_sweep::LengthSweep>(),
 ];
 
 /// Looks an experiment up by name.

@@ -2,7 +2,9 @@
 
 use crate::common::*;
 use seqlab_experiments::find;
+use seqlab_experiments::length_sweep::{LengthSweep, LengthSweepConfig, SweepRun};
 use seqlab_experiments::record::{read_json, SeedMetrics};
+use seqlab_experiments::runner::run;
 use seqlab_experiments::temporal_order::{TemporalOrder, TemporalOrderDetails};
 use seqlab_experiments::Experiment;
 use seqlab_train::History;
@@ -53,7 +55,6 @@ fn quick_temporal_order_lstm_beats_rnn_on_hard() {
 #[test]
 fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
     let _serial = torch_serial();
-    use seqlab_experiments::length_sweep::{run_with, LengthSweepConfig};
     let dir = scratch("sweep");
     let config = LengthSweepConfig {
         lengths: vec![6, 10],
@@ -63,20 +64,23 @@ fn tiny_length_sweep_writes_one_row_per_run_and_a_plot() {
         hidden: 8,
         ..LengthSweepConfig::quick()
     };
-    let outcome = run_with(&config, &opts(&dir)).unwrap();
+    let outcome = run::<LengthSweep>(&config, &opts(&dir)).unwrap();
     let csv = std::fs::read_to_string(outcome.dir.join("runs.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
-    // One seed: every length and cell once.
+    // One seed: every length and cell once (the seed is the folder's, not a column).
     assert_eq!(rows.len(), 2 * 3, "{csv}");
-    assert!(rows.iter().all(|r| r.split(',').count() == 5));
-    assert!(rows.iter().any(|r| r.starts_with("10,GRU,42,")));
+    assert!(rows.iter().all(|r| r.split(',').count() == 4));
+    assert!(rows.iter().any(|r| r.starts_with("10,GRU,")));
+    // Read back through the row type that wrote it.
+    let runs = SweepRun::read_csv(&outcome.dir.join("runs.csv")).unwrap();
+    assert_eq!(SweepRun::to_csv(&runs), csv);
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("metrics.json")).unwrap())
             .unwrap();
     let acc = m["test_accuracy"]["LSTM"]["10"].as_f64().unwrap();
     assert!(rows
         .iter()
-        .any(|r| r.starts_with("10,LSTM,42,") && r.ends_with(&format!(",{acc}"))));
+        .any(|r| r.starts_with("10,LSTM,") && r.ends_with(&format!(",{acc}"))));
     let (w, h, ink, _) = png_stats(&outcome.dir.join("accuracy_vs_length.png"));
     assert!((w, h) == (1000, 520) && ink > 0.02);
     std::fs::remove_dir_all(&dir).unwrap();
