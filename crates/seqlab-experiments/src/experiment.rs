@@ -187,6 +187,10 @@ pub trait Experiment: 'static {
     /// Where the reproduction differs from its source, and why (the
     /// report's "Differences from the source").
     const DIFFERENCES: &'static [&'static str];
+    /// How the experiment works, in a paragraph or two of Markdown (the
+    /// report prints it under the description): the task, the models, the
+    /// runs. No measured numbers: those come from the results.
+    const ABOUT: &'static str = "";
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     const THREADS: ThreadHint;
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).

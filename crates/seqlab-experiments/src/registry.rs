@@ -17,6 +17,8 @@ pub struct Registered {
     pub name: &'static str,
     /// One-line description.
     pub description: &'static str,
+    /// How it works (Markdown; empty where not written).
+    pub about: &'static str,
     differences: &'static [&'static str],
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     pub threads: ThreadHint,
@@ -59,6 +61,7 @@ pub const fn register<E: Experiment>() -> Registered {
     Registered {
         name: E::NAME,
         description: E::DESCRIPTION,
+        about: E::ABOUT,
         differences: E::DIFFERENCES,
         threads: E::THREADS,
         full_seeds: E::FULL_SEEDS,
@@ -86,6 +89,7 @@ impl Registered {
         Self {
             name,
             description,
+            about: "",
             differences: &[],
             threads,
             full_seeds,

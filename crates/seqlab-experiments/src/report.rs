@@ -621,6 +621,9 @@ fn render_experiment(
         name = e.name,
     );
     let mut section = format!("## {}\n\n{}\n\n", e.name, e.description);
+    if !e.about.is_empty() {
+        let _ = write!(section, "{}\n\n", e.about.trim_end());
+    }
     section.push_str(&warnings(&problems, &left_out));
     section.push_str(&match results {
         Results::Seeds(s) => seeds_table(s, &seeds),
