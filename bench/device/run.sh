@@ -31,6 +31,7 @@
 #                     (one epoch, shrunk benches): tests this script without a GPU
 #   DEVICE_QUICK      the experiments of steps 1 and 4 (default: every one,
 #                     from `seqlab list --names`)
+#   DEVICE_SKIP       experiments left out of steps 1 and 4 (default: none)
 #   DEVICE_FULL       the experiments of step 3 (default: imdb-lstm mnist-bilstm-ae)
 #   SEQLAB_TORCH_DIR  the torch folder whose lib/ holds libtorch (default: the
 #                     installed PyTorch's, from python3)
@@ -172,6 +173,14 @@ EXPERIMENTS=${DEVICE_QUICK:-$("$SEQLAB" list --names)} || {
     pack
     return 1
 }
+KEPT=()
+for e in $EXPERIMENTS; do
+    case " ${DEVICE_SKIP:-} " in
+        *" $e "*) ;;
+        *) KEPT+=("$e") ;;
+    esac
+done
+EXPERIMENTS="${KEPT[*]}"
 FULL_RUNS=${DEVICE_FULL:-imdb-lstm mnist-bilstm-ae}
 if [ "$DRY" = 1 ]; then
     QUICK=(--quick --epochs 1)

@@ -2,30 +2,42 @@
 //!
 //! A multi-seed run writes one folder per seed,
 //! `<results>/<experiment>/seeds/<seed>/`, each a complete single-seed
-//! result (written by [`crate::runner::run_into`]). [`aggregate`] reads
-//! whatever seed folders exist and writes, beside `seeds/`:
+//! result (written by [`crate::runner`]). [`aggregate`] reads whatever seed
+//! folders exist, through the experiment's own types
+//! ([`SeedMetrics`]`<E::Details>`), and writes beside `seeds/` the
+//! [`Summary`] (`metrics.json`):
 //!
-//! - `metrics.json`: the run facts the seeds share, the seeds present and
-//!   missing, and for every target the per-seed values with their mean,
-//!   sample standard deviation, minimum, maximum and a 95% confidence
-//!   interval for the mean (Student's t with n - 1 degrees of freedom). The
-//!   verdict is the accepted range applied to the **mean**; the number of
-//!   seeds that pass alone is recorded too, and so is where the published
-//!   number falls relative to the seeds' range (below, inside, above).
-//! - what the experiment's [`AggregateHook`] adds: plots over seeds (bands,
-//!   faint per-seed curves under the mean), paired comparisons.
+//! - the run facts the seeds share, the seeds present and missing, the
+//!   settings (shared, or per seed where a seeded sample sets them), and
+//!   the epochs each training run took per seed;
+//! - for every target the per-seed values with their mean, sample standard
+//!   deviation, minimum, maximum and a 95% confidence interval for the mean
+//!   (Student's t with n - 1 degrees of freedom). The verdict is the
+//!   accepted range applied to the **mean**; the number of seeds that pass
+//!   alone is recorded too, and so is where the published number falls
+//!   relative to the seeds' range (below, inside, above);
+//! - what the experiment's [`Experiment::summarise`] adds: plots over
+//!   seeds, paired comparisons, its own numbers and report paragraphs.
 //!
-//! The seeds must agree on the profile, device, libtorch and thread count;
-//! a folder that disagrees, or whose `metrics.json` cannot be read, is an
-//! error that names it. Settings that differ by seed (sizes that depend on a
-//! seeded sample) are listed per seed under `settings_by_seed`.
+//! The seeds must agree on the profile, device, libtorch, thread count and
+//! `--epochs`; a folder that disagrees, or whose `metrics.json` cannot be
+//! read, is an error that names it.
 
-use crate::common::fmt_number;
+use crate::common::{fmt_number, RunInfo, Target};
+use crate::experiment::{Experiment, SummaryContext};
+use crate::record::{
+    read_json, to_json_text, EpochsSummary, MeasurementSummary, SeedMetrics, Setting,
+    SettingSummary, SharedFacts, Spread, Summary, TargetSummary,
+};
+use crate::runner::Measurement;
+use crate::target::{clip, splits, TargetKind, Verdict};
 use crate::ExperimentError;
 use seqlab_metrics::SeedSpread;
-use serde_json::{json, Map, Value};
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+pub use crate::legacy::{AggregateExtra, SeedFolder};
 
 /// The folder under an experiment's folder that holds one folder per seed.
 pub const SEEDS_DIR: &str = "seeds";
@@ -34,31 +46,34 @@ pub const SEEDS_DIR: &str = "seeds";
 pub const INTERVAL_METHOD: &str =
     "95% confidence interval for the mean: mean ± t(0.975, n-1) · sd / √n (Student's t)";
 
-/// One seed's complete folder.
+/// How a target's verdict over seeds is reached.
+pub const VERDICT_RULE: &str = "a published number is judged against the seeds' 95% interval for the mean (clipped to the range the measure can take; the seeds' range where they split into two groups), allowing the published number's own rounding: consistent when inside, above or below when the whole interval is; one of seqlab's own goals passes when the mean over seeds is in its accepted range";
+
+/// One seed's complete folder, read through the experiment's types.
 #[derive(Debug, Clone)]
-pub struct SeedFolder {
+pub struct SeedResult<D> {
     /// The seed.
     pub seed: u64,
     /// Its folder.
     pub dir: PathBuf,
     /// Its `metrics.json`.
-    pub metrics: Value,
+    pub metrics: SeedMetrics<D>,
 }
 
 /// What an experiment adds to the summary of its seeds.
 #[derive(Debug, Clone, Default)]
-pub struct AggregateExtra {
+pub struct SummaryExtra {
     /// Files written into the experiment's folder (names relative to it).
     pub files: Vec<String>,
-    /// Extra top-level entries of the summary's `metrics.json`.
-    pub metrics: Map<String, Value>,
+    /// Targets over seeds besides the seeds' own (paired comparisons).
+    pub targets: Vec<TargetSummary>,
+    /// Numbers without a target over seeds besides the seeds' own.
+    pub measurements: Vec<MeasurementSummary>,
     /// Markdown paragraphs for the report, after the targets table.
     pub report: Vec<String>,
+    /// The experiment's own numbers over seeds (its typed summary, serialised).
+    pub details: serde_json::Value,
 }
-
-/// An experiment's own part of the summary: gets the seed folders (sorted
-/// by seed, at least one) and the experiment's folder to write into.
-pub type AggregateHook = fn(&[SeedFolder], &Path) -> Result<AggregateExtra, ExperimentError>;
 
 /// One point of a summarised curve: `(x, mean, min, max)` over seeds.
 pub type SpreadPoint = (usize, f64, f64, f64);
@@ -112,41 +127,58 @@ impl Summaries {
     }
 }
 
-/// Reads a run's or a summary's `metrics.json`: a missing file, invalid
-/// JSON, or JSON that is not an object is an error naming the file.
-pub fn read_metrics(path: &Path) -> Result<Value, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    match serde_json::from_str::<Value>(&text) {
-        Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(ExperimentError::Saved {
-            path: path.to_path_buf(),
-            message: "not a JSON object of results".into(),
-        }),
-        Err(e) => Err(ExperimentError::Saved {
-            path: path.to_path_buf(),
-            message: format!("not valid JSON: {e}"),
-        }),
-    }
-}
-
 /// The seed folders of an experiment, and those left out.
-#[derive(Debug, Clone, Default)]
-pub struct SeedScan {
+#[derive(Debug, Clone)]
+pub struct SeedScan<D> {
     /// The seed folders that count, sorted by seed.
-    pub folders: Vec<SeedFolder>,
+    pub folders: Vec<SeedResult<D>>,
     /// One line per folder left out, saying why (a name that is not the
     /// canonical decimal seed, a symbolic link, a `seed` inside that is
     /// not the folder's name, a run id that another folder holds too).
     pub problems: Vec<String>,
 }
 
-/// The seed folders under `<experiment_dir>/seeds/`, sorted by seed (those
-/// that count; see [`scan_seed_folders`] for those left out).
-pub fn seed_folders(experiment_dir: &Path) -> Result<Vec<SeedFolder>, ExperimentError> {
+impl<D> Default for SeedScan<D> {
+    fn default() -> Self {
+        Self {
+            folders: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The seeds of experiment `E` under `results_dir`, read through its types
+/// (for a summary that compares two experiments seed by seed).
+pub fn load_seeds<E: Experiment>(
+    results_dir: &Path,
+) -> Result<Vec<SeedResult<E::Details>>, ExperimentError> {
+    Ok(scan_seed_folders(&results_dir.join(E::NAME))?.folders)
+}
+
+/// The seed folders under `<experiment_dir>/seeds/` that count, sorted by
+/// seed, with their run facts and targets (see [`scan_seed_folders`]).
+pub fn seed_folders(
+    experiment_dir: &Path,
+) -> Result<Vec<SeedResult<crate::record::Unknown>>, ExperimentError> {
     Ok(scan_seed_folders(experiment_dir)?.folders)
+}
+
+/// Whether `name` is a seed folder's name, and the seed.
+enum FolderName {
+    /// Not a number: not a seed folder (logs, locks, staging folders).
+    Other,
+    /// A number written otherwise than seqlab writes it (`042`, `+42`).
+    NotCanonical(u64),
+    /// A seed folder's name.
+    Seed(u64),
+}
+
+fn folder_name(name: &std::ffi::OsStr) -> FolderName {
+    match name.to_str().and_then(|n| n.parse::<u64>().ok()) {
+        None => FolderName::Other,
+        Some(seed) if name.to_str() == Some(seed.to_string().as_str()) => FolderName::Seed(seed),
+        Some(seed) => FolderName::NotCanonical(seed),
+    }
 }
 
 /// Reads the seed folders under `<experiment_dir>/seeds/`. A folder counts
@@ -156,8 +188,11 @@ pub fn seed_folders(experiment_dir: &Path) -> Result<Vec<SeedFolder>, Experiment
 /// seed, and no earlier folder may hold the same run id; the others are
 /// left out and named in [`SeedScan::problems`]. Other names (logs, locks,
 /// staging folders of runs in progress) are skipped; a counted folder
-/// without a readable `metrics.json` is an error naming it.
-pub fn scan_seed_folders(experiment_dir: &Path) -> Result<SeedScan, ExperimentError> {
+/// whose `metrics.json` cannot be read as `SeedMetrics<D>` is an error
+/// naming it.
+pub fn scan_seed_folders<D: DeserializeOwned>(
+    experiment_dir: &Path,
+) -> Result<SeedScan<D>, ExperimentError> {
     let root = experiment_dir.join(SEEDS_DIR);
     let entries = match std::fs::read_dir(&root) {
         Ok(entries) => entries,
@@ -170,225 +205,137 @@ pub fn scan_seed_folders(experiment_dir: &Path) -> Result<SeedScan, ExperimentEr
             path: root.clone(),
             source,
         })?;
-        let name = entry.file_name();
-        let Some(seed) = name.to_str().and_then(|n| n.parse::<u64>().ok()) else {
-            continue;
-        };
-        let dir = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|source| ExperimentError::ResultsDir {
-                path: dir.clone(),
-                source,
-            })?;
-        if kind.is_symlink() {
-            scan.problems.push(format!(
-                "{} is a symbolic link, not a seed's own folder; left out",
-                dir.display()
-            ));
-            continue;
+        if let Some(folder) = seed_folder(&root, &entry, &mut scan.problems)? {
+            scan.folders.push(folder);
         }
-        if !kind.is_dir() {
-            continue;
-        }
-        if name.to_str() != Some(seed.to_string().as_str()) {
-            scan.problems.push(format!(
-                "{} is not a seed folder name (seqlab writes seed {seed} as {}); left out",
-                dir.display(),
-                root.join(seed.to_string()).display()
-            ));
-            continue;
-        }
-        let metrics = read_metrics(&dir.join("metrics.json"))?;
-        if metrics["seed"].as_u64() != Some(seed) {
-            scan.problems.push(format!(
-                "{} holds the run of seed {}, not of seed {seed} (a copy?); left out",
-                dir.display(),
-                metrics["seed"]
-            ));
-            continue;
-        }
-        scan.folders.push(SeedFolder { seed, dir, metrics });
     }
     scan.folders.sort_by_key(|s| s.seed);
-    let mut ids = BTreeMap::new();
+    let problems = drop_copies(&mut scan.folders);
+    scan.problems.extend(problems);
+    Ok(scan)
+}
+
+/// One entry of `seeds/`: the seed's result, or `None` (with a problem
+/// line where it looks like a seed's folder but is not one).
+fn seed_folder<D: DeserializeOwned>(
+    root: &Path,
+    entry: &std::fs::DirEntry,
+    problems: &mut Vec<String>,
+) -> Result<Option<SeedResult<D>>, ExperimentError> {
+    let dir = entry.path();
+    let seed = match folder_name(&entry.file_name()) {
+        FolderName::Other => return Ok(None),
+        FolderName::NotCanonical(seed) => {
+            if dir.is_dir() {
+                problems.push(format!(
+                    "{} is not a seed folder name (seqlab writes seed {seed} as {}); left out",
+                    dir.display(),
+                    root.join(seed.to_string()).display()
+                ));
+            }
+            return Ok(None);
+        }
+        FolderName::Seed(seed) => seed,
+    };
+    let kind = entry
+        .file_type()
+        .map_err(|source| ExperimentError::ResultsDir {
+            path: dir.clone(),
+            source,
+        })?;
+    if kind.is_symlink() {
+        problems.push(format!(
+            "{} is a symbolic link, not a seed's own folder; left out",
+            dir.display()
+        ));
+        return Ok(None);
+    }
+    if !kind.is_dir() {
+        return Ok(None);
+    }
+    let metrics: SeedMetrics<D> = read_json(&dir.join("metrics.json"))?;
+    if metrics.info.seed != seed {
+        problems.push(format!(
+            "{} holds the run of seed {}, not of seed {seed} (a copy?); left out",
+            dir.display(),
+            metrics.info.seed
+        ));
+        return Ok(None);
+    }
+    Ok(Some(SeedResult { seed, dir, metrics }))
+}
+
+/// Keeps the first folder of each run id (sorted by seed); the lines for those dropped.
+fn drop_copies<D>(folders: &mut Vec<SeedResult<D>>) -> Vec<String> {
+    let mut ids: BTreeMap<String, u64> = BTreeMap::new();
     let mut problems = Vec::new();
-    scan.folders.retain(|s| {
-        let Some(id) = s.metrics["run_id"].as_str() else {
+    folders.retain(|s| {
+        let Some(id) = s.metrics.run_id.as_deref() else {
             return true;
         };
-        match ids.insert(id.to_string(), s.seed) {
+        match ids.get(id) {
             Some(first) => {
-                ids.insert(id.to_string(), first);
                 problems.push(format!(
                     "{} holds run {id}, which seed {first}'s folder holds too (a copy?); left out",
                     s.dir.display()
                 ));
                 false
             }
-            None => true,
-        }
-    });
-    scan.problems.extend(problems);
-    Ok(scan)
-}
-
-/// Run facts every seed must share.
-const SHARED: [&str; 6] = [
-    "experiment",
-    "profile",
-    "device",
-    "libtorch",
-    "threads",
-    "epochs_override",
-];
-
-/// Settings whose value depends on the seed (for example the size of a
-/// vocabulary ranked on a seeded sample): key -> seed -> value.
-fn settings_by_seed(seeds: &[SeedFolder]) -> Map<String, Value> {
-    let mut out = Map::new();
-    let Some(first) = seeds
-        .first()
-        .and_then(|s| s.metrics["settings"].as_object())
-    else {
-        return out;
-    };
-    for key in first.keys() {
-        if seeds
-            .iter()
-            .any(|s| s.metrics["settings"][key] != first[key])
-        {
-            let per_seed: Map<String, Value> = seeds
-                .iter()
-                .map(|s| (s.seed.to_string(), s.metrics["settings"][key].clone()))
-                .collect();
-            out.insert(key.clone(), Value::Object(per_seed));
-        }
-    }
-    out
-}
-
-/// One target (or, from `list` "measurements", one number without a
-/// target) summarised over seeds.
-fn summarise_target(list: &str, first: &Value, seeds: &[SeedFolder], index: usize) -> Value {
-    let what = first["what"].as_str().unwrap_or_default();
-    let mut values = Map::new();
-    let mut numbers = Vec::new();
-    let mut passing = 0;
-    let mut absent = Vec::new();
-    for s in seeds {
-        let t = s.metrics[list]
-            .as_array()
-            .and_then(|ts| {
-                ts.iter()
-                    .find(|t| t["what"] == first["what"])
-                    .or(ts.get(index))
-            })
-            .filter(|t| t["what"] == first["what"]);
-        match t {
-            Some(t) => {
-                let v = t["measured"].as_f64().unwrap_or(f64::NAN);
-                values.insert(s.seed.to_string(), t["measured"].clone());
-                numbers.push(v);
-                if t["pass"] == Value::Bool(true) {
-                    passing += 1;
-                }
+            None => {
+                ids.insert(id.to_string(), s.seed);
+                true
             }
-            None => absent.push(s.seed),
         }
-    }
-    let lo = first["lo"].as_f64().unwrap_or(f64::MIN);
-    let hi = first["hi"].as_f64().unwrap_or(f64::MAX);
-    let mut out = json!({
-        "what": what,
-        "published": first["published"],
-        "published_value": first["published_value"],
-        "expected": first["expected"],
-        "lo": first["lo"],
-        "hi": first["hi"],
-        "values": values,
-        "seeds_passing": passing,
     });
-    match SeedSpread::of(&numbers) {
-        Ok(spread) if absent.is_empty() => {
-            let position = first["published_value"]
-                .as_f64()
-                .map(|p| spread.position_of(p).name());
-            out["n"] = json!(spread.n);
-            out["mean"] = json!(spread.mean);
-            out["sd"] = json!(spread.sd);
-            out["min"] = json!(spread.min);
-            out["max"] = json!(spread.max);
-            out["ci95"] = json!(spread.ci95);
-            out["published_position"] = json!(position);
-            out["pass"] = json!((lo..=hi).contains(&spread.mean));
-        }
-        Ok(_) => {
-            out["n"] = json!(numbers.len());
-            out["pass"] = json!(false);
-            out["problem"] = json!(format!("no value at seeds {absent:?}"));
-        }
-        Err(e) => {
-            out["n"] = json!(numbers.len());
-            out["pass"] = json!(false);
-            out["problem"] = json!(match e {
-                seqlab_metrics::MetricsError::NonFinite { index, value, .. } => {
-                    let seed = seeds
-                        .iter()
-                        .filter(|s| !absent.contains(&s.seed))
-                        .nth(index)
-                        .map_or_else(|| "?".to_string(), |s| s.seed.to_string());
-                    format!("seed {seed}'s value is {value}, not a finite number (seeds/{seed}/metrics.json)")
-                }
-                other => other.to_string(),
-            });
-        }
+    problems
+}
+
+/// The run facts of a seed that every other seed must share.
+fn shared_facts(info: &RunInfo) -> SharedFacts {
+    SharedFacts {
+        experiment: info.experiment.clone(),
+        profile: info.profile.clone(),
+        device: info.device.clone(),
+        libtorch: info.libtorch.clone(),
+        threads: info.threads,
+        epochs_override: info.epochs_override,
+        cpus: info.cpu.iter().cloned().collect(),
     }
-    out
 }
 
-/// The summary of whatever seeds exist under `experiment_dir`: writes its
-/// `metrics.json` (and the hook's files) there and returns it; `None`
-/// where no seed folder exists. Top-level files that neither the summary
-/// nor the hook wrote (left by an earlier single-seed run into the same
-/// folder) are removed, so the folder holds one run's results.
-///
-/// It holds the experiment folder's lock while it works, so it fails with
-/// [`seqlab_io::IoError::Locked`] while a run writes there (a single-seed
-/// run, or seeds in progress). Seeds whose settings differ
-/// (profile, device, libtorch, threads, `--epochs`) are refused, naming
-/// the field; [`aggregate_mixed`] merges them anyway.
-pub fn aggregate(
-    experiment_dir: &Path,
-    hook: Option<AggregateHook>,
-) -> Result<Option<Value>, ExperimentError> {
-    summarise(experiment_dir, hook, false)
-}
-
-/// [`aggregate`] that merges seeds whose settings differ, listing each
-/// difference under `mixed_settings` in the summary (the report flags them).
-pub fn aggregate_mixed(
-    experiment_dir: &Path,
-    hook: Option<AggregateHook>,
-) -> Result<Option<Value>, ExperimentError> {
-    summarise(experiment_dir, hook, true)
+/// The shared facts by name, printed, for messages.
+fn facts_by_name(f: &SharedFacts) -> [(&'static str, String); 6] {
+    [
+        ("experiment", format!("{:?}", f.experiment)),
+        ("profile", format!("{:?}", f.profile)),
+        ("device", format!("{:?}", f.device)),
+        ("libtorch", format!("{:?}", f.libtorch)),
+        ("threads", f.threads.to_string()),
+        (
+            "epochs_override",
+            f.epochs_override
+                .map_or_else(|| "none".to_string(), |e| e.to_string()),
+        ),
+    ]
 }
 
 /// The seeds' shared run facts that differ from the first seed's: one line
 /// each, naming the folder and the field.
-fn differing_settings(seeds: &[SeedFolder]) -> Vec<(PathBuf, String)> {
+fn differing_settings<D>(seeds: &[SeedResult<D>]) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let Some(first) = seeds.first() else {
         return out;
     };
+    let base = facts_by_name(&shared_facts(&first.metrics.info));
     for s in &seeds[1..] {
-        for key in SHARED {
-            if s.metrics[key] != first.metrics[key] {
+        let mine = facts_by_name(&shared_facts(&s.metrics.info));
+        for ((key, theirs), (_, value)) in base.iter().zip(mine.iter()) {
+            if theirs != value {
                 out.push((
                     s.dir.join("metrics.json"),
                     format!(
-                        "its {key} ({}) differs from seed {}'s ({})",
-                        s.metrics[key], first.seed, first.metrics[key]
+                        "its {key} ({value}) differs from seed {}'s ({theirs})",
+                        first.seed
                     ),
                 ));
             }
@@ -399,24 +346,283 @@ fn differing_settings(seeds: &[SeedFolder]) -> Vec<(PathBuf, String)> {
 
 /// The seeds with a folder, the seeds planned (every seed's `seed_set`
 /// and the present ones) and those planned without a folder.
-fn seeds_present_planned_missing(seeds: &[SeedFolder]) -> (Vec<u64>, BTreeSet<u64>, Vec<u64>) {
+fn seeds_present_planned_missing<D>(
+    seeds: &[SeedResult<D>],
+) -> (Vec<u64>, BTreeSet<u64>, Vec<u64>) {
     let present: Vec<u64> = seeds.iter().map(|s| s.seed).collect();
     let planned: BTreeSet<u64> = seeds
         .iter()
-        .flat_map(|s| {
-            s.metrics["seed_set"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        .flat_map(|s| s.metrics.info.seed_set.clone().unwrap_or_default())
         .chain(present.iter().copied())
         .collect();
-    let missing: Vec<u64> = planned
+    let missing = planned
         .iter()
         .copied()
         .filter(|s| !present.contains(s))
         .collect();
     (present, planned, missing)
+}
+
+/// Settings over seeds: one value where every seed agrees, else one per seed.
+fn settings_summary(per_seed: &[(u64, Vec<Setting>)]) -> Vec<SettingSummary> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, settings) in per_seed {
+        for s in settings {
+            if !names.contains(&s.name) {
+                names.push(s.name.clone());
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let values: BTreeMap<String, String> = per_seed
+                .iter()
+                .map(|(seed, settings)| {
+                    let value = settings
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map(|s| s.value.clone());
+                    (seed.to_string(), value.unwrap_or_else(|| "-".into()))
+                })
+                .collect();
+            let distinct: BTreeSet<&String> = values.values().collect();
+            match (distinct.len(), distinct.first()) {
+                (1, Some(v)) => SettingSummary {
+                    name,
+                    value: Some((*v).clone()),
+                    by_seed: BTreeMap::new(),
+                },
+                _ => SettingSummary {
+                    name,
+                    value: None,
+                    by_seed: values,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Epochs per training run over seeds, in the first seed's order of runs.
+fn epochs_summary(per_seed: &[(u64, Vec<(String, usize)>)]) -> Vec<EpochsSummary> {
+    let mut out: Vec<EpochsSummary> = Vec::new();
+    for (seed, runs) in per_seed {
+        for (run, epochs) in runs {
+            let i = match out.iter().position(|e| &e.run == run) {
+                Some(i) => i,
+                None => {
+                    out.push(EpochsSummary {
+                        run: run.clone(),
+                        by_seed: BTreeMap::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            out[i].by_seed.insert(seed.to_string(), *epochs);
+        }
+    }
+    out
+}
+
+/// Mean, sd, range and interval of values that are all finite; else why not,
+/// naming the seed.
+fn spread_of(values: &[(u64, f64)]) -> Result<(usize, Spread, SeedSpread), String> {
+    let numbers: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+    match SeedSpread::of(&numbers) {
+        Ok(s) => Ok((
+            s.n,
+            Spread {
+                mean: s.mean,
+                sd: s.sd,
+                min: s.min,
+                max: s.max,
+                ci95: s.ci95,
+            },
+            s,
+        )),
+        Err(seqlab_metrics::MetricsError::NonFinite { index, value, .. }) => {
+            let seed = values.get(index).map_or(0, |(s, _)| *s);
+            Err(format!(
+                "seed {seed}'s value is {value}, not a finite number (seeds/{seed}/metrics.json)"
+            ))
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+fn value_map(values: &[(u64, f64)]) -> BTreeMap<String, Option<f64>> {
+    values
+        .iter()
+        .map(|(seed, v)| (seed.to_string(), v.is_finite().then_some(*v)))
+        .collect()
+}
+
+/// One target over seeds: `first` describes it (what, published, range);
+/// `per_seed` holds each seed's own target of the same `what`, or `None`
+/// where a seed lacks it (then there is no spread, and the summary says so).
+pub fn summarise_target(first: &Target, per_seed: &[(u64, Option<&Target>)]) -> TargetSummary {
+    let values: Vec<(u64, f64)> = per_seed
+        .iter()
+        .filter_map(|(seed, t)| t.map(|t| (*seed, t.measured)))
+        .collect();
+    let absent: Vec<u64> = per_seed
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(s, _)| *s)
+        .collect();
+    let mut out = TargetSummary {
+        what: first.what.clone(),
+        published: first.published.clone(),
+        published_value: first.published_value,
+        expected: first.expected.clone(),
+        lo: first.lo,
+        hi: first.hi,
+        values: value_map(&values),
+        seeds_passing: per_seed
+            .iter()
+            .filter(|(_, t)| t.is_some_and(|t| t.pass))
+            .count(),
+        n: values.len(),
+        spread: None,
+        published_position: None,
+        kind: first.kind(),
+        source: first.source.clone(),
+        bounds: first.bounds,
+        split: false,
+        verdict: None,
+        pass: false,
+        problem: None,
+    };
+    if !absent.is_empty() {
+        out.problem = Some(format!("no value at seeds {absent:?}"));
+        return out;
+    }
+    match spread_of(&values) {
+        Ok((n, mut spread, s)) => {
+            out.n = n;
+            spread.ci95 = spread.ci95.map(|ci| clip(ci, first.bounds));
+            let numbers: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+            out.split = splits(&numbers, first.bounds);
+            out.published_position = first.published_value.map(|p| s.position_of(p));
+            out.verdict = match (out.kind, first.published_value) {
+                (TargetKind::Published, Some(p)) => Some(Verdict::of(
+                    p,
+                    match spread.ci95 {
+                        Some(ci) if !out.split => ci,
+                        _ => [spread.min, spread.max],
+                    },
+                )),
+                _ => None,
+            };
+            out.pass = match out.verdict {
+                Some(v) => v == Verdict::Consistent,
+                None => first.range_contains(spread.mean),
+            };
+            out.spread = Some(spread);
+        }
+        Err(problem) => out.problem = Some(problem),
+    }
+    out
+}
+
+/// A target over seeds from one target per seed (a paired comparison
+/// computed by an experiment's summary); `None` for no seeds.
+pub fn summarise_targets(per_seed: &[(u64, Target)]) -> Option<TargetSummary> {
+    let first = &per_seed.first()?.1;
+    let refs: Vec<(u64, Option<&Target>)> = per_seed.iter().map(|(s, t)| (*s, Some(t))).collect();
+    Some(summarise_target(first, &refs))
+}
+
+/// One number without a target over seeds (see [`summarise_target`]).
+pub fn summarise_measurement(
+    first: &Measurement,
+    per_seed: &[(u64, Option<&Measurement>)],
+) -> MeasurementSummary {
+    let values: Vec<(u64, f64)> = per_seed
+        .iter()
+        .filter_map(|(seed, m)| m.map(|m| (*seed, m.measured)))
+        .collect();
+    let absent: Vec<u64> = per_seed
+        .iter()
+        .filter(|(_, m)| m.is_none())
+        .map(|(s, _)| *s)
+        .collect();
+    let mut out = MeasurementSummary {
+        what: first.what.clone(),
+        values: value_map(&values),
+        n: values.len(),
+        spread: None,
+        problem: None,
+    };
+    if !absent.is_empty() {
+        out.problem = Some(format!("no value at seeds {absent:?}"));
+        return out;
+    }
+    match spread_of(&values) {
+        Ok((n, spread, _)) => {
+            out.n = n;
+            out.spread = Some(spread);
+        }
+        Err(problem) => out.problem = Some(problem),
+    }
+    out
+}
+
+/// The `i`-th item of a seed's list, or the one of the same `what`.
+fn same_item<'a, T>(
+    list: &'a [T],
+    index: usize,
+    what: &str,
+    what_of: fn(&T) -> &str,
+) -> Option<&'a T> {
+    list.iter()
+        .find(|t| what_of(t) == what)
+        .or(list.get(index))
+        .filter(|t| what_of(t) == what)
+}
+
+/// Every target and measurement of the first seed, over all seeds.
+fn targets_over_seeds<D>(seeds: &[SeedResult<D>]) -> (Vec<TargetSummary>, Vec<MeasurementSummary>) {
+    let Some(first) = seeds.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    let targets = first
+        .metrics
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let per_seed: Vec<(u64, Option<&Target>)> = seeds
+                .iter()
+                .map(|s| {
+                    (
+                        s.seed,
+                        same_item(&s.metrics.targets, i, &t.what, |t| &t.what),
+                    )
+                })
+                .collect();
+            summarise_target(t, &per_seed)
+        })
+        .collect();
+    let measurements = first
+        .metrics
+        .measurements
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let per_seed: Vec<(u64, Option<&Measurement>)> = seeds
+                .iter()
+                .map(|s| {
+                    (
+                        s.seed,
+                        same_item(&s.metrics.measurements, i, &m.what, |m| &m.what),
+                    )
+                })
+                .collect();
+            summarise_measurement(m, &per_seed)
+        })
+        .collect();
+    (targets, measurements)
 }
 
 /// One run per folder: what an earlier single-seed run left at the top of
@@ -444,16 +650,60 @@ fn remove_other_files(experiment_dir: &Path, files: &[String]) {
     }
 }
 
-fn summarise(
-    experiment_dir: &Path,
-    hook: Option<AggregateHook>,
+/// The summary of whatever seeds of `E` exist under `results_dir`: writes
+/// its `metrics.json` (and the files of [`Experiment::summarise`]) into
+/// `<results_dir>/<name>/` and returns it; `None` where no seed folder
+/// exists. Top-level files that neither the summary nor the experiment
+/// wrote (left by an earlier single-seed run into the same folder) are
+/// removed, so the folder holds one run's results.
+///
+/// It holds the experiment folder's lock while it works, so it fails with
+/// [`seqlab_io::IoError::Locked`] while a run writes there. Seeds whose run
+/// facts differ (profile, device, libtorch, threads, `--epochs`) are
+/// refused, naming the field, unless `allow_mixed`: then they are merged
+/// and each difference is listed under `mixed_settings`.
+pub fn aggregate<E: Experiment>(
+    results_dir: &Path,
     allow_mixed: bool,
-) -> Result<Option<Value>, ExperimentError> {
+) -> Result<Option<Summary>, ExperimentError> {
+    let dir = results_dir.join(E::NAME);
+    let how = SummaryOf {
+        settings: E::settings,
+        epochs: E::epochs,
+        extra: |seeds: &[SeedResult<E::Details>]| {
+            E::summarise(
+                seeds,
+                SummaryContext {
+                    dir: &dir,
+                    results_dir,
+                },
+            )
+        },
+    };
+    summarise(&dir, allow_mixed, how)
+}
+
+/// What the generic summary needs from the experiment.
+pub(crate) struct SummaryOf<D, F> {
+    pub(crate) settings: fn(&D) -> Vec<Setting>,
+    pub(crate) epochs: fn(&D) -> Vec<(String, usize)>,
+    pub(crate) extra: F,
+}
+
+pub(crate) fn summarise<D, F>(
+    experiment_dir: &Path,
+    allow_mixed: bool,
+    how: SummaryOf<D, F>,
+) -> Result<Option<Summary>, ExperimentError>
+where
+    D: DeserializeOwned,
+    F: FnOnce(&[SeedResult<D>]) -> Result<SummaryExtra, ExperimentError>,
+{
     if !experiment_dir.join(SEEDS_DIR).is_dir() {
         return Ok(None);
     }
     let _lock = seqlab_io::DirLock::acquire(experiment_dir)?;
-    let scan = scan_seed_folders(experiment_dir)?;
+    let scan = scan_seed_folders::<D>(experiment_dir)?;
     let seeds = scan.folders;
     let Some(first) = seeds.first() else {
         return Ok(None);
@@ -468,144 +718,125 @@ fn summarise(
         });
     }
     let (present, planned, missing) = seeds_present_planned_missing(&seeds);
-    let summarise = |list: &str| -> Vec<Value> {
-        first.metrics[list]
-            .as_array()
-            .map(|ts| {
-                ts.iter()
-                    .enumerate()
-                    .map(|(i, t)| summarise_target(list, t, &seeds, i))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let targets = summarise("targets");
-    let mut measurements = summarise("measurements");
-    for m in &mut measurements {
-        if let Value::Object(m) = m {
-            for k in [
-                "pass",
-                "seeds_passing",
-                "lo",
-                "hi",
-                "expected",
-                "published",
-                "published_value",
-                "published_position",
-            ] {
-                m.remove(k);
-            }
-        }
-    }
-
-    let mut metrics = Map::new();
-    for key in SHARED {
-        metrics.insert(key.into(), first.metrics[key].clone());
-    }
-    let mut settings = first.metrics["settings"].clone();
-    let varying = settings_by_seed(&seeds);
-    if let Value::Object(map) = &mut settings {
-        for key in varying.keys() {
-            map.remove(key);
-        }
-    }
-    metrics.insert("settings".into(), settings);
-    if !varying.is_empty() {
-        metrics.insert("settings_by_seed".into(), Value::Object(varying));
-    }
-    if !mixed.is_empty() {
-        let lines: Vec<String> = mixed
+    let (mut targets, mut measurements) = targets_over_seeds(&seeds);
+    let settings: Vec<(u64, Vec<Setting>)> = seeds
+        .iter()
+        .map(|s| (s.seed, (how.settings)(&s.metrics.details)))
+        .collect();
+    let epochs: Vec<(u64, Vec<(String, usize)>)> = seeds
+        .iter()
+        .map(|s| (s.seed, (how.epochs)(&s.metrics.details)))
+        .collect();
+    let extra = (how.extra)(&seeds)?;
+    targets.extend(extra.targets);
+    measurements.extend(extra.measurements);
+    let mut facts = shared_facts(&first.metrics.info);
+    facts.cpus = seeds
+        .iter()
+        .filter_map(|s| s.metrics.info.cpu.clone())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let summary = Summary {
+        facts,
+        settings: settings_summary(&settings),
+        seeds: present,
+        seed_set: planned.into_iter().collect(),
+        missing_seeds: missing,
+        seed_problems: scan.problems,
+        mixed_settings: mixed
             .iter()
             .map(|(path, what)| format!("{}: {what}", path.display()))
-            .collect();
-        metrics.insert("mixed_settings".into(), json!(lines));
-    }
-    if !scan.problems.is_empty() {
-        metrics.insert("seed_problems".into(), json!(scan.problems));
-    }
-    metrics.insert("seeds".into(), json!(present));
-    metrics.insert("seed_set".into(), json!(planned));
-    metrics.insert("missing_seeds".into(), json!(missing));
-    metrics.insert("interval".into(), json!(INTERVAL_METHOD));
-    metrics.insert(
-        "verdict_rule".into(),
-        json!("a target passes when the mean over seeds is in its accepted range"),
-    );
-    metrics.insert("targets".into(), Value::Array(targets));
-    if !measurements.is_empty() {
-        metrics.insert("measurements".into(), Value::Array(measurements));
-    }
-    if let Some(notes) = first.metrics.get("notes") {
-        metrics.insert("notes".into(), notes.clone());
-    }
-    let extra = match hook {
-        Some(hook) => hook(&seeds, experiment_dir)?,
-        None => AggregateExtra::default(),
+            .collect(),
+        interval: INTERVAL_METHOD.to_string(),
+        verdict_rule: VERDICT_RULE.to_string(),
+        targets,
+        measurements,
+        epochs: epochs_summary(&epochs),
+        details: extra.details,
+        extra_files: extra.files.clone(),
+        report_paragraphs: extra.report,
     };
-    metrics.extend(extra.metrics);
-    metrics.insert("extra_files".into(), json!(extra.files));
-    metrics.insert("report_paragraphs".into(), json!(extra.report));
-    let metrics = Value::Object(metrics);
-    let mut text = serde_json::to_string_pretty(&metrics)
-        .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise metrics: {e}")))?;
-    text.push('\n');
+    let text = to_json_text(&summary, "the summary's metrics.json")?;
     seqlab_io::write_atomic(experiment_dir.join("metrics.json"), text.as_bytes())?;
     remove_other_files(experiment_dir, &extra.files);
-    Ok(Some(metrics))
+    Ok(Some(summary))
 }
 
 /// Terminal lines for a summary: one per target, judged on the mean.
-pub fn headline(summary: &Value) -> Vec<String> {
-    let mut lines = Vec::new();
-    for t in summary["targets"].as_array().into_iter().flatten() {
-        let mark = if t["pass"] == Value::Bool(true) {
-            "PASS"
-        } else {
-            "MISS"
-        };
-        let what = t["what"].as_str().unwrap_or_default();
-        let line = match (t["mean"].as_f64(), t["sd"].as_f64()) {
-            (Some(mean), Some(sd)) => format!(
-                "{mark} {what}: mean {} ± {} over {} seeds, range [{}, {}] (expected {}; published {})",
-                fmt_number(mean),
-                fmt_number(sd),
-                t["n"],
-                fmt_number(t["min"].as_f64().unwrap_or(f64::NAN)),
-                fmt_number(t["max"].as_f64().unwrap_or(f64::NAN)),
-                t["expected"].as_str().unwrap_or_default(),
-                t["published"].as_str().unwrap_or_default(),
-            ),
-            _ => format!(
-                "{mark} {what}: {}",
-                t["problem"].as_str().unwrap_or("no values")
-            ),
-        };
-        lines.push(line);
+pub fn headline(summary: &Summary) -> Vec<String> {
+    let mut lines: Vec<String> = summary.targets.iter().map(target_line).collect();
+    for p in summary.seed_problems.iter().chain(&summary.mixed_settings) {
+        lines.push(format!("WARNING {p}"));
     }
-    for key in ["seed_problems", "mixed_settings"] {
-        for p in summary[key].as_array().into_iter().flatten() {
-            lines.push(format!("WARNING {}", p.as_str().unwrap_or_default()));
-        }
-    }
-    if let Some(missing) = summary["missing_seeds"]
-        .as_array()
-        .filter(|m| !m.is_empty())
-    {
+    if !summary.missing_seeds.is_empty() {
+        let list: Vec<String> = summary.missing_seeds.iter().map(u64::to_string).collect();
         lines.push(format!(
             "missing seeds (no folder yet): {}",
-            missing
-                .iter()
-                .map(Value::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            list.join(", ")
         ));
     }
     lines
 }
 
+fn target_line(t: &TargetSummary) -> String {
+    let mark = match t.verdict {
+        Some(v) => v.name().to_uppercase(),
+        None if t.pass => "PASS".into(),
+        None => "MISS".into(),
+    };
+    match &t.spread {
+        Some(s) => format!(
+            "{mark} {}: mean {} ± {} over {} seeds, range [{}, {}] (expected {}; published {})",
+            t.what,
+            fmt_number(s.mean),
+            fmt_number(s.sd),
+            t.n,
+            fmt_number(s.min),
+            fmt_number(s.max),
+            t.expected,
+            t.published,
+        ),
+        None => format!(
+            "{mark} {}: {}",
+            t.what,
+            t.problem.as_deref().unwrap_or("no values")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Unknown;
+    use serde_json::{json, Value};
+
+    /// An experiment with no details, for the generic summary.
+    struct Demo;
+
+    impl Experiment for Demo {
+        type Config = ();
+        type Details = Unknown;
+        const NAME: &'static str = "demo";
+        const DESCRIPTION: &'static str = "demo";
+        const DIFFERENCES: &'static [&'static str] = &[];
+        const THREADS: seqlab_train::runtime::ThreadHint =
+            seqlab_train::runtime::ThreadHint::Single;
+        const FULL_SEEDS: usize = 3;
+        fn config(_: bool) {}
+        fn run_seed(
+            _: &(),
+            _: &mut crate::experiment::SeedContext<'_>,
+        ) -> Result<crate::experiment::Outcome<Unknown>, ExperimentError> {
+            unreachable!("the tests summarise folders written by hand")
+        }
+        fn settings(_: &Unknown) -> Vec<Setting> {
+            Vec::new()
+        }
+        fn epochs(_: &Unknown) -> Vec<(String, usize)> {
+            Vec::new()
+        }
+    }
 
     fn seed_dir(root: &Path, seed: u64, measured: f64, set: &[u64]) {
         let dir = root.join(SEEDS_DIR).join(seed.to_string());
@@ -622,30 +853,36 @@ mod tests {
 
     #[test]
     fn judges_the_mean_and_says_where_the_published_number_falls() {
-        let root = std::env::temp_dir().join(format!("seqlab-agg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let results = std::env::temp_dir().join(format!("seqlab-agg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&results);
+        let root = results.join(Demo::NAME);
         // 0.38 misses alone; the mean 0.44 passes.
         for (seed, v) in [(1, 0.38), (2, 0.46), (3, 0.48)] {
             seed_dir(&root, seed, v, &[1, 2, 3, 4]);
         }
         std::fs::write(root.join("stale_single_seed.png"), b"x").unwrap();
-        let m = aggregate(&root, None).unwrap().unwrap();
-        let t = &m["targets"][0];
-        assert_eq!(t["n"], 3);
-        assert!((t["mean"].as_f64().unwrap() - 0.44).abs() < 1e-12);
-        assert_eq!(t["pass"], true);
-        assert_eq!(t["seeds_passing"], 2);
-        assert_eq!(t["published_position"], "inside");
-        assert_eq!(t["values"]["1"], 0.38);
-        assert_eq!(m["seeds"], json!([1, 2, 3]));
-        assert_eq!(m["missing_seeds"], json!([4]));
+        let m = aggregate::<Demo>(&results, false).unwrap().unwrap();
+        let t = &m.targets[0];
+        assert_eq!(t.n, 3);
+        assert!((t.spread.as_ref().unwrap().mean - 0.44).abs() < 1e-12);
+        assert!(t.pass);
+        assert_eq!(t.seeds_passing, 2);
+        assert_eq!(
+            t.published_position,
+            Some(seqlab_metrics::RangePosition::Inside)
+        );
+        assert_eq!(t.values["1"], Some(0.38));
+        assert_eq!(m.seeds, vec![1, 2, 3]);
+        assert_eq!(m.missing_seeds, vec![4]);
         assert!(root.join("metrics.json").is_file());
         assert!(!root.join("stale_single_seed.png").exists());
         let lines = headline(&m);
+        // The published 0.46 lies inside the interval: consistent.
         assert!(
-            lines[0].starts_with("PASS acc: mean 0.4400 ± "),
+            lines[0].starts_with("CONSISTENT acc: mean 0.4400 ± "),
             "{lines:?}"
         );
+        assert_eq!(t.verdict, Some(crate::target::Verdict::Consistent));
         assert!(lines[1].contains("missing seeds") && lines[1].contains('4'));
 
         // A seed run with other settings is refused, naming its folder.
@@ -653,21 +890,23 @@ mod tests {
         std::fs::create_dir_all(&odd).unwrap();
         std::fs::write(
             odd.join("metrics.json"),
-            json!({"experiment": "demo", "profile": "quick", "seed": 9}).to_string(),
+            json!({"experiment": "demo", "profile": "quick", "device": "cpu", "libtorch": "2.11.0",
+                   "threads": 1, "seed": 9, "targets": []})
+            .to_string(),
         )
         .unwrap();
-        let err = aggregate(&root, None).unwrap_err().to_string();
+        let err = aggregate::<Demo>(&results, false).unwrap_err().to_string();
         assert!(
             err.contains("seeds/9/metrics.json") && err.contains("profile"),
             "{err}"
         );
         std::fs::write(odd.join("metrics.json"), "{ half").unwrap();
-        let err = aggregate(&root, None).unwrap_err().to_string();
+        let err = aggregate::<Demo>(&results, false).unwrap_err().to_string();
         assert!(
             err.contains("seeds/9/metrics.json") && err.contains("JSON"),
             "{err}"
         );
-        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&results).unwrap();
     }
 
     fn edit_metrics(dir: &Path, edit: impl FnOnce(&mut Value)) {
@@ -705,11 +944,15 @@ mod tests {
         copy_dir(&seeds.join("44"), &seeds.join("48"));
         edit_metrics(&seeds.join("48"), |m| m["seed"] = json!(48));
         std::os::unix::fs::symlink("43", seeds.join("49")).unwrap();
-        let m = aggregate(&root, None).unwrap().unwrap();
-        assert_eq!(m["seeds"], json!([42, 43, 44]));
-        assert_eq!(m["targets"][0]["n"], 3);
-        assert!((m["targets"][0]["mean"].as_f64().unwrap() - 0.45).abs() < 1e-12);
-        let problems = m["seed_problems"].to_string();
+        let m = crate::find("seq2one")
+            .unwrap()
+            .summarise(&results, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.seeds, vec![42, 43, 44]);
+        assert_eq!(m.targets[0].n, 3);
+        assert!((m.targets[0].spread.as_ref().unwrap().mean - 0.45).abs() < 1e-12);
+        let problems = m.seed_problems.join("\n");
         for (folder, why) in [
             ("seeds/042", "not a seed folder name"),
             ("seeds/+43", "not a seed folder name"),
@@ -736,15 +979,16 @@ mod tests {
 
     #[test]
     fn seeds_run_with_other_settings_are_not_merged_unless_asked_and_a_bad_value_names_its_seed() {
-        let root = std::env::temp_dir().join(format!("seqlab-agg-mixed-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let results = std::env::temp_dir().join(format!("seqlab-agg-mixed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&results);
+        let root = results.join(Demo::NAME);
         for (seed, epochs) in [(1, 4), (2, 4), (3, 1)] {
             seed_dir(&root, seed, 0.5, &[1, 2, 3]);
             edit_metrics(&root.join(SEEDS_DIR).join(seed.to_string()), |m| {
                 m["epochs_override"] = json!(epochs);
             });
         }
-        let err = aggregate(&root, None).unwrap_err().to_string();
+        let err = aggregate::<Demo>(&results, false).unwrap_err().to_string();
         assert!(
             err.contains("seeds/3/metrics.json")
                 && err.contains("epochs_override (1) differs from seed 1's (4)")
@@ -752,23 +996,23 @@ mod tests {
             "{err}"
         );
         assert!(!root.join("metrics.json").exists());
-        let m = aggregate_mixed(&root, None).unwrap().unwrap();
-        assert_eq!(m["targets"][0]["n"], 3);
+        let m = aggregate::<Demo>(&results, true).unwrap().unwrap();
+        assert_eq!(m.targets[0].n, 3);
         assert!(
-            m["mixed_settings"].to_string().contains("epochs_override"),
-            "{m}"
+            m.mixed_settings.join(" ").contains("epochs_override"),
+            "{m:?}"
         );
         // A value that is not a number is named by its seed, not by a position.
         edit_metrics(&root.join(SEEDS_DIR).join("2"), |m| {
             m["targets"][0]["measured"] = Value::Null;
         });
-        let m = aggregate_mixed(&root, None).unwrap().unwrap();
-        let problem = m["targets"][0]["problem"].as_str().unwrap();
+        let m = aggregate::<Demo>(&results, true).unwrap().unwrap();
+        let problem = m.targets[0].problem.as_deref().unwrap();
         assert!(
             problem.contains("seed 2's value") && !problem.contains("values["),
             "{problem}"
         );
-        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&results).unwrap();
     }
 
     #[test]

@@ -23,7 +23,7 @@ use seqlab_train::runtime::{set_threads, AllocatorSetup, ThreadChoice, ThreadHin
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use serde::Serialize;
-use tch::nn::{ModuleT, VarStore};
+use tch::nn::{ModuleT, Path, VarStore};
 use tch::{Device, Kind, Tensor};
 
 /// The workloads, in the order `cargo xtask bench` runs them.
@@ -125,6 +125,125 @@ struct Workload {
     clip: Option<f64>,
 }
 
+/// Two stacked RNN(relu) layers of 128 over 12 one-hot steps of 5 letters; Adam.
+fn toy_seq2one(root: &Path, device: Device, shrink: i64) -> Result<Workload, ExperimentError> {
+    Ok(Workload {
+        data: one_hot_data(6_400 / shrink, 12, 5, 4, device),
+        model: Box::new(seq_classifier(
+            root / "m",
+            &SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4),
+        )?),
+        batch: 32,
+        optimizer: OptimizerConfig::adam(1e-3),
+        loss: Loss::CrossEntropy,
+        clip: None,
+    })
+}
+
+/// LSTM(12) over 111 one-hot steps of 8 symbols; RMSprop, gradient norm clipped at 1.
+fn temporal_order_hard(
+    root: &Path,
+    device: Device,
+    shrink: i64,
+) -> Result<Workload, ExperimentError> {
+    let mut cfg = SeqClassifierConfig::stacked(8, RecurrentKind::Lstm, &[12], 4);
+    cfg.init = RecurrentInit::LongMemory { forget_bias: 3.0 };
+    Ok(Workload {
+        data: one_hot_data(3_200 / shrink, 111, 8, 4, device),
+        model: Box::new(seq_classifier(root / "m", &cfg)?),
+        batch: 32,
+        optimizer: OptimizerConfig::rmsprop(1e-3),
+        loss: Loss::CrossEntropy,
+        clip: Some(1.0),
+    })
+}
+
+/// The book's IMDb LSTM or SimpleRNN on 128 token ids; Adam (Keras epsilon), BCE on logits.
+fn imdb(
+    root: &Path,
+    kind: RecurrentKind,
+    device: Device,
+    shrink: i64,
+) -> Result<Workload, ExperimentError> {
+    let n = 5_000 / shrink;
+    Ok(Workload {
+        data: TensorData {
+            x: Tensor::randint(10_000, [n, 128], (Kind::Int64, device)),
+            y: Tensor::randint(2, [n], (Kind::Int64, device)),
+        },
+        model: Box::new(sentiment_classifier(
+            root / "m",
+            &SentimentConfig::book(kind),
+        )?),
+        batch: 100,
+        optimizer: OptimizerConfig::keras_adam(1e-3),
+        loss: Loss::BinaryCrossEntropyWithLogits,
+        clip: None,
+    })
+}
+
+/// The length sweep's cells at its longest length: one layer of 32 units
+/// over 200 one-hot steps of the A/B-order alphabet, Keras initialisation;
+/// Adam 2e-3, gradient norm clipped at 1.
+fn sweep(
+    root: &Path,
+    kind: RecurrentKind,
+    device: Device,
+    shrink: i64,
+) -> Result<Workload, ExperimentError> {
+    let features = seqlab_data::ab_order::N_FEATURES as i64;
+    let cfg = SeqClassifierConfig {
+        init: RecurrentInit::Keras,
+        ..SeqClassifierConfig::stacked(features, kind, &[32], 4)
+    };
+    Ok(Workload {
+        data: one_hot_data(2_000 / shrink, 200, features, 4, device),
+        model: Box::new(seq_classifier(root / "m", &cfg)?),
+        batch: 32,
+        optimizer: OptimizerConfig::adam(2e-3),
+        loss: Loss::CrossEntropy,
+        clip: Some(1.0),
+    })
+}
+
+/// The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.
+fn mnist_bilstm_ae(root: &Path, device: Device, shrink: i64) -> Result<Workload, ExperimentError> {
+    let x = Tensor::rand([6_000 / shrink, 28, 28], (Kind::Float, device));
+    Ok(Workload {
+        data: TensorData {
+            x: x.shallow_clone(),
+            y: x,
+        },
+        model: Box::new(autoencoder(root / "m", &AutoencoderConfig::bilstm_book())?),
+        batch: 100,
+        optimizer: OptimizerConfig::keras_adam(1e-3),
+        loss: Loss::BinaryCrossEntropyWithLogits,
+        clip: None,
+    })
+}
+
+/// The post's encoder-decoder with teacher forcing on sin -> cos windows,
+/// 10 passes per epoch; Adam, MSE.
+fn seq2seq_sine(root: &Path, device: Device, shrink: i64) -> Result<Workload, ExperimentError> {
+    let w = sine_pairs::windows(&WindowConfig::default())?;
+    let one = to_tensors(&w.teacher_forcing(), device)?;
+    let reps = (10 / shrink).max(1);
+    Ok(Workload {
+        data: TensorData {
+            x: one.x.repeat([reps, 1, 1]),
+            y: one.y.repeat([reps, 1, 1]),
+        },
+        model: Box::new(TeacherForced(encoder_decoder(
+            root / "m",
+            &EncoderDecoderConfig::post(),
+        )?)),
+        batch: 10,
+        optimizer: OptimizerConfig::keras_adam(1e-3),
+        loss: Loss::Mse,
+        clip: None,
+    })
+}
+
 /// Builds workload `name` with its variables in `vs`.
 fn build(
     name: &str,
@@ -132,122 +251,22 @@ fn build(
     device: Device,
     shrink: i64,
 ) -> Result<Workload, ExperimentError> {
-    let root = vs.root();
-    let adam = OptimizerConfig::keras_adam(1e-3);
-    Ok(match name {
-        // Two stacked RNN(relu) layers of 128 over 12 one-hot steps of 5 letters; Adam.
-        "toy-seq2one" => Workload {
-            data: one_hot_data(6_400 / shrink, 12, 5, 4, device),
-            model: Box::new(seq_classifier(
-                &root / "m",
-                &SeqClassifierConfig::stacked(5, RecurrentKind::RnnRelu, &[128, 128], 4),
-            )?),
-            batch: 32,
-            optimizer: OptimizerConfig::adam(1e-3),
-            loss: Loss::CrossEntropy,
-            clip: None,
-        },
-        // LSTM(12) over 111 one-hot steps of 8 symbols; RMSprop, gradient norm clipped at 1.
-        "temporal-order-hard" => {
-            let mut cfg = SeqClassifierConfig::stacked(8, RecurrentKind::Lstm, &[12], 4);
-            cfg.init = RecurrentInit::LongMemory { forget_bias: 3.0 };
-            Workload {
-                data: one_hot_data(3_200 / shrink, 111, 8, 4, device),
-                model: Box::new(seq_classifier(&root / "m", &cfg)?),
-                batch: 32,
-                optimizer: OptimizerConfig::rmsprop(1e-3),
-                loss: Loss::CrossEntropy,
-                clip: Some(1.0),
-            }
-        }
-        // The book's IMDb LSTM or SimpleRNN on 128 token ids; Adam (Keras epsilon), BCE on logits.
-        "imdb-lstm" | "imdb-rnn" => {
-            let kind = if name == "imdb-lstm" {
-                RecurrentKind::Lstm
-            } else {
-                RecurrentKind::RnnTanh
-            };
-            let n = 5_000 / shrink;
-            Workload {
-                data: TensorData {
-                    x: Tensor::randint(10_000, [n, 128], (Kind::Int64, device)),
-                    y: Tensor::randint(2, [n], (Kind::Int64, device)),
-                },
-                model: Box::new(sentiment_classifier(
-                    &root / "m",
-                    &SentimentConfig::book(kind),
-                )?),
-                batch: 100,
-                optimizer: adam,
-                loss: Loss::BinaryCrossEntropyWithLogits,
-                clip: None,
-            }
-        }
-        // The length sweep's cells at its longest length: one layer of 32 units
-        // over 200 one-hot steps of the A/B-order alphabet, Keras initialisation;
-        // Adam 2e-3, gradient norm clipped at 1.
-        "sweep-rnn-tanh" | "sweep-lstm" | "sweep-gru" => {
-            let kind = match name {
-                "sweep-rnn-tanh" => RecurrentKind::RnnTanh,
-                "sweep-lstm" => RecurrentKind::Lstm,
-                _ => RecurrentKind::Gru,
-            };
-            let features = seqlab_data::ab_order::N_FEATURES as i64;
-            let cfg = SeqClassifierConfig {
-                init: RecurrentInit::Keras,
-                ..SeqClassifierConfig::stacked(features, kind, &[32], 4)
-            };
-            Workload {
-                data: one_hot_data(2_000 / shrink, 200, features, 4, device),
-                model: Box::new(seq_classifier(&root / "m", &cfg)?),
-                batch: 32,
-                optimizer: OptimizerConfig::adam(2e-3),
-                loss: Loss::CrossEntropy,
-                clip: Some(1.0),
-            }
-        }
-        // The book's BiLSTM autoencoder on 28x28 images; Adam, BCE on logits.
-        "mnist-bilstm-ae" => {
-            let x = Tensor::rand([6_000 / shrink, 28, 28], (Kind::Float, device));
-            Workload {
-                data: TensorData {
-                    x: x.shallow_clone(),
-                    y: x,
-                },
-                model: Box::new(autoencoder(&root / "m", &AutoencoderConfig::bilstm_book())?),
-                batch: 100,
-                optimizer: adam,
-                loss: Loss::BinaryCrossEntropyWithLogits,
-                clip: None,
-            }
-        }
-        // The post's encoder-decoder with teacher forcing on sin -> cos windows, 10 passes per epoch; Adam, MSE.
-        "seq2seq-sine" => {
-            let w = sine_pairs::windows(&WindowConfig::default())?;
-            let one = to_tensors(&w.teacher_forcing(), device)?;
-            let reps = (10 / shrink).max(1);
-            Workload {
-                data: TensorData {
-                    x: one.x.repeat([reps, 1, 1]),
-                    y: one.y.repeat([reps, 1, 1]),
-                },
-                model: Box::new(TeacherForced(encoder_decoder(
-                    &root / "m",
-                    &EncoderDecoderConfig::post(),
-                )?)),
-                batch: 10,
-                optimizer: adam,
-                loss: Loss::Mse,
-                clip: None,
-            }
-        }
-        other => {
-            return Err(ExperimentError::InvalidOption(format!(
-                "unknown workload {other:?}; available: {}",
-                WORKLOADS.join(", ")
-            )))
-        }
-    })
+    let root = &vs.root();
+    match name {
+        "toy-seq2one" => toy_seq2one(root, device, shrink),
+        "temporal-order-hard" => temporal_order_hard(root, device, shrink),
+        "imdb-lstm" => imdb(root, RecurrentKind::Lstm, device, shrink),
+        "imdb-rnn" => imdb(root, RecurrentKind::RnnTanh, device, shrink),
+        "sweep-rnn-tanh" => sweep(root, RecurrentKind::RnnTanh, device, shrink),
+        "sweep-lstm" => sweep(root, RecurrentKind::Lstm, device, shrink),
+        "sweep-gru" => sweep(root, RecurrentKind::Gru, device, shrink),
+        "mnist-bilstm-ae" => mnist_bilstm_ae(root, device, shrink),
+        "seq2seq-sine" => seq2seq_sine(root, device, shrink),
+        other => Err(ExperimentError::InvalidOption(format!(
+            "unknown workload {other:?}; available: {}",
+            WORKLOADS.join(", ")
+        ))),
+    }
 }
 
 /// Runs one workload on `device`.

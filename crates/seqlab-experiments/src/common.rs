@@ -9,7 +9,7 @@ use seqlab_train::objective::{Loss, Metric};
 use seqlab_train::optim::OptimizerConfig;
 use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -105,9 +105,7 @@ impl ResultsDir {
         file: &str,
         value: &T,
     ) -> Result<(), ExperimentError> {
-        let mut text = serde_json::to_string_pretty(value)
-            .map_err(|e| ExperimentError::InvalidOption(format!("cannot serialise {file}: {e}")))?;
-        text.push('\n');
+        let text = crate::record::to_json_text(value, file)?;
         self.write_text(file, &text)
     }
 
@@ -121,22 +119,20 @@ impl ResultsDir {
     /// written so far, so that a reader can check that the folder's files
     /// belong together (see [`verify_manifest`]).
     pub fn write_manifest(&mut self, run_id: &str) -> Result<(), ExperimentError> {
-        let mut files = serde_json::Map::new();
-        let mut names = self.files.clone();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let path = self.stage.path().join(&name);
+        let mut files = std::collections::BTreeMap::new();
+        for name in &self.files {
+            let path = self.stage.path().join(name);
             let bytes = std::fs::read(&path).map_err(|source| ExperimentError::Read {
                 path: path.clone(),
                 source,
             })?;
-            files.insert(name, serde_json::Value::String(sha256_hex(&bytes)));
+            files.insert(name.clone(), sha256_hex(&bytes));
         }
-        self.write_json(
-            MANIFEST_FILE,
-            &serde_json::json!({"run_id": run_id, "files": files}),
-        )
+        let manifest = crate::manifest::Manifest {
+            run_id: run_id.to_string(),
+            files,
+        };
+        self.write_json(MANIFEST_FILE, &manifest)
     }
 
     /// Puts the folder in place (replacing the previous run's whole) and
@@ -278,109 +274,7 @@ impl CsvTable {
     }
 }
 
-/// The file in every run folder that lists its files with their hashes.
-pub const MANIFEST_FILE: &str = "manifest.json";
-
-/// The SHA-256 of `bytes` in lower-case hex, as `manifest.json` records it.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Checks a run folder against its `manifest.json`: every listed file
-/// exists with the recorded SHA-256, and `metrics.json` carries the
-/// manifest's run id. Returns the problems found (empty: the folder is one
-/// run's, whole); a folder without a manifest is one problem.
-///
-/// Weights (`.safetensors`) and pictures (`.png`) may be absent: the
-/// repository's committed results leave out the weights (too large) and
-/// the pictures of every seed but the first (a run draws them again), so a
-/// fresh clone lacks them. Files that are present must still match.
-pub fn verify_manifest(dir: &Path) -> Vec<String> {
-    let path = dir.join(MANIFEST_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return vec![format!("{} is missing", path.display())];
-    };
-    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return vec![format!("{} is not valid JSON", path.display())];
-    };
-    let mut problems = Vec::new();
-    let run_id = manifest["run_id"].as_str().unwrap_or_default();
-    for (name, hash) in manifest["files"].as_object().into_iter().flatten() {
-        let file = dir.join(name);
-        match std::fs::read(&file) {
-            Ok(bytes) if Some(sha256_hex(&bytes).as_str()) == hash.as_str() => {}
-            Ok(_) => problems.push(format!(
-                "{} differs from the run {run_id} that the manifest describes",
-                file.display()
-            )),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    && file
-                        .extension()
-                        .is_some_and(|x| x == "safetensors" || x == "png") => {}
-            Err(_) => problems.push(format!("{} is missing", file.display())),
-        }
-    }
-    let metrics = dir.join("metrics.json");
-    let metrics_id = std::fs::read_to_string(&metrics)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|m| m["run_id"].as_str().map(str::to_string));
-    if metrics_id.as_deref() != Some(run_id) {
-        problems.push(format!(
-            "{} belongs to run {}, the manifest to run {run_id}",
-            metrics.display(),
-            metrics_id.as_deref().unwrap_or("(none)")
-        ));
-    }
-    problems
-}
-
-/// Checks that each of `files` (names in `dir`) is listed in the folder's
-/// `manifest.json` with the SHA-256 it has now: that the files are the
-/// ones the run wrote, together. The error names the first file that is
-/// missing from the manifest or differs (or the manifest itself).
-pub fn check_manifest_lists(dir: &Path, files: &[&str]) -> Result<(), ExperimentError> {
-    let path = dir.join(MANIFEST_FILE);
-    let saved = |path: &Path, message: String| ExperimentError::Saved {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        saved(
-            &path,
-            format!("{e}; without it nothing shows that the folder's files belong together"),
-        )
-    })?;
-    let manifest: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| saved(&path, format!("not valid JSON ({e})")))?;
-    let run_id = manifest["run_id"].as_str().unwrap_or("(none)");
-    for name in files {
-        let file = dir.join(name);
-        let Some(want) = manifest["files"][*name].as_str() else {
-            return Err(saved(
-                &file,
-                format!("not listed in {MANIFEST_FILE}, so not a file of the run {run_id}"),
-            ));
-        };
-        let bytes = std::fs::read(&file).map_err(|e| saved(&file, e.to_string()))?;
-        if sha256_hex(&bytes) != want {
-            return Err(saved(
-                &file,
-                format!(
-                    "differs from the file of the run {run_id} that {MANIFEST_FILE} describes \
-                     (SHA-256 mismatch): changed, damaged or copied from another run; \
-                     restore the folder or train again"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
+pub use crate::manifest::{check_manifest_lists, sha256_hex, verify_manifest, MANIFEST_FILE};
 
 /// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
 pub fn epochs_or(opts: &RunOptions, default: usize) -> Result<usize, ExperimentError> {
@@ -514,24 +408,30 @@ impl ValLossCallbacks {
 }
 
 /// Run facts recorded in every `metrics.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Experiment name.
     pub experiment: String,
     /// `full` or `quick`.
-    pub profile: &'static str,
+    pub profile: String,
     /// The seed.
     pub seed: u64,
     /// Device actually used, e.g. `cpu`.
     pub device: String,
     /// libtorch version.
-    pub libtorch: &'static str,
+    pub libtorch: String,
     /// libtorch's intra-op CPU threads (they can change floating-point sums).
     pub threads: i32,
     /// `--epochs`, when given: seeds trained with other epochs are not merged.
+    #[serde(default)]
     pub epochs_override: Option<usize>,
+    /// The CPU model (`/proc/cpuinfo`'s model name; absent elsewhere and in
+    /// older files): another CPU family may take other kernel paths, whose
+    /// floating-point sums differ in the last bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
     /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_set: Option<Vec<u64>>,
 }
 
@@ -540,89 +440,29 @@ impl RunInfo {
     pub fn new(name: &str, opts: &RunOptions, device: Device) -> Self {
         Self {
             experiment: name.to_string(),
-            profile: if opts.quick { "quick" } else { "full" },
+            profile: if opts.quick { "quick" } else { "full" }.to_string(),
             seed: opts.seed,
             device: device_name(device),
-            libtorch: LIBTORCH_VERSION,
+            libtorch: LIBTORCH_VERSION.to_string(),
             threads: tch::get_num_threads(),
             epochs_override: opts.epochs,
+            cpu: cpu_model(),
             seed_set: opts.seed_set.clone(),
         }
     }
 }
 
-/// A published number, what we expect of our reproduction, and what we measured.
-#[derive(Debug, Clone, Serialize)]
-pub struct Target {
-    /// What is measured.
-    pub what: String,
-    /// The source's number, as published.
-    pub published: String,
-    /// The published number as a value on the measurement's scale, where
-    /// the source gives one (`about 46%` is 0.46); `None` where it gives
-    /// none ("keeps working", "not published").
-    pub published_value: Option<f64>,
-    /// Accepted range for the measurement.
-    pub expected: String,
-    /// Lower end of the accepted range (`None`: unbounded).
-    pub lo: Option<f64>,
-    /// Upper end of the accepted range (`None`: unbounded).
-    pub hi: Option<f64>,
-    /// The measurement.
-    pub measured: f64,
-    /// Whether the measurement is in the accepted range.
-    pub pass: bool,
+/// This machine's CPU model, from `/proc/cpuinfo` (Linux); `None` elsewhere.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
-impl Target {
-    /// A target met when `lo <= measured <= hi` (`f64::MIN`/`f64::MAX` for no bound).
-    pub fn within(what: &str, published: &str, measured: f64, lo: f64, hi: f64) -> Self {
-        let expected = match (lo > f64::MIN, hi < f64::MAX) {
-            (true, true) if lo == hi => format!("exactly {lo}"),
-            (true, true) => format!("{lo} to {hi}"),
-            (true, false) => format!(">= {lo}"),
-            (false, true) => format!("<= {hi}"),
-            (false, false) => "any".to_string(),
-        };
-        Self {
-            what: what.to_string(),
-            published: published.to_string(),
-            published_value: None,
-            expected,
-            lo: (lo > f64::MIN).then_some(lo),
-            hi: (hi < f64::MAX).then_some(hi),
-            measured,
-            pass: Self::accepts(lo, hi, measured),
-        }
-    }
-
-    fn accepts(lo: f64, hi: f64, x: f64) -> bool {
-        (lo..=hi).contains(&x)
-    }
-
-    /// Whether `x` (for example a mean over seeds) is in the accepted range.
-    pub fn range_contains(&self, x: f64) -> bool {
-        Self::accepts(self.lo.unwrap_or(f64::MIN), self.hi.unwrap_or(f64::MAX), x)
-    }
-
-    /// Records the published number as a value (see [`Target::published_value`]).
-    pub fn published_at(mut self, value: f64) -> Self {
-        self.published_value = Some(value);
-        self
-    }
-
-    /// A one-line report, e.g. `PASS RNN test accuracy: 1.0000 (expected >= 0.99; published 100%)`.
-    pub fn line(&self) -> String {
-        format!(
-            "{} {}: {} (expected {}; published {})",
-            if self.pass { "PASS" } else { "MISS" },
-            self.what,
-            fmt_number(self.measured),
-            self.expected,
-            self.published
-        )
-    }
-}
+pub use crate::target::{Target, TargetKind};
 
 /// A measured number as the reports print it: counts as integers, small
 /// values in scientific notation, fractions with four decimals.

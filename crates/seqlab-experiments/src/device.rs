@@ -132,6 +132,25 @@ pub fn section(results_dir: &Path) -> Option<String> {
         "| experiment | settings | {dev}: targets | {dev}: time | CPU: targets | CPU: time | CPU run |\n| --- | --- | --- | --- | --- | --- | --- |"
     );
     let mut differ = Vec::new();
+    s.push_str(&quick_rows(&gpu, &mut differ));
+    s.push_str(&full_rows(results_dir, &gpu, &mut differ));
+    s.push('\n');
+    steps_not_done(&gpu, &mut s);
+    if differ.is_empty() {
+        s.push_str("No target's verdict differs between the device and the CPU.\n\n");
+    } else {
+        s.push_str("Targets whose verdict differs between the device and the CPU:\n\n");
+        for d in differ {
+            let _ = writeln!(s, "- {d}");
+        }
+        s.push('\n');
+    }
+    Some(s)
+}
+
+/// One row per experiment of the quick runs: on the device and on its CPU.
+fn quick_rows(gpu: &Path, differ: &mut Vec<String>) -> String {
+    let mut s = String::new();
     for e in EXPERIMENTS {
         let on_device = read_run(&gpu.join("quick").join(e.name));
         let on_cpu = read_run(&gpu.join("quick-cpu").join(e.name));
@@ -149,8 +168,15 @@ pub fn section(results_dir: &Path) -> Option<String> {
                 "-"
             },
         );
-        differing(e.name, on_device.as_ref(), on_cpu.as_ref(), &mut differ);
+        differing(e.name, on_device.as_ref(), on_cpu.as_ref(), differ);
     }
+    s
+}
+
+/// One row per experiment run at full settings on the device (seed 42),
+/// beside this report's CPU run of seed 42.
+fn full_rows(results_dir: &Path, gpu: &Path, differ: &mut Vec<String>) -> String {
+    let mut s = String::new();
     for e in EXPERIMENTS {
         let Some(on_device) = read_run(&gpu.join("full").join(e.name)) else {
             continue;
@@ -174,20 +200,9 @@ pub fn section(results_dir: &Path) -> Option<String> {
                 "-".into()
             },
         );
-        differing(e.name, Some(&on_device), on_cpu.as_ref(), &mut differ);
+        differing(e.name, Some(&on_device), on_cpu.as_ref(), differ);
     }
-    s.push('\n');
-    steps_not_done(&gpu, &mut s);
-    if differ.is_empty() {
-        s.push_str("No target's verdict differs between the device and the CPU.\n\n");
-    } else {
-        s.push_str("Targets whose verdict differs between the device and the CPU:\n\n");
-        for d in differ {
-            let _ = writeln!(s, "- {d}");
-        }
-        s.push('\n');
-    }
-    Some(s)
+    s
 }
 
 /// The steps of `steps.tsv` that did not end `ok`.

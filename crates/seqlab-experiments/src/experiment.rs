@@ -187,12 +187,18 @@ pub trait Experiment: 'static {
     /// Where the reproduction differs from its source, and why (the
     /// report's "Differences from the source").
     const DIFFERENCES: &'static [&'static str];
+    /// How the experiment works, in a paragraph or two of Markdown (the
+    /// report prints it under the description): the task, the models, the
+    /// runs. No measured numbers: those come from the results.
+    const ABOUT: &'static str = "";
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     const THREADS: ThreadHint;
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
     const FULL_SEEDS: usize;
     /// An experiment whose seeds its summary reads (it runs after it).
     const AFTER: Option<&'static str> = None;
+    /// The `what` of the target README's table shows for it (default: its first target).
+    const HEADLINE: Option<&'static str> = None;
 
     /// The config of the full profile (`quick == false`) or of `--quick`.
     fn config(quick: bool) -> Self::Config;
@@ -209,6 +215,14 @@ pub trait Experiment: 'static {
 
     /// The epochs each training run of a seed took, by run.
     fn epochs(details: &Self::Details) -> Vec<(String, usize)>;
+
+    /// Sentences about one seed's run that carry its measured numbers (the
+    /// report prints them under the settings; static prose belongs in
+    /// [`Experiment::DIFFERENCES`]). None by default.
+    fn notes(details: &Self::Details) -> Vec<String> {
+        let _ = details;
+        Vec::new()
+    }
 
     /// What the summary over seeds adds (plots over seeds, paired
     /// comparisons); nothing by default.

@@ -9,13 +9,17 @@
 //! `seqlab reproduce-all --plan`); this module's [`run_jobs`] is the
 //! one-machine case: at most [`JobLimit`] at once, by default as many as
 //! the cores allow given each job's thread count (jobs × threads ≤ cores).
+//! A job's output goes to its log as it is; its training progress comes
+//! back as typed events through a file of its own (`SEQLAB_PROGRESS_FILE`,
+//! see [`seqlab_train::progress`]), never by reading the log.
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use seqlab_train::progress::{ProgressEvent, ProgressReader, PROGRESS_FILE_ENV};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How many jobs may run at once.
@@ -181,43 +185,6 @@ pub struct JobResult {
     pub seconds: f64,
 }
 
-/// What a running job last reported (from its per-epoch lines).
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Progress {
-    label: String,
-    epoch: usize,
-    epochs: usize,
-    seconds: f64,
-}
-
-/// Reads `label epoch 3/10 - 0.5s - ...` (the fit loop's per-epoch line).
-fn parse_epoch_line(line: &str, p: &mut Progress) {
-    let Some((label, rest)) = line.split_once(" epoch ") else {
-        return;
-    };
-    let mut parts = rest.split(" - ");
-    let (Some(count), Some(secs)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    let Some((e, n)) = count.split_once('/') else {
-        return;
-    };
-    let (Ok(e), Ok(n), Ok(s)) = (
-        e.trim().parse::<usize>(),
-        n.trim().parse::<usize>(),
-        secs.trim().trim_end_matches('s').parse::<f64>(),
-    ) else {
-        return;
-    };
-    if p.label != label {
-        p.seconds = 0.0;
-    }
-    p.label = label.to_string();
-    p.epoch = e;
-    p.epochs = n;
-    p.seconds += s;
-}
-
 fn minutes(s: f64) -> String {
     if s >= 60.0 {
         format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0)
@@ -226,78 +193,80 @@ fn minutes(s: f64) -> String {
     }
 }
 
-impl Progress {
-    fn describe(&self) -> String {
-        if self.epochs == 0 {
-            return "starting".into();
-        }
-        let per = self.seconds / self.epoch.max(1) as f64;
-        let left = per * self.epochs.saturating_sub(self.epoch) as f64;
-        format!(
-            "{} epoch {}/{}, ETA {} (at most: early stopping may end it sooner)",
-            self.label,
-            self.epoch,
-            self.epochs,
-            minutes(left)
-        )
-    }
+/// The progress file of a job: next to its log (`42.log` has
+/// `42.progress.jsonl`), there while the job runs.
+fn progress_path(log: &Path) -> PathBuf {
+    log.with_extension("progress.jsonl")
 }
 
+/// A job that was started and has not been seen to end.
 struct Running {
     index: usize,
     child: Child,
     started: Instant,
-    progress: Arc<Mutex<Progress>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
+    progress: PathBuf,
+    reader: Option<ProgressReader>,
+    last: Option<ProgressEvent>,
 }
 
-fn spawn(job: &Job) -> std::io::Result<Running> {
+impl Running {
+    /// Takes in the events the job sent since the last call.
+    fn poll_progress(&mut self) {
+        if let Some(event) = self.reader.as_mut().and_then(|r| r.read_events().pop()) {
+            self.last = Some(event);
+        }
+    }
+
+    /// Where the job's current training run stands, in words.
+    fn describe(&self) -> String {
+        let Some(e) = &self.last else {
+            return "starting".into();
+        };
+        let loss = e.loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default();
+        let eta = e.eta_s.map_or_else(|| "unknown".into(), minutes);
+        format!(
+            "{} epoch {}/{}{loss}, ETA {eta} (at most: early stopping may end it sooner)",
+            e.run, e.epoch, e.epochs
+        )
+    }
+
+    /// Batches of the current training run done, and in all.
+    fn position(&self) -> (u64, u64) {
+        self.last.as_ref().map_or((0, 1), |e| {
+            let done = e.epoch.saturating_sub(1) * e.batches + e.batch;
+            (done as u64, (e.epochs * e.batches).max(1) as u64)
+        })
+    }
+}
+
+/// Starts `job` (the `index`-th) with its output going to its log and its
+/// progress events ([`PROGRESS_FILE_ENV`]) to its progress file.
+fn spawn(job: &Job, index: usize) -> std::io::Result<Running> {
     if let Some(parent) = job.log.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let log = Arc::new(Mutex::new(std::fs::File::create(&job.log)?));
+    let log = std::fs::File::create(&job.log)?;
+    let stdout = log.try_clone()?;
+    let progress = progress_path(&job.log);
+    std::fs::File::create(&progress)?;
     let mut command = Command::new(&job.program);
     command
         .args(&job.args)
+        .env(PROGRESS_FILE_ENV, &progress)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(stdout)
+        .stderr(log);
     end_with_parent(&mut command);
-    let mut child = command.spawn()?;
-    let progress = Arc::new(Mutex::new(Progress::default()));
-    let mut readers = Vec::new();
-    let streams: Vec<Box<dyn std::io::Read + Send>> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for stream in streams {
-        let (log, progress) = (Arc::clone(&log), Arc::clone(&progress));
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if let Ok(mut f) = log.lock() {
-                    let _ = writeln!(f, "{line}");
-                }
-                if let Ok(mut p) = progress.lock() {
-                    parse_epoch_line(&line, &mut p);
-                }
-            }
-        }));
-    }
+    let child = command.spawn().inspect_err(|_| {
+        let _ = std::fs::remove_file(&progress);
+    })?;
     Ok(Running {
-        index: 0,
+        index,
         child,
         started: Instant::now(),
+        reader: ProgressReader::open(&progress).ok(),
         progress,
-        readers,
+        last: None,
     })
 }
 
@@ -339,136 +308,26 @@ fn tail(path: &Path, n: usize) -> String {
 /// budget of [`JobLimit::Auto`]), and returns how each ended, in the same
 /// order. A job that cannot start, or fails, does not stop the others.
 ///
-/// On a terminal, stderr shows one line per running job (experiment, seed,
-/// the current training run's epoch and ETA) under a total line, redrawn in
-/// place; elsewhere it gets one plain line per start and end. Each job's
-/// own output goes to its log file.
+/// Each job's output (stdout and stderr) goes to its log file, and its
+/// training runs report their progress as typed events through a file next
+/// to it (set in the job's [`PROGRESS_FILE_ENV`]; see
+/// [`seqlab_train::progress`]), removed when the job ends. On a terminal,
+/// stderr shows a bar per running job (experiment, seed, the current
+/// training run's epoch, loss and ETA) above a total bar; elsewhere it gets
+/// one plain line per start and end.
 pub fn run_jobs(jobs: &[Job], limit: JobLimit, cores: usize) -> Vec<JobResult> {
-    let live = std::io::stderr().is_terminal();
-    let mut results: Vec<Option<JobResult>> = vec![None; jobs.len()];
-    let mut started = vec![false; jobs.len()];
-    let mut running: Vec<Running> = Vec::new();
-    let mut drawn = 0usize;
-    let t0 = Instant::now();
-    let mut err = std::io::stderr();
+    let mut pool = Pool::new(jobs, limit, cores);
     loop {
-        // Start what fits, in order (a later job may pass one that must wait).
-        for (i, job) in jobs.iter().enumerate() {
-            if started[i]
-                || job
-                    .after
-                    .is_some_and(|a| results.get(a).is_some_and(Option::is_none))
-            {
-                continue;
-            }
-            let busy: usize = running.iter().map(|r| jobs[r.index].threads).sum();
-            let fits = match limit {
-                JobLimit::Auto => running.is_empty() || busy + job.threads <= cores,
-                JobLimit::Fixed(n) => running.len() < n.get(),
-            };
-            if !fits {
-                continue;
-            }
-            started[i] = true;
-            match spawn(job) {
-                Ok(mut r) => {
-                    r.index = i;
-                    if !live {
-                        let _ = writeln!(
-                            err,
-                            "started {} seed {} ({} thread{}; log {})",
-                            job.experiment,
-                            job.seed,
-                            job.threads,
-                            if job.threads == 1 { "" } else { "s" },
-                            job.log.display()
-                        );
-                    }
-                    running.push(r);
-                }
-                Err(e) => {
-                    let _ = writeln!(
-                        err,
-                        "FAILED {} seed {}: cannot start {}: {e}",
-                        job.experiment,
-                        job.seed,
-                        job.program.display()
-                    );
-                    results[i] = Some(JobResult {
-                        ok: false,
-                        seconds: 0.0,
-                    });
-                }
-            }
-        }
-        // Collect what ended.
-        let mut ended = Vec::new();
-        running.retain_mut(|r| match r.child.try_wait() {
-            Ok(Some(status)) => {
-                ended.push((r.index, status.success(), r.started.elapsed().as_secs_f64()));
-                for h in r.readers.drain(..) {
-                    let _ = h.join();
-                }
-                false
-            }
-            Ok(None) => true,
-            Err(_) => {
-                ended.push((r.index, false, r.started.elapsed().as_secs_f64()));
-                false
-            }
-        });
-        if live && drawn > 0 {
-            let _ = write!(err, "\x1b[{drawn}A\x1b[J");
-            drawn = 0;
-        }
-        for (i, ok, seconds) in ended {
-            let job = &jobs[i];
-            if ok {
-                let _ = writeln!(
-                    err,
-                    "ok     {} seed {} ({})",
-                    job.experiment,
-                    job.seed,
-                    minutes(seconds)
-                );
-            } else {
-                let _ = writeln!(
-                    err,
-                    "FAILED {} seed {} ({}); last lines of {}:\n{}",
-                    job.experiment,
-                    job.seed,
-                    minutes(seconds),
-                    job.log.display(),
-                    tail(&job.log, 12)
-                );
-            }
-            results[i] = Some(JobResult { ok, seconds });
-        }
-        let done = results.iter().filter(|r| r.is_some()).count();
-        if done == jobs.len() {
+        pool.start_ready();
+        pool.collect_ended();
+        if pool.all_done() {
             break;
         }
-        if live {
-            let mut block = String::new();
-            for r in &running {
-                let job = &jobs[r.index];
-                let p = r.progress.lock().map(|p| p.describe()).unwrap_or_default();
-                block.push_str(&format!("  {} seed {}: {p}\n", job.experiment, job.seed));
-            }
-            let failed = results.iter().flatten().filter(|r| !r.ok).count();
-            block.push_str(&format!(
-                "  jobs: {done}/{} done ({failed} failed), {} running; elapsed {}\n",
-                jobs.len(),
-                running.len(),
-                minutes(t0.elapsed().as_secs_f64())
-            ));
-            drawn = block.lines().count();
-            let _ = write!(err, "{block}");
-        }
-        let _ = err.flush();
-        std::thread::sleep(Duration::from_millis(if live { 500 } else { 200 }));
+        pool.display.update(jobs, &mut pool.running, &pool.results);
+        std::thread::sleep(POLL);
     }
-    results
+    pool.display.finish();
+    pool.results
         .into_iter()
         .map(|r| {
             r.unwrap_or(JobResult {
@@ -477,6 +336,241 @@ pub fn run_jobs(jobs: &[Job], limit: JobLimit, cores: usize) -> Vec<JobResult> {
             })
         })
         .collect()
+}
+
+/// How often [`run_jobs`] looks at its jobs.
+const POLL: Duration = Duration::from_millis(200);
+
+/// The state of [`run_jobs`].
+struct Pool<'a> {
+    jobs: &'a [Job],
+    limit: JobLimit,
+    cores: usize,
+    results: Vec<Option<JobResult>>,
+    started: Vec<bool>,
+    running: Vec<Running>,
+    display: Display,
+}
+
+impl<'a> Pool<'a> {
+    fn new(jobs: &'a [Job], limit: JobLimit, cores: usize) -> Self {
+        Self {
+            jobs,
+            limit,
+            cores,
+            results: vec![None; jobs.len()],
+            started: vec![false; jobs.len()],
+            running: Vec::new(),
+            display: Display::new(std::io::stderr().is_terminal(), jobs.len()),
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        self.results.iter().all(Option::is_some)
+    }
+
+    /// Whether job `i` may start now: not started, the job it waits for
+    /// ended, and room for it under the limit.
+    fn may_start(&self, i: usize) -> bool {
+        let job = &self.jobs[i];
+        let waits = job
+            .after
+            .is_some_and(|a| self.results.get(a).is_some_and(Option::is_none));
+        if self.started[i] || waits {
+            return false;
+        }
+        let busy: usize = self
+            .running
+            .iter()
+            .map(|r| self.jobs[r.index].threads)
+            .sum();
+        match self.limit {
+            JobLimit::Auto => self.running.is_empty() || busy + job.threads <= self.cores,
+            JobLimit::Fixed(n) => self.running.len() < n.get(),
+        }
+    }
+
+    /// Starts what fits, in order (a later job may pass one that must wait).
+    fn start_ready(&mut self) {
+        for (i, job) in self.jobs.iter().enumerate() {
+            if !self.may_start(i) {
+                continue;
+            }
+            self.started[i] = true;
+            match spawn(job, i) {
+                Ok(r) => {
+                    self.display.started(i, job);
+                    self.running.push(r);
+                }
+                Err(e) => {
+                    self.display.line(format_args!(
+                        "FAILED {} seed {}: cannot start {}: {e}",
+                        job.experiment,
+                        job.seed,
+                        job.program.display()
+                    ));
+                    self.results[i] = Some(JobResult {
+                        ok: false,
+                        seconds: 0.0,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Records and reports the jobs that ended, and removes their progress files.
+    fn collect_ended(&mut self) {
+        let mut ended = Vec::new();
+        self.running.retain_mut(|r| {
+            let ok = match r.child.try_wait() {
+                Ok(None) => return true,
+                Ok(Some(status)) => status.success(),
+                Err(_) => false,
+            };
+            let _ = std::fs::remove_file(&r.progress);
+            ended.push((r.index, ok, r.started.elapsed().as_secs_f64()));
+            false
+        });
+        for (i, ok, seconds) in ended {
+            self.display.ended(i, &self.jobs[i], ok, seconds);
+            self.results[i] = Some(JobResult { ok, seconds });
+        }
+    }
+}
+
+/// What [`run_jobs`] shows on stderr: plain lines, or live bars on a terminal.
+enum Display {
+    Lines,
+    Live(Live),
+}
+
+/// The bars of a terminal: one per running job (by index) above the total.
+struct Live {
+    multi: MultiProgress,
+    total: ProgressBar,
+    bars: BTreeMap<usize, ProgressBar>,
+    since: Instant,
+}
+
+impl Display {
+    fn new(live: bool, jobs: usize) -> Self {
+        if !live {
+            return Display::Lines;
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::new(jobs as u64));
+        total.set_style(bar_style("  jobs [{bar:30}] {pos}/{len} done {msg}"));
+        Display::Live(Live {
+            multi,
+            total,
+            bars: BTreeMap::new(),
+            since: Instant::now(),
+        })
+    }
+
+    /// A line on stderr, above the bars if there are any; a closed or full
+    /// stderr loses it.
+    fn line(&self, text: std::fmt::Arguments) {
+        let write = || {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        };
+        match self {
+            Display::Lines => write(),
+            Display::Live(live) => live.multi.suspend(write),
+        }
+    }
+
+    /// Job `index` started: a line, or a bar of its own.
+    fn started(&mut self, index: usize, job: &Job) {
+        match self {
+            Display::Lines => self.line(format_args!(
+                "started {} seed {} ({} thread{}; log {})",
+                job.experiment,
+                job.seed,
+                job.threads,
+                if job.threads == 1 { "" } else { "s" },
+                job.log.display()
+            )),
+            Display::Live(live) => {
+                let bar = ProgressBar::new(1)
+                    .with_style(bar_style("  {prefix} [{bar:30}] {msg}"))
+                    .with_prefix(format!("{} seed {}", job.experiment, job.seed))
+                    .with_message("starting");
+                let bar = live.multi.insert_before(&live.total, bar);
+                live.bars.insert(index, bar);
+            }
+        }
+    }
+
+    /// Job `index` ended: its bar goes, and a line says how it ended.
+    fn ended(&mut self, index: usize, job: &Job, ok: bool, seconds: f64) {
+        if let Display::Live(live) = self {
+            if let Some(bar) = live.bars.remove(&index) {
+                bar.finish_and_clear();
+                live.multi.remove(&bar);
+            }
+        }
+        if ok {
+            self.line(format_args!(
+                "ok     {} seed {} ({})",
+                job.experiment,
+                job.seed,
+                minutes(seconds)
+            ));
+        } else {
+            self.line(format_args!(
+                "FAILED {} seed {} ({}); last lines of {}:\n{}",
+                job.experiment,
+                job.seed,
+                minutes(seconds),
+                job.log.display(),
+                tail(&job.log, 12)
+            ));
+        }
+    }
+
+    /// Redraws the bars from the running jobs' latest events.
+    fn update(&mut self, jobs: &[Job], running: &mut [Running], results: &[Option<JobResult>]) {
+        let Display::Live(live) = self else {
+            return;
+        };
+        for r in running.iter_mut() {
+            r.poll_progress();
+            if let Some(bar) = live.bars.get(&r.index) {
+                let (pos, len) = r.position();
+                bar.set_length(len);
+                bar.set_position(pos);
+                bar.set_message(r.describe());
+            }
+        }
+        let done = results.iter().flatten().count();
+        let failed = results.iter().flatten().filter(|r| !r.ok).count();
+        live.total.set_length(jobs.len() as u64);
+        live.total.set_position(done as u64);
+        live.total.set_message(format!(
+            "({failed} failed), {} running; elapsed {}",
+            running.len(),
+            minutes(live.since.elapsed().as_secs_f64())
+        ));
+    }
+
+    /// Clears the bars (the lines printed stay).
+    fn finish(self) {
+        if let Display::Live(live) = self {
+            for bar in live.bars.values() {
+                bar.finish_and_clear();
+            }
+            live.total.finish_and_clear();
+            let _ = live.multi.clear();
+        }
+    }
+}
+
+/// An indicatif style from `template` (the plain default if it is wrong).
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 /// Wall seconds per experiment: the sum over its jobs.
@@ -526,27 +620,6 @@ mod tests {
             .parse::<JobLimit>()
             .unwrap_err()
             .contains("4 per core"));
-    }
-
-    #[test]
-    fn epoch_lines_give_the_run_and_its_eta() {
-        let mut p = Progress::default();
-        for e in 1..=3 {
-            parse_epoch_line(
-                &format!("rnn epoch {e}/10 - 2.0s - loss: 0.1 - lr: 1e-3"),
-                &mut p,
-            );
-        }
-        assert_eq!((p.label.as_str(), p.epoch, p.epochs), ("rnn", 3, 10));
-        // 2 s per epoch, 7 epochs to go.
-        assert!(
-            p.describe().contains("epoch 3/10, ETA 14 s"),
-            "{}",
-            p.describe()
-        );
-        parse_epoch_line("not an epoch line", &mut p);
-        parse_epoch_line("ff epoch 1/4 - 2.0s", &mut p);
-        assert_eq!((p.label.as_str(), p.seconds), ("ff", 2.0));
     }
 
     #[test]
@@ -606,6 +679,13 @@ mod tests {
             job(7, &format!("[ -e {d}/f ] && touch {d}/g")),
         ];
         assert!(run_jobs(&wide, JobLimit::Auto, 2).iter().all(|r| r.ok));
+        // Each job is told its own progress file, next to its log, removed when it ended.
+        let told = vec![job(
+            8,
+            r#"case "$SEQLAB_PROGRESS_FILE" in */8.progress.jsonl) echo '{"run":1}' >> "$SEQLAB_PROGRESS_FILE";; *) exit 1;; esac"#,
+        )];
+        assert!(run_jobs(&told, JobLimit::Auto, 2)[0].ok);
+        assert!(dir.join("8.log").exists() && !dir.join("8.progress.jsonl").exists());
         let line = jobs[2].shell_line(Path::new("/tmp/a b")).unwrap();
         assert_eq!(
             line,

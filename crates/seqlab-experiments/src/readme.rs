@@ -5,7 +5,8 @@
 //! [`BEGIN`] and [`END`]; a test checks that the repository's README holds
 //! exactly what the committed `results/` give.
 
-use crate::report::{read_runs, seeds_cell};
+use crate::common::fmt_number;
+use crate::report::{read_runs, Results};
 use crate::{ExperimentError, EXPERIMENTS};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,26 +22,18 @@ pub const END: &str = "<!-- end of the generated block -->";
 /// REPORT.md section; then the last `reproduce-all`'s totals.
 pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
     let mut s = String::from(
-        "| experiment | what it reproduces | targets met | seeds |\n| --- | --- | --- | --- |\n",
+        "| experiment | what it reproduces | headline | verdicts | seeds |\n| --- | --- | --- | --- | --- |\n",
     );
     for e in EXPERIMENTS {
-        let path = results_dir.join(e.name).join("metrics.json");
-        let (met, seeds) = if path.exists() {
-            let m = crate::aggregate::read_metrics(&path)?;
-            let targets = m["targets"].as_array().cloned().unwrap_or_default();
-            let passed = crate::report::targets_passed(&targets);
-            let on = if m["seeds"].is_array() {
-                " (means)"
-            } else {
-                ""
-            };
-            (format!("{passed}/{}{on}", targets.len()), seeds_cell(&m))
-        } else {
-            ("not run".to_string(), "-".to_string())
+        let results = Results::read(results_dir, e)?;
+        let headline = headline(&results, e.headline);
+        let (met, seeds) = match &results {
+            Results::NotRun => ("not run".to_string(), "-".to_string()),
+            _ => (results.tally().cell(), results.seeds_cell()),
         };
         let _ = writeln!(
             s,
-            "| [`{0}`](results/REPORT.md#{0}) | {1} | {met} | {seeds} |",
+            "| [`{0}`](results/REPORT.md#{0}) | {1} | {headline} | {met} | {seeds} |",
             e.name, e.description
         );
     }
@@ -57,6 +50,43 @@ pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
         );
     }
     Ok(s)
+}
+
+/// The experiment's headline target (`what`, else its first): what,
+/// measured (mean ± sd over seeds), published.
+fn headline(results: &Results, what: Option<&str>) -> String {
+    let pick = |i: Option<usize>| i.unwrap_or(0);
+    match results {
+        Results::NotRun => "-".into(),
+        Results::Single(v) => {
+            let i = pick(what.and_then(|w| v.metrics.targets.iter().position(|t| t.what == w)));
+            v.metrics.targets.get(i).map_or("-".into(), |t| {
+                format!(
+                    "{}: {} (published: {})",
+                    t.what,
+                    fmt_number(t.measured),
+                    t.published
+                )
+            })
+        }
+        Results::Seeds(s) => {
+            let i = pick(what.and_then(|w| s.targets.iter().position(|t| t.what == w)));
+            s.targets.get(i).map_or("-".into(), |t| match &t.spread {
+                Some(x) => format!(
+                    "{}: {} ± {} (published: {})",
+                    t.what,
+                    fmt_number(x.mean),
+                    fmt_number(x.sd),
+                    t.published
+                ),
+                None => format!(
+                    "{}: {}",
+                    t.what,
+                    t.problem.as_deref().unwrap_or("no values")
+                ),
+            })
+        }
+    }
 }
 
 /// `text` with its generated block replaced by `block`; an error when the

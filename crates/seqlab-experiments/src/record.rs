@@ -7,7 +7,9 @@
 
 use crate::common::{RunInfo, Target};
 use crate::runner::Measurement;
+use crate::target::{TargetKind, Verdict};
 use crate::ExperimentError;
+use seqlab_metrics::RangePosition;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -98,10 +100,11 @@ pub fn to_json_text<T: Serialize>(value: &T, what: &str) -> Result<String, Exper
         what: what.to_string(),
         message: e.to_string(),
     })?;
-    let mut text = serde_json::to_string_pretty(&value).map_err(|e| ExperimentError::Serialise {
-        what: what.to_string(),
-        message: e.to_string(),
-    })?;
+    let mut text =
+        serde_json::to_string_pretty(&value).map_err(|e| ExperimentError::Serialise {
+            what: what.to_string(),
+            message: e.to_string(),
+        })?;
     text.push('\n');
     Ok(text)
 }
@@ -109,29 +112,6 @@ pub fn to_json_text<T: Serialize>(value: &T, what: &str) -> Result<String, Exper
 /// `measured` written as `null` (JSON has no NaN) reads back as NaN.
 pub(crate) fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// Where a published number falls relative to the seeds' range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Position {
-    /// Below every seed.
-    Below,
-    /// Within the seeds' range.
-    Inside,
-    /// Above every seed.
-    Above,
-}
-
-impl Position {
-    /// Its name as written.
-    pub fn name(self) -> &'static str {
-        match self {
-            Position::Below => "below",
-            Position::Inside => "inside",
-            Position::Above => "above",
-        }
-    }
 }
 
 /// A number's spread over seeds (absent where a seed lacks a finite value).
@@ -145,8 +125,8 @@ pub struct Spread {
     pub min: f64,
     /// Largest value.
     pub max: f64,
-    /// 95% confidence interval for the mean.
-    pub ci95: [f64; 2],
+    /// 95% confidence interval for the mean (none for one seed).
+    pub ci95: Option<[f64; 2]>,
 }
 
 /// One target summarised over seeds.
@@ -175,8 +155,23 @@ pub struct TargetSummary {
     pub spread: Option<Spread>,
     /// Where the published value falls relative to the seeds' range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published_position: Option<Position>,
-    /// Whether the mean is in the accepted range.
+    pub published_position: Option<RangePosition>,
+    /// A published comparison or seqlab's own goal.
+    pub kind: TargetKind,
+    /// Where the source prints the published number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The range the measure can take (the interval is clipped to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<[f64; 2]>,
+    /// The seeds split into two groups: the interval is not meaningful.
+    #[serde(default)]
+    pub split: bool,
+    /// A published comparison's verdict (see [`crate::target`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Whether the mean is in the accepted range (for a published
+    /// comparison: whether the verdict is `consistent`).
     pub pass: bool,
     /// Why there is no spread (a seed without a finite value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +208,15 @@ pub struct SettingSummary {
     pub by_seed: std::collections::BTreeMap<String, String>,
 }
 
+/// The epochs one training run took, per seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochsSummary {
+    /// The training run.
+    pub run: String,
+    /// Seed -> epochs.
+    pub by_seed: std::collections::BTreeMap<String, usize>,
+}
+
 /// The run facts every seed of a summary shares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedFacts {
@@ -228,6 +232,9 @@ pub struct SharedFacts {
     pub threads: i32,
     /// `--epochs`, when given.
     pub epochs_override: Option<usize>,
+    /// The CPU models the seeds ran on (where recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<String>,
 }
 
 /// A summary's `metrics.json`: the seeds' shared facts, settings, every
@@ -260,9 +267,9 @@ pub struct Summary {
     /// Numbers without a target over seeds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measurements: Vec<MeasurementSummary>,
-    /// Epochs per training run and seed: run -> seed -> epochs.
+    /// The epochs each training run took, per seed.
     #[serde(default)]
-    pub epochs: Vec<(String, std::collections::BTreeMap<String, usize>)>,
+    pub epochs: Vec<EpochsSummary>,
     /// The experiment's own numbers over seeds (see [`crate::aggregate::SummaryExtra`]).
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub details: serde_json::Value,
@@ -270,4 +277,52 @@ pub struct Summary {
     pub extra_files: Vec<String>,
     /// Its paragraphs for the report.
     pub report_paragraphs: Vec<String>,
+}
+
+/// What the report asks of an experiment's details.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedParts<D> {
+    /// Its settings.
+    pub settings: fn(&D) -> Vec<Setting>,
+    /// The epochs of each training run.
+    pub epochs: fn(&D) -> Vec<(String, usize)>,
+    /// Sentences with the run's numbers.
+    pub notes: fn(&D) -> Vec<String>,
+}
+
+/// One seed's folder as the report reads it: the run facts, targets and
+/// measurements, with the settings and epochs the experiment's own types
+/// give (see [`crate::Registered::seed_view`]).
+#[derive(Debug, Clone)]
+pub struct SeedView {
+    /// Its `metrics.json` without the experiment's details.
+    pub metrics: SeedMetrics<Unknown>,
+    /// The settings the run used.
+    pub settings: Vec<Setting>,
+    /// The epochs each training run took.
+    pub epochs: Vec<(String, usize)>,
+    /// Sentences about the run that carry its numbers.
+    pub notes: Vec<String>,
+}
+
+impl SeedView {
+    /// Reads `<dir>/metrics.json` through `D` and keeps what the report shows.
+    pub fn read<D: DeserializeOwned>(
+        dir: &Path,
+        parts: SeedParts<D>,
+    ) -> Result<Self, crate::ExperimentError> {
+        let m: SeedMetrics<D> = read_json(&dir.join("metrics.json"))?;
+        Ok(Self {
+            settings: (parts.settings)(&m.details),
+            epochs: (parts.epochs)(&m.details),
+            notes: (parts.notes)(&m.details),
+            metrics: SeedMetrics {
+                info: m.info,
+                run_id: m.run_id,
+                details: Unknown {},
+                targets: m.targets,
+                measurements: m.measurements,
+            },
+        })
+    }
 }

@@ -1,14 +1,20 @@
 //! `results/REPORT.md`: every experiment's published numbers beside the
 //! measured ones, with pass/miss marks, run facts and the pictures.
 //!
-//! The report is built only from the files the experiments wrote
-//! (`metrics.json`, `timing.json`, the PNGs), so it can be regenerated at
-//! any time with `seqlab report`; `cargo xtask reproduce-all` does so after
-//! every run and adds its status table (`reproduce-all.tsv`).
+//! The report is built only from the files the experiments wrote, read
+//! through their types ([`crate::record`]): a summary over seeds
+//! ([`Summary`]) or one seed's `metrics.json` ([`SeedView`]), `timing.json`
+//! and the PNGs. It can be regenerated at any time with `seqlab report`;
+//! `cargo xtask reproduce-all` does so after every run and adds its status
+//! table (`reproduce-all.tsv`).
 
-use crate::common::fmt_number;
-use crate::{ExperimentError, EXPERIMENTS};
-use serde_json::Value;
+use crate::aggregate::{INTERVAL_METHOD, SEEDS_DIR, VERDICT_RULE};
+use crate::common::{fmt_number, Target};
+use crate::record::{read_json, SeedView, SettingSummary, Summary, TargetSummary};
+use crate::runner::Measurement;
+use crate::target::{TargetKind, Verdict};
+use crate::{ExperimentError, Registered, EXPERIMENTS};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -17,78 +23,120 @@ pub const REPORT_FILE: &str = "REPORT.md";
 /// The status table `cargo xtask reproduce-all` writes: `name<TAB>ok|failed<TAB>seconds`.
 pub const RUNS_FILE: &str = "reproduce-all.tsv";
 
-/// Where the reproduction differs from its source, and why.
-fn differences(name: &str) -> &'static [&'static str] {
-    match name {
-        "seq2one" => &[
-            "The post's feed-forward loop trains on the first 60 samples only (an indexing slip); it is reproduced as published and also run corrected.",
-        ],
-        "temporal-order" => &[
-            "HARD: with PyTorch's or Keras' initialisation the LSTM stayed at chance for 300 epochs, so it starts with a forget-gate bias of 3 and clips the gradient norm at 1; the RNN gets the same budget.",
-        ],
-        "length-sweep" => &[
-            "Not in the sources: an added sweep with equal width and budget for the three cells and Keras initialisation; each seed trains every length and cell once, and the plot over seeds shows the mean with a band from the worst to the best seed.",
-        ],
-        "imdb-rnn" | "imdb-lstm" => &[
-            "libtorch's LSTM/RNN keep two bias vectors: 32 (SimpleRNN) or 128 (LSTM) more stored parameters than Keras counts; the Keras-counted totals equal the book's.",
-            "libtorch's batch norm updates its moving variance with the unbiased batch variance (Keras: biased).",
-            "Besides the book's protocol (all 25,000 training reviews, validation on the test set), a held-out protocol validates on 20% of the training reviews, and a test-validated protocol fits the held-out protocol's same reviews with the same seed but validates on the test set: their paired difference is the effect of validating on the test set alone.",
-        ],
-        "mnist-lstm-ae" | "mnist-bilstm-ae" => &[
-            "The reconstruction pictures show the first test image of each digit; each caption names its index in the MNIST test file (the book's single example is test image 9).",
-            "EarlyStopping ignores gains below 1e-4: with Keras' default of 0, training runs for hundreds of epochs at learning rates near 1e-7 on gains of about 1e-6.",
-            "libtorch's LSTMs keep two bias vectors (more stored parameters than Keras counts); the Keras-counted totals equal the book's.",
-        ],
-        "seq2seq-sin-cos" => &[
-            "As published (zero-fed decoding): the post's get_output_data writes each prediction to the global dy (dy[0, 0, 0] = y_output), never to the decoder input _dy, so the decoder reads 0 at every step; this is the decoding behind the post's \"captured the shape somehow\" picture. Corrected one at a time: fed-back decoding (the same model), then the improved recipe (longer teacher forcing, then free-running fine-tuning on its own fed-back outputs).",
-            "The post prints no seed; the same seeds initialise every run of one seed here.",
-        ],
-        "seq2seq-damped" | "seq2seq-power" => &[
-            "As published: main() compiles these pairs with rmsprop and categorical_crossentropy; on one linear output Keras divides the output by its own sum (= 1), so the loss is constant and nothing trains (checked: RMSprop with Keras' defaults for 3 epochs, the largest weight change). main() then plots with the global prediction models of the first (sin -> cos) training: the sin -> cos model decodes the new inputs, zero-fed, which explains the post's \"180 degrees out of phase\" remark.",
-            "Corrected one at a time: (1) fed-back decoding of that sin -> cos model; (2) the pair trained on its own windows with the post's Adam and MSE (fed back); (3) the improved recipe.",
-        ],
-        "continuation" => &[
-            "As posted: the asker's Chain(Dense(1,3), LSTM(3,3), Dense(3,5,relu), Dense(5,1)), its loss and data, ADAM() (lr 1e-3; opt is not printed) and Flux's initialisation, 20 epochs, with both slips of the printed code: batchSequences(x, batchSize) starts with x = copy(xtrain) and batchSize = 3, so the targets are unshuffled batches of 3 of the inputs (the model learns the identity); predictSequence calls m(seq[i-1]) only from i = nSeeds + 1, so seeds 1 to 4, and with them the 4th seed that sets the slope, never reach the model's state.",
-            "Each slip is then fixed alone, both together, and the smallest changes of the asker's own architecture (200 epochs, learning rate 1e-2, width 16) are measured apart from the fixes; the recommended model is an LSTM encoder-decoder that reads the seeds and produces the continuation autoregressively.",
-            "Loss: the mean of the squared errors over the five scored steps, where the post sums them (Adam is invariant to that constant factor); libtorch's LSTM has two bias vectors where Flux's has one (both start at Flux's values).",
-        ],
-        _ => &[],
+/// What an experiment's folder holds, read through its types.
+#[derive(Debug, Clone)]
+pub enum Results {
+    /// No `metrics.json` yet.
+    NotRun,
+    /// One seed's results.
+    Single(SeedView),
+    /// A summary over seeds (`seeds/<seed>/` beside it).
+    Seeds(Box<Summary>),
+}
+
+impl Results {
+    /// Reads `<results_dir>/<name>/`: a summary where `seeds/` is there,
+    /// else one seed's results; an error naming a file that does not fit.
+    pub fn read(results_dir: &Path, e: &Registered) -> Result<Self, ExperimentError> {
+        let dir = results_dir.join(e.name);
+        if !dir.join("metrics.json").exists() {
+            return Ok(Results::NotRun);
+        }
+        if dir.join(SEEDS_DIR).is_dir() {
+            // A summary is shown only while every seed it summarises can be read.
+            crate::aggregate::seed_folders(&dir)?;
+            let summary: Summary = read_json(&dir.join("metrics.json"))?;
+            return Ok(Results::Seeds(Box::new(summary)));
+        }
+        Ok(Results::Single(e.seed_view(&dir)?))
     }
-}
 
-fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
-}
+    /// The verdicts: published comparisons by outcome, goals met.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        match self {
+            Results::NotRun => {}
+            Results::Single(v) => {
+                for x in &v.metrics.targets {
+                    let verdict = match (x.kind(), x.published_value) {
+                        (TargetKind::Published, Some(p)) => {
+                            Some(Verdict::of(p, [x.measured, x.measured]))
+                        }
+                        _ => None,
+                    };
+                    t.count(verdict, x.pass);
+                }
+            }
+            Results::Seeds(s) => {
+                for x in &s.targets {
+                    t.count(x.verdict, x.pass);
+                }
+            }
+        }
+        t
+    }
 
-/// Every numeric field whose name mentions epochs, with its JSON path.
-fn epoch_fields(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
-    let Value::Object(map) = v else {
-        return;
-    };
-    for (k, v) in map {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        if k.contains("epoch") && v.is_number() {
-            out.push((path, v.to_string()));
-        } else if v.is_object() {
-            epoch_fields(v, &path, out);
+    /// The seed column: `42`, or `42..46 (5)` for a summary of seeds.
+    pub fn seeds_cell(&self) -> String {
+        match self {
+            Results::NotRun => "-".into(),
+            Results::Single(v) => v.metrics.info.seed.to_string(),
+            Results::Seeds(s) => format!(
+                "{} ({})",
+                crate::jobs::format_seed_list(&s.seeds).trim_end_matches(','),
+                s.seeds.len()
+            ),
         }
     }
 }
 
-fn fmt_measured(v: &Value) -> String {
-    v.as_f64().map_or_else(|| v.to_string(), fmt_number)
+/// The verdicts of an experiment's targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Published numbers inside the seeds' interval.
+    pub consistent: usize,
+    /// Published numbers below the whole interval (the reproduction is higher).
+    pub above: usize,
+    /// Published numbers above the whole interval (the reproduction is lower).
+    pub below: usize,
+    /// seqlab's own goals met.
+    pub goals_met: usize,
+    /// seqlab's own goals.
+    pub goals: usize,
 }
 
-/// How many of a `metrics.json`'s targets pass.
-pub(crate) fn targets_passed(targets: &[Value]) -> usize {
-    targets
-        .iter()
-        .filter(|t| t["pass"] == Value::Bool(true))
-        .count()
+impl Tally {
+    fn count(&mut self, verdict: Option<Verdict>, pass: bool) {
+        match verdict {
+            Some(Verdict::Consistent) => self.consistent += 1,
+            Some(Verdict::Above) => self.above += 1,
+            Some(Verdict::Below) => self.below += 1,
+            None => {
+                self.goals += 1;
+                self.goals_met += usize::from(pass);
+            }
+        }
+    }
+
+    /// `published: 2 consistent, 1 below; goals 3/4`.
+    pub fn cell(&self) -> String {
+        let mut parts = Vec::new();
+        let published = self.consistent + self.above + self.below;
+        if published > 0 {
+            let mut p = format!("{} consistent", self.consistent);
+            if self.above > 0 {
+                p.push_str(&format!(", {} above", self.above));
+            }
+            if self.below > 0 {
+                p.push_str(&format!(", **{} below**", self.below));
+            }
+            parts.push(format!("published: {p}"));
+        }
+        if self.goals > 0 {
+            parts.push(format!("goals {}/{}", self.goals_met, self.goals));
+        }
+        parts.join("; ")
+    }
 }
 
 /// `12.3 s`, or `2 min 05 s` from a minute on.
@@ -156,138 +204,260 @@ fn status_of(runs: &[RunRow], name: &str) -> String {
     }
 }
 
-/// The seed column: `42`, or `42..46 (5)` for a summary of seeds.
-pub(crate) fn seeds_cell(m: &Value) -> String {
-    match m["seeds"].as_array() {
-        Some(seeds) => {
-            let list: Vec<u64> = seeds.iter().filter_map(Value::as_u64).collect();
-            format!(
-                "{} ({})",
-                crate::jobs::format_seed_list(&list).trim_end_matches(','),
-                list.len()
-            )
-        }
-        None => m["seed"].to_string(),
-    }
+/// `timing.json`'s total.
+#[derive(serde::Deserialize)]
+struct Timing {
+    total: f64,
 }
 
 /// Wall time of a folder: its `timing.json` total, or the sum of its seeds' totals.
-fn wall_of(dir: &Path, m: &Value) -> String {
-    if let Some(seeds) = m["seeds"].as_array() {
-        let total: f64 = seeds
-            .iter()
-            .filter_map(|s| {
-                read_json(
-                    &dir.join(crate::aggregate::SEEDS_DIR)
-                        .join(s.to_string())
-                        .join("timing.json"),
-                )
-            })
-            .filter_map(|t| t["total"].as_f64())
-            .sum();
-        return format!("{} (sum over seeds)", minutes(total));
+fn wall_of(dir: &Path, results: &Results) -> String {
+    let total_of = |d: &Path| {
+        read_json::<Timing>(&d.join("timing.json"))
+            .ok()
+            .map(|t| t.total)
+    };
+    match results {
+        Results::Seeds(s) => {
+            let total: f64 = s
+                .seeds
+                .iter()
+                .filter_map(|seed| total_of(&dir.join(SEEDS_DIR).join(seed.to_string())))
+                .sum();
+            format!("{} (sum over seeds)", minutes(total))
+        }
+        _ => total_of(dir).map_or_else(|| "-".into(), minutes),
     }
-    read_json(&dir.join("timing.json"))
-        .and_then(|t| t["total"].as_f64())
-        .map(minutes)
-        .unwrap_or_else(|| "-".into())
 }
 
-fn num(v: &Value) -> String {
-    v.as_f64().map_or_else(|| "-".into(), fmt_number)
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), fmt_number)
 }
 
-/// The targets table of a summary over seeds.
-fn seeds_table(m: &Value, targets: &[Value]) -> String {
+fn interval(ci: Option<[f64; 2]>) -> String {
+    ci.map_or_else(
+        || "-".into(),
+        |[lo, hi]| format!("[{}, {}]", fmt_number(lo), fmt_number(hi)),
+    )
+}
+
+/// Mean ± sd, range and interval cells of a target over seeds (the
+/// per-seed values instead of the interval where the seeds split).
+fn spread_cells(x: &TargetSummary) -> (String, String, String) {
+    match &x.spread {
+        Some(s) if x.split => (
+            format!("{} ± {}", fmt_number(s.mean), fmt_number(s.sd)),
+            format!("[{}, {}]", fmt_number(s.min), fmt_number(s.max)),
+            format!(
+                "not meaningful: the seeds split ({})",
+                x.values
+                    .iter()
+                    .map(|(seed, v)| format!("{seed}: {}", num(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Some(s) => (
+            format!("{} ± {}", fmt_number(s.mean), fmt_number(s.sd)),
+            format!("[{}, {}]", fmt_number(s.min), fmt_number(s.max)),
+            interval(s.ci95),
+        ),
+        None => (
+            x.problem.clone().unwrap_or_else(|| "no values".into()),
+            "-".into(),
+            "-".into(),
+        ),
+    }
+}
+
+/// The published comparisons over seeds.
+fn published_table(targets: &[&TargetSummary]) -> String {
     let mut t = String::from(
-        "| verdict (on the mean) | what | published | expected | mean ± sd | [min, max] | 95% interval for the mean | n | seeds passing | published vs the seeds' range |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "Compared with the published numbers:\n\n| verdict | what | published (where) | mean ± sd | [min, max] | 95% interval for the mean | n |\n| --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for x in targets {
-        let mark = if x["pass"] == Value::Bool(true) {
-            "PASS"
-        } else {
-            "**MISS**"
+        let (spread, range, ci) = spread_cells(x);
+        let verdict = match x.verdict {
+            Some(Verdict::Consistent) => "consistent".to_string(),
+            Some(v) => format!("**{}**", v.name()),
+            None => "-".into(),
         };
-        let (spread, range, interval) = match x["mean"].as_f64() {
-            Some(_) => (
-                format!("{} ± {}", num(&x["mean"]), num(&x["sd"])),
-                format!("[{}, {}]", num(&x["min"]), num(&x["max"])),
-                match x["ci95"].as_array() {
-                    Some(ci) if ci.len() == 2 => format!("[{}, {}]", num(&ci[0]), num(&ci[1])),
-                    _ => "-".into(),
-                },
-            ),
-            None => (
-                x["problem"].as_str().unwrap_or("no values").to_string(),
-                "-".into(),
-                "-".into(),
-            ),
+        let published = match &x.source {
+            Some(w) => format!("{} ({w})", x.published),
+            None => x.published.clone(),
         };
-        let position = x["published_position"]
-            .as_str()
-            .map_or("no number published".to_string(), |p| {
-                format!("{p} ({})", num(&x["published_value"]))
-            });
         let _ = writeln!(
             t,
-            "| {mark} | {} | {} | {} | {spread} | {range} | {interval} | {} | {}/{} | {position} |",
-            x["what"].as_str().unwrap_or(""),
-            x["published"].as_str().unwrap_or(""),
-            x["expected"].as_str().unwrap_or(""),
-            x["n"],
-            x["seeds_passing"],
-            x["n"],
+            "| {verdict} | {} | {published} | {spread} | {range} | {ci} | {} |",
+            x.what, x.n
         );
     }
-    let _ = write!(
-        t,
-        "\n{} Seeds: {}.",
-        m["interval"]
-            .as_str()
-            .unwrap_or(crate::aggregate::INTERVAL_METHOD),
-        seeds_cell(m)
+    t.push('\n');
+    t
+}
+
+/// seqlab's own goals over seeds.
+fn goals_table(targets: &[&TargetSummary]) -> String {
+    let mut t = String::from(
+        "seqlab's own goals (not published numbers):\n\n| verdict (on the mean) | what | expectation | accepted | mean ± sd | [min, max] | 95% interval for the mean | n | seeds passing |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    if let Some(missing) = m["missing_seeds"].as_array().filter(|a| !a.is_empty()) {
+    for x in targets {
+        let mark = if x.pass { "PASS" } else { "**MISS**" };
+        let (spread, range, ci) = spread_cells(x);
+        let _ = writeln!(
+            t,
+            "| {mark} | {} | {} | {} | {spread} | {range} | {ci} | {} | {}/{} |",
+            x.what, x.published, x.expected, x.n, x.seeds_passing, x.n
+        );
+    }
+    t.push('\n');
+    t
+}
+
+/// The targets of a summary over seeds: published comparisons, then goals.
+fn seeds_table(s: &Summary, seeds_cell: &str) -> String {
+    let (published, goals): (Vec<&TargetSummary>, Vec<&TargetSummary>) = s
+        .targets
+        .iter()
+        .partition(|t| t.kind == TargetKind::Published);
+    let mut t = String::new();
+    if !published.is_empty() {
+        t.push_str(&published_table(&published));
+    }
+    if !goals.is_empty() {
+        t.push_str(&goals_table(&goals));
+    }
+    let _ = write!(t, "{INTERVAL_METHOD}. Seeds: {seeds_cell}.");
+    if !s.missing_seeds.is_empty() {
+        let list: Vec<String> = s.missing_seeds.iter().map(u64::to_string).collect();
         let _ = write!(
             t,
             " **Missing seeds** (planned, no folder yet): {}.",
-            missing
-                .iter()
-                .map(Value::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            list.join(", ")
         );
     }
     t.push_str("\n\n");
     t
 }
 
+/// The targets table of one seed's results.
+fn single_seed_table(targets: &[Target]) -> String {
+    let mut t = String::from(
+        "| verdict | what | published or expected | accepted | measured |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for x in targets {
+        let mark = match (x.kind(), x.published_value) {
+            (TargetKind::Published, Some(p)) => match Verdict::of(p, [x.measured, x.measured]) {
+                Verdict::Consistent => "consistent".to_string(),
+                v => format!("**{}**", v.name()),
+            },
+            _ if x.pass => "PASS (goal)".to_string(),
+            _ => "**MISS** (goal)".to_string(),
+        };
+        let _ = writeln!(
+            t,
+            "| {mark} | {} | {} | {} | {} |",
+            x.what,
+            x.published,
+            x.expected,
+            fmt_number(x.measured),
+        );
+    }
+    t.push('\n');
+    t
+}
+
 /// Numbers measured without a target: one value, or their spread over seeds.
-fn measurements_table(ms: &[Value], multi: bool) -> String {
-    let mut t = if multi {
-        String::from("Measured without a target:\n\n| what | mean ± sd | [min, max] | 95% interval for the mean | n |\n| --- | --- | --- | --- | --- |\n")
-    } else {
-        String::from("Measured without a target:\n\n| what | measured |\n| --- | --- |\n")
-    };
-    for x in ms {
-        let what = x["what"].as_str().unwrap_or("");
-        if multi {
-            let interval = match x["ci95"].as_array() {
-                Some(ci) if ci.len() == 2 => format!("[{}, {}]", num(&ci[0]), num(&ci[1])),
-                _ => "-".into(),
-            };
-            let _ = writeln!(
-                t,
-                "| {what} | {} ± {} | [{}, {}] | {interval} | {} |",
-                num(&x["mean"]),
-                num(&x["sd"]),
-                num(&x["min"]),
-                num(&x["max"]),
-                x["n"]
-            );
-        } else {
-            let _ = writeln!(t, "| {what} | {} |", num(&x["measured"]));
+fn measurements_table(results: &Results) -> String {
+    let mut t = String::new();
+    match results {
+        Results::Seeds(s) if !s.measurements.is_empty() => {
+            t.push_str("Measured without a target:\n\n| what | mean ± sd | [min, max] | 95% interval for the mean | n |\n| --- | --- | --- | --- | --- |\n");
+            for x in &s.measurements {
+                let (mean, range, ci) = match &x.spread {
+                    Some(s) => (
+                        format!("{} ± {}", fmt_number(s.mean), fmt_number(s.sd)),
+                        format!("[{}, {}]", fmt_number(s.min), fmt_number(s.max)),
+                        interval(s.ci95),
+                    ),
+                    None => (
+                        x.problem.clone().unwrap_or_default(),
+                        "-".into(),
+                        "-".into(),
+                    ),
+                };
+                let _ = writeln!(t, "| {} | {mean} | {range} | {ci} | {} |", x.what, x.n);
+            }
         }
+        Results::Single(v) if !v.metrics.measurements.is_empty() => {
+            t.push_str("Measured without a target:\n\n| what | measured |\n| --- | --- |\n");
+            for Measurement { what, measured } in &v.metrics.measurements {
+                let _ = writeln!(t, "| {what} | {} |", fmt_number(*measured));
+            }
+        }
+        _ => return t,
+    }
+    t.push('\n');
+    t
+}
+
+/// A setting's value over seeds: the shared value, or `42: a; 43: b`
+/// (shortened where the list would not fit a table cell).
+fn setting_value(s: &SettingSummary) -> String {
+    if let Some(v) = &s.value {
+        return v.clone();
+    }
+    let per_seed: Vec<String> = s
+        .by_seed
+        .iter()
+        .map(|(seed, v)| format!("{seed}: {v}"))
+        .collect();
+    let text = per_seed.join("; ");
+    if text.chars().count() <= 200 {
+        text
+    } else {
+        format!(
+            "differs by seed (see `seeds/<seed>/metrics.json`; seed {})",
+            per_seed[0].chars().take(80).collect::<String>()
+        )
+    }
+}
+
+/// The settings as a two-column table.
+fn settings_table(settings: &[SettingSummary]) -> String {
+    if settings.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from("| setting | value |\n| --- | --- |\n");
+    for s in settings {
+        let _ = writeln!(
+            t,
+            "| {} | {} |",
+            s.name,
+            setting_value(s).replace('|', "\\|")
+        );
+    }
+    t.push('\n');
+    t
+}
+
+/// The epochs each training run took: one number where the seeds agree.
+fn epochs_table(epochs: &[(String, BTreeMap<String, usize>)]) -> String {
+    if epochs.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from("| training run | epochs |\n| --- | --- |\n");
+    for (run, by_seed) in epochs {
+        let distinct: std::collections::BTreeSet<&usize> = by_seed.values().collect();
+        let cell = match (distinct.len(), distinct.first()) {
+            (1, Some(n)) => n.to_string(),
+            _ => by_seed
+                .iter()
+                .map(|(seed, n)| format!("{seed}: {n}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        let _ = writeln!(t, "| {run} | {cell} |");
     }
     t.push('\n');
     t
@@ -309,27 +479,31 @@ fn png_names(dir: &Path) -> Vec<String> {
 /// Builds the report text for the experiments found under `results_dir`.
 ///
 /// An experiment folder holds either one seed's results or a summary over
-/// seeds (`metrics.json` with a `seeds` list, beside `seeds/<seed>/`); the
-/// report reads whichever is there. A `metrics.json` that cannot be read is
-/// flagged in its section, naming it, and the others are reported as usual.
+/// seeds (beside `seeds/<seed>/`); the report reads whichever is there. A
+/// `metrics.json` that cannot be read is flagged in its section, naming
+/// it, and the others are reported as usual.
 pub fn render(results_dir: &Path) -> String {
     render_checked(results_dir).0
 }
+
+const OVERVIEW: &str = "| experiment | targets | profile | seeds | device | CPU threads | libtorch | wall time | last reproduce-all |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
 
 /// [`render`], and one line per experiment whose results could not be read.
 pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
     let runs = read_runs(results_dir);
     let mut s = String::from("# seqlab: the chapter reproduced\n\n");
     s.push_str("Generated by `seqlab report` (run by `cargo xtask reproduce-all`) from the files in this folder. ");
-    s.push_str("For each experiment: the source's published number beside the measured one, PASS or MISS, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
-    s.push_str("Where several seeds ran, every number with a target is summarised over the seeds (mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom), the verdict is the accepted range applied to the mean, and the report says where the published number falls relative to the seeds' range.\n\n");
-    s.push_str("| experiment | targets | profile | seeds | device | CPU threads | libtorch | wall time | last reproduce-all |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    s.push_str("For each experiment: the numbers its source prints beside the measured ones, seqlab's own goals apart from them, the run's settings and facts, where the reproduction differs from the source, and its pictures. ");
+    s.push_str("Where several seeds ran, every number is summarised over the seeds: mean, sample standard deviation, range, and a 95% confidence interval for the mean from Student's t with n - 1 degrees of freedom, clipped to the range the measure can take.\n\n");
+    let _ = write!(s, "**The verdict rule**, the same everywhere: {VERDICT_RULE}. Where a bounded measure's seeds split into two groups (the largest gap between neighbouring values exceeds both half their range and a tenth of the measure's range) the interval is not meaningful: the per-seed values are shown and the seeds' range takes its place. With one seed, its value takes the interval's place.\n\n");
+    s.push_str("**What is reproducible.** On one CPU model, with the same libtorch build and the same number of CPU threads, a seed's files are identical from run to run (wall times apart). On another CPU model libtorch and oneDNN may take other kernel paths, whose floating-point sums differ in the last bits; over many epochs those differences grow, so each seed's numbers differ while their distribution over seeds stays the same. That is why verdicts rest on intervals over several seeds, not on one seed's number.\n\n");
+    s.push_str(OVERVIEW);
     let mut sections = String::new();
     let mut problems = Vec::new();
     for e in EXPERIMENTS {
-        let (mut row, mut section) = (String::new(), String::new());
-        match render_experiment(results_dir, e, &runs, &mut row, &mut section) {
-            Ok(()) => {
+        match Results::read(results_dir, e) {
+            Ok(results) => {
+                let (row, section) = render_experiment(results_dir, e, &results, &runs);
                 s.push_str(&row);
                 sections.push_str(&section);
             }
@@ -361,242 +535,226 @@ pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
     (s, problems)
 }
 
-/// One experiment's row of the overview table (into `s`) and its section
-/// (into `sections`); an error where its files cannot be read.
+/// The run facts a section and the overview print.
+struct Facts<'a> {
+    cpus: Vec<&'a str>,
+    profile: &'a str,
+    device: &'a str,
+    libtorch: &'a str,
+    threads: i32,
+}
+
+fn facts(results: &Results) -> Option<Facts<'_>> {
+    match results {
+        Results::NotRun => None,
+        Results::Single(v) => Some(Facts {
+            cpus: v.metrics.info.cpu.iter().map(String::as_str).collect(),
+            profile: &v.metrics.info.profile,
+            device: &v.metrics.info.device,
+            libtorch: &v.metrics.info.libtorch,
+            threads: v.metrics.info.threads,
+        }),
+        Results::Seeds(s) => Some(Facts {
+            cpus: s.facts.cpus.iter().map(String::as_str).collect(),
+            profile: &s.facts.profile,
+            device: &s.facts.device,
+            libtorch: &s.facts.libtorch,
+            threads: s.facts.threads,
+        }),
+    }
+}
+
+/// Files that disagree with their folder's manifest (every seed's folder
+/// for a summary), and seed folders left out or merged although mixed.
+fn folder_problems(dir: &Path, results: &Results) -> (Vec<String>, Vec<String>) {
+    match results {
+        Results::Seeds(s) => (
+            s.seeds
+                .iter()
+                .flat_map(|seed| {
+                    crate::common::verify_manifest(&dir.join(SEEDS_DIR).join(seed.to_string()))
+                })
+                .collect(),
+            s.seed_problems
+                .iter()
+                .chain(&s.mixed_settings)
+                .cloned()
+                .collect(),
+        ),
+        _ => (crate::common::verify_manifest(dir), Vec::new()),
+    }
+}
+
+/// One experiment's row of the overview table and its section.
 fn render_experiment(
     results_dir: &Path,
-    e: &crate::Experiment,
+    e: &Registered,
+    results: &Results,
     runs: &[RunRow],
-    s: &mut String,
-    sections: &mut String,
-) -> Result<(), ExperimentError> {
+) -> (String, String) {
     let dir = results_dir.join(e.name);
     let status = status_of(runs, e.name);
-    let metrics_path = dir.join("metrics.json");
-    if !metrics_path.exists() {
-        let _ = writeln!(
-            s,
-            "| [{0}](#{0}) | not run | | | | | | | {status} |",
-            e.name
+    let Some(f) = facts(results) else {
+        return (
+            format!("| [{0}](#{0}) | not run | | | | | | | {status} |\n", e.name),
+            format!(
+                "## {}\n\n{}\n\nNot run yet (no `{}/metrics.json`).\n\n",
+                e.name, e.description, e.name
+            ),
         );
-        let _ = write!(
-            sections,
-            "## {}\n\n{}\n\nNot run yet (no `{}/metrics.json`).\n\n",
-            e.name, e.description, e.name
-        );
-        return Ok(());
-    }
-    let m = crate::aggregate::read_metrics(&metrics_path)?;
-    let targets = m["targets"].as_array().cloned().unwrap_or_default();
-    let passed = targets_passed(&targets);
-    let wall = wall_of(&dir, &m);
-    let field = |k: &str| {
-        m[k].as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| m[k].to_string())
     };
-    let threads = m["threads"]
-        .as_i64()
-        .map_or_else(|| "-".to_string(), |t| t.to_string());
-    let multi = m["seeds"].is_array();
-    // Every run folder is checked against its manifest: files of another run are flagged.
-    let problems: Vec<String> = if multi {
-        m["seeds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|seed| {
-                crate::common::verify_manifest(
-                    &dir.join(crate::aggregate::SEEDS_DIR).join(seed.to_string()),
-                )
-            })
-            .collect()
-    } else {
-        crate::common::verify_manifest(&dir)
-    };
-    let left_out: Vec<&str> = ["seed_problems", "mixed_settings"]
-        .iter()
-        .flat_map(|k| m[*k].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .collect();
-    let _ = writeln!(
-        s,
-        "| [{name}](#{name}) | {passed}/{} pass{}{}{} | {} | {} | {} | {threads} | {} | {wall} | {status} |",
-        targets.len(),
-        if multi { " (means)" } else { "" },
+    let tally = results.tally().cell();
+    let multi = matches!(results, Results::Seeds(_));
+    let wall = wall_of(&dir, results);
+    let seeds = results.seeds_cell();
+    let (problems, left_out) = folder_problems(&dir, results);
+    let row =
+        format!(
+        "| [{name}](#{name}) | {tally}{}{}{} | {} | {seeds} | {} | {} | {} | {wall} | {status} |\n",
+        if multi { " (over seeds)" } else { "" },
         if problems.is_empty() { "" } else { ", **files disagree**" },
         if left_out.is_empty() { "" } else { ", **seed folders left out or mixed**" },
-        field("profile"),
-        seeds_cell(&m),
-        field("device"),
-        field("libtorch"),
+        f.profile,
+        f.device,
+        f.threads,
+        f.libtorch,
         name = e.name,
     );
-
-    let _ = write!(sections, "## {}\n\n{}\n\n", e.name, e.description);
-    sections.push_str(&warnings(&problems, &left_out));
-    if multi {
-        sections.push_str(&seeds_table(&m, &targets));
-    } else if !targets.is_empty() {
-        sections.push_str(&single_seed_table(&targets));
+    let mut section = format!("## {}\n\n{}\n\n", e.name, e.description);
+    if !e.about.is_empty() {
+        let _ = write!(section, "{}\n\n", e.about.trim_end());
     }
-    if let Some(ms) = m["measurements"].as_array().filter(|a| !a.is_empty()) {
-        sections.push_str(&measurements_table(ms, multi));
-    }
-    for p in m["report_paragraphs"].as_array().into_iter().flatten() {
-        if let Some(p) = p.as_str() {
-            let _ = writeln!(sections, "{}\n", p.trim_end());
+    section.push_str(&warnings(&problems, &left_out));
+    section.push_str(&match results {
+        Results::Seeds(s) => seeds_table(s, &seeds),
+        Results::Single(v) if !v.metrics.targets.is_empty() => {
+            single_seed_table(&v.metrics.targets)
+        }
+        _ => String::new(),
+    });
+    section.push_str(&measurements_table(results));
+    if let Results::Seeds(s) = results {
+        for p in &s.report_paragraphs {
+            let _ = writeln!(section, "{}\n", p.trim_end());
         }
     }
     let _ = writeln!(
-        sections,
-        "Run: profile {}, seed{} {}, device {} ({threads} CPU threads), libtorch {}, wall time {wall}.\n",
-        field("profile"),
+        section,
+        "Run: profile {}, seed{} {seeds}, device {} ({} CPU threads{}), libtorch {}, wall time {wall}.\n",
+        f.profile,
         if multi { "s" } else { "" },
-        seeds_cell(&m),
-        field("device"),
-        field("libtorch")
+        f.device,
+        f.threads,
+        if f.cpus.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", f.cpus.join(", "))
+        },
+        f.libtorch
     );
-    settings_and_pictures(results_dir, e, &m, sections)
+    section.push_str(&settings_and_pictures(results_dir, e, results));
+    (row, section)
 }
 
 /// The warnings of an experiment's section: files that do not belong to
 /// the run their manifest describes, seed folders left out or merged.
-fn warnings(problems: &[String], left_out: &[&str]) -> String {
-    let mut sections = String::new();
+fn warnings(problems: &[String], left_out: &[String]) -> String {
+    let mut s = String::new();
     if !problems.is_empty() {
-        sections.push_str("**Warning: this folder's files do not all belong to the run its manifest describes** (an interrupted or concurrent run, or a file changed by hand); rerun the experiment:\n\n");
+        s.push_str("**Warning: this folder's files do not all belong to the run its manifest describes** (an interrupted or concurrent run, or a file changed by hand); rerun the experiment:\n\n");
         for p in problems {
-            let _ = writeln!(sections, "- {p}");
+            let _ = writeln!(s, "- {p}");
         }
-        sections.push('\n');
+        s.push('\n');
     }
     if !left_out.is_empty() {
-        sections.push_str("**Warning: seed folders left out of this summary, or merged although their settings differ:**\n\n");
+        s.push_str("**Warning: seed folders left out of this summary, or merged although their settings differ:**\n\n");
         for p in left_out {
-            let _ = writeln!(sections, "- {p}");
+            let _ = writeln!(s, "- {p}");
         }
-        sections.push('\n');
+        s.push('\n');
     }
-    sections
+    s
 }
 
-/// The targets table of one seed's results.
-fn single_seed_table(targets: &[Value]) -> String {
-    let mut sections = String::from(
-        "| | what | published | expected | measured |\n| --- | --- | --- | --- | --- |\n",
-    );
-    for t in targets {
-        let mark = if t["pass"] == Value::Bool(true) {
-            "PASS"
-        } else {
-            "**MISS**"
-        };
-        let _ = writeln!(
-            sections,
-            "| {mark} | {} | {} | {} | {} |",
-            t["what"].as_str().unwrap_or(""),
-            t["published"].as_str().unwrap_or(""),
-            t["expected"].as_str().unwrap_or(""),
-            fmt_measured(&t["measured"]),
-        );
+/// Settings and epochs of a section, over seeds where there are several.
+fn settings_and_epochs(
+    results: &Results,
+) -> (Vec<SettingSummary>, Vec<(String, BTreeMap<String, usize>)>) {
+    match results {
+        Results::NotRun => (Vec::new(), Vec::new()),
+        Results::Single(v) => {
+            let seed = v.metrics.info.seed.to_string();
+            (
+                v.settings
+                    .iter()
+                    .map(|s| SettingSummary {
+                        name: s.name.clone(),
+                        value: Some(s.value.clone()),
+                        by_seed: BTreeMap::new(),
+                    })
+                    .collect(),
+                v.epochs
+                    .iter()
+                    .map(|(run, n)| (run.clone(), BTreeMap::from([(seed.clone(), *n)])))
+                    .collect(),
+            )
+        }
+        Results::Seeds(s) => (
+            s.settings.clone(),
+            s.epochs
+                .iter()
+                .map(|e| (e.run.clone(), e.by_seed.clone()))
+                .collect(),
+        ),
     }
-    sections.push('\n');
-    sections
 }
 
 /// The settings, epochs, differences from the source and pictures of an
 /// experiment's section (pictures of one seed: the folder itself, or the
 /// first seed's, and those over all seeds).
-fn settings_and_pictures(
-    results_dir: &Path,
-    e: &crate::Experiment,
-    m: &Value,
-    sections: &mut String,
-) -> Result<(), ExperimentError> {
-    let dir = results_dir.join(e.name);
-    let multi = m["seeds"].is_array();
-    if let Some(settings) = m["settings"].as_object() {
-        sections.push_str("Settings: ");
-        let parts: Vec<String> = settings
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k} {}",
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                )
-            })
-            .collect();
-        sections.push_str(&parts.join("; "));
-        sections.push_str(".\n\n");
-    }
-    if let Some(by_seed) = m["settings_by_seed"].as_object() {
-        let parts: Vec<String> = by_seed.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(
-            sections,
-            "Settings that depend on the seed: {}.\n",
-            parts.join("; ")
-        );
-    }
-    let first_seed = m["seeds"]
-        .as_array()
-        .and_then(|a| a.first())
-        .and_then(Value::as_u64);
-    // Epochs and pictures of one seed: the folder itself, or the first seed's.
-    let (seed_dir, seed_rel, seed_metrics) = match first_seed {
-        Some(seed) => {
-            let rel = format!("{}/{}/{seed}", e.name, crate::aggregate::SEEDS_DIR);
-            let d = results_dir.join(&rel);
-            let sm = crate::aggregate::read_metrics(&d.join("metrics.json"))?;
-            (d, rel, sm)
-        }
-        None => (dir.clone(), e.name.to_string(), m.clone()),
-    };
-    let mut epochs = Vec::new();
-    epoch_fields(&seed_metrics, "", &mut epochs);
-    if !epochs.is_empty() {
-        let parts: Vec<String> = epochs.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let which = first_seed.map_or(String::new(), |s| format!(" (seed {s})"));
-        let _ = writeln!(sections, "Epochs{which}: {}.\n", parts.join("; "));
-    }
-    let diffs = differences(e.name);
-    let notes: Vec<String> = m["notes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !diffs.is_empty() || !notes.is_empty() {
-        sections.push_str("Differences from the source and notes:\n\n");
+fn settings_and_pictures(results_dir: &Path, e: &Registered, results: &Results) -> String {
+    let mut s = String::new();
+    let (settings, epochs) = settings_and_epochs(results);
+    s.push_str(&settings_table(&settings));
+    s.push_str(&epochs_table(&epochs));
+    let diffs = e.differences();
+    if !diffs.is_empty() {
+        s.push_str("Differences from the source:\n\n");
         for d in diffs {
-            let _ = writeln!(sections, "- {d}");
+            let _ = writeln!(s, "- {d}");
         }
-        for n in notes {
-            let _ = writeln!(sections, "- {n}");
-        }
-        sections.push('\n');
+        s.push('\n');
     }
-    if multi {
+    let dir = results_dir.join(e.name);
+    let first_seed = match results {
+        Results::Seeds(summary) => summary.seeds.first().copied(),
+        _ => None,
+    };
+    if first_seed.is_some() {
         let pngs = png_names(&dir);
         if !pngs.is_empty() {
-            sections.push_str("Over all seeds:\n\n");
+            s.push_str("Over all seeds:\n\n");
         }
         for p in pngs {
-            let _ = writeln!(sections, "![{0}/{p}]({0}/{p})\n", e.name);
+            let _ = writeln!(s, "![{0}/{p}]({0}/{p})\n", e.name);
         }
     }
+    let (seed_dir, seed_rel): (PathBuf, String) = match first_seed {
+        Some(seed) => {
+            let rel = format!("{}/{SEEDS_DIR}/{seed}", e.name);
+            (results_dir.join(&rel), rel)
+        }
+        None => (dir, e.name.to_string()),
+    };
     let pngs = png_names(&seed_dir);
     if let (Some(seed), false) = (first_seed, pngs.is_empty()) {
-        let _ = writeln!(sections, "Seed {seed} alone:\n");
+        let _ = writeln!(s, "Seed {seed} alone:\n");
     }
     for p in pngs {
-        let _ = writeln!(sections, "![{seed_rel}/{p}]({seed_rel}/{p})\n");
+        let _ = writeln!(s, "![{seed_rel}/{p}]({seed_rel}/{p})\n");
     }
-    Ok(())
+    s
 }
 
 /// Writes `REPORT.md` into `results_dir` (atomically) and returns its path.

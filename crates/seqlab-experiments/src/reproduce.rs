@@ -2,10 +2,11 @@
 //! `seqlab run <experiment> --seeds ...` and `seqlab reproduce-all`, and what
 //! follows the runs (the seeds' summaries, the status table, the report).
 
-use crate::aggregate::{aggregate, SEEDS_DIR};
+use crate::aggregate::SEEDS_DIR;
 use crate::jobs::{format_seed_list, Job, JobResult};
+use crate::record::Summary;
 use crate::report::RUNS_FILE;
-use crate::{Experiment, ExperimentError};
+use crate::{ExperimentError, Registered};
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::{planned_threads, ThreadChoice};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ pub enum SeedChoice {
     Single(u64),
     /// These seeds for every experiment, each to `seeds/<seed>/`, then summarised.
     List(Vec<u64>),
-    /// Each experiment's own number of seeds ([`Experiment::full_seeds`], or
+    /// Each experiment's own number of seeds ([`Registered::full_seeds`], or
     /// 2 with `--quick`) from this first seed.
     Default(u64),
 }
@@ -50,7 +51,7 @@ pub const LOGS_DIR: &str = "logs";
 pub const QUICK_SEEDS: usize = 2;
 
 /// The seeds `choice` gives experiment `e`.
-pub fn seeds_for(e: &Experiment, choice: &SeedChoice, quick: bool) -> Vec<u64> {
+pub fn seeds_for(e: &Registered, choice: &SeedChoice, quick: bool) -> Vec<u64> {
     match choice {
         SeedChoice::Single(s) => vec![*s],
         SeedChoice::List(l) => l.clone(),
@@ -82,10 +83,10 @@ fn path_arg(what: &str, path: &Path) -> Result<String, ExperimentError> {
 
 /// One process per (experiment, seed), in the registry's order and by
 /// increasing seed; an experiment that reads another's result of the same
-/// seed ([`Experiment::after`]) waits for that job. A results or data
+/// seed ([`Registered::after`]) waits for that job. A results or data
 /// folder whose path is not UTF-8 is an error.
 pub fn plan(
-    experiments: &[&Experiment],
+    experiments: &[&Registered],
     choice: &SeedChoice,
     o: &PlanOptions,
 ) -> Result<Vec<Job>, ExperimentError> {
@@ -205,18 +206,12 @@ pub fn prune_seed_folders(
 /// run is writing) does not stop the others.
 pub fn aggregate_all(
     results_dir: &Path,
-    experiments: &[&Experiment],
+    experiments: &[&Registered],
     allow_mixed: bool,
-) -> Vec<(String, Result<serde_json::Value, ExperimentError>)> {
+) -> Vec<(String, Result<Summary, ExperimentError>)> {
     let mut out = Vec::new();
     for e in experiments {
-        let dir = results_dir.join(e.name);
-        let summary = if allow_mixed {
-            crate::aggregate::aggregate_mixed(&dir, e.aggregate)
-        } else {
-            aggregate(&dir, e.aggregate)
-        };
-        match summary {
+        match e.summarise(results_dir, allow_mixed) {
             Ok(Some(summary)) => out.push((e.name.to_string(), Ok(summary))),
             Ok(None) => {}
             Err(err) => out.push((e.name.to_string(), Err(err))),

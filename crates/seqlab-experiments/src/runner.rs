@@ -15,6 +15,8 @@
 //! [`crate::report`] reads the folders back.
 
 use crate::common::{ResultsDir, RunInfo, Target};
+use crate::experiment::{Experiment, SeedContext};
+use crate::record::SeedMetrics;
 use crate::{ExperimentError, RunOptions, RunOutcome};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -82,11 +84,12 @@ impl SeedOutcome {
 }
 
 /// A measured number without a target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Measurement {
     /// What is measured.
     pub what: String,
-    /// The value.
+    /// The value (written as `null` when not a number).
+    #[serde(deserialize_with = "crate::record::nan_from_null")]
     pub measured: f64,
 }
 
@@ -146,6 +149,39 @@ pub fn run_into(
     out.write_manifest(&run_id)?;
     let targets_met = outcome.targets.iter().all(|t| t.pass);
     let mut headline: Vec<String> = outcome.targets.iter().map(Target::line).collect();
+    headline.extend(outcome.headline);
+    out.commit(headline, targets_met)
+}
+
+/// Runs one seed of experiment `E` with `config` (the seed, device and
+/// folder from `opts`): stages the folder, runs [`Experiment::run_seed`],
+/// writes `metrics.json` ([`SeedMetrics`]: run facts, the experiment's
+/// details, targets, measurements) and `timing.json`, then puts the folder
+/// in place whole. On any error the previous folder is untouched.
+pub fn run<E: Experiment>(
+    config: &E::Config,
+    opts: &RunOptions,
+) -> Result<RunOutcome, ExperimentError> {
+    let started = Instant::now();
+    let mut out = ResultsDir::prepare(opts, E::NAME)?;
+    let mut ctx = SeedContext::new(opts, &mut out)?;
+    let device = ctx.device;
+    let outcome = E::run_seed(config, &mut ctx)?;
+    let run_id = new_run_id(E::NAME, opts.seed);
+    let metrics = SeedMetrics {
+        info: RunInfo::new(E::NAME, opts, device),
+        run_id: Some(run_id.clone()),
+        details: outcome.details,
+        targets: outcome.targets,
+        measurements: outcome.measurements,
+    };
+    out.write_json("metrics.json", &metrics)?;
+    let mut times: BTreeMap<String, f64> = outcome.timing.into_iter().collect();
+    times.insert("total".into(), started.elapsed().as_secs_f64());
+    out.write_json("timing.json", &times)?;
+    out.write_manifest(&run_id)?;
+    let targets_met = metrics.targets.iter().all(|t| t.pass);
+    let mut headline: Vec<String> = metrics.targets.iter().map(Target::line).collect();
     headline.extend(outcome.headline);
     out.commit(headline, targets_met)
 }

@@ -69,4 +69,4 @@ pub use error::{MetricsError, Result};
 pub use labels::Label;
 pub use regression::{mae, mse};
 pub use roc::{auc, roc_auc, roc_curve, youden_threshold, RocCurve, YoudenPoint};
-pub use spread::{t_quantile_975, RangePosition, SeedSpread};
+pub use spread::{t_quantile, t_quantile_975, RangePosition, SeedSpread};

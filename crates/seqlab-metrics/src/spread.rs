@@ -3,33 +3,116 @@
 //! from Student's t distribution.
 
 use crate::error::{MetricsError, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Two-sided 97.5% quantiles of Student's t for 1 to 30 degrees of freedom
-/// (the usual table; e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
-const T_975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
-];
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, nine coefficients: about 15
+/// significant digits).
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    let x = x - 1.0;
+    let mut sum = G[0];
+    for (i, g) in G.iter().enumerate().skip(1) {
+        sum += g / (x + i as f64);
+    }
+    let t = x + 7.5;
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
 
-/// The 97.5% quantile of Student's t with `df` degrees of freedom (the
-/// factor of a two-sided 95% interval); `None` for `df == 0`. Exact to the
-/// table's three decimals up to 30; beyond, the Cornish-Fisher expansion
-/// `z + (z^3 + z) / (4 df)` (within 0.002 of the exact value).
-pub fn t_quantile_975(df: usize) -> Option<f64> {
-    match df {
-        0 => None,
-        1..=30 => T_975.get(df - 1).copied(),
-        _ => {
-            let z = 1.959_964;
-            Some(z + (z * z * z + z) / (4.0 * df as f64))
+/// The continued fraction of the regularised incomplete beta function
+/// (modified Lentz), for `x < (a + 1) / (a + b + 2)`.
+fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    d = if d.abs() < TINY { TINY } else { d };
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..=300 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        for aa in [
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ] {
+            d = 1.0 + aa * d;
+            d = if d.abs() < TINY { TINY } else { d };
+            c = 1.0 + aa / c;
+            c = if c.abs() < TINY { TINY } else { c };
+            d = 1.0 / d;
+            h *= d * c;
         }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
+/// The regularised incomplete beta function `I_x(a, b)`.
+fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_fraction(a, b, x) / a
+    } else {
+        1.0 - ln_front.exp() * beta_fraction(b, a, 1.0 - x) / b
     }
 }
 
+/// `P(T <= t)` for Student's t with `df` degrees of freedom, `t >= 0`.
+fn t_cdf(t: f64, df: f64) -> f64 {
+    1.0 - 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// The quantile of Student's t with `df` degrees of freedom at probability
+/// `p` in `[0.5, 1)`: computed from the distribution function (regularised
+/// incomplete beta), by bisection to 1e-12; `None` for `df == 0` or `p`
+/// outside that range.
+pub fn t_quantile(p: f64, df: usize) -> Option<f64> {
+    if df == 0 || !(0.5..1.0).contains(&p) {
+        return None;
+    }
+    let df = df as f64;
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    while t_cdf(hi, df) < p {
+        hi *= 2.0;
+    }
+    while hi - lo > 1e-12 * hi.max(1.0) {
+        let mid = 0.5 * (lo + hi);
+        if t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom (the
+/// factor of a two-sided 95% interval), exact to about 1e-12; `None` for
+/// `df == 0`.
+pub fn t_quantile_975(df: usize) -> Option<f64> {
+    t_quantile(0.975, df)
+}
+
 /// Mean, spread and 95% interval of one number over several seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedSpread {
     /// Number of values.
     pub n: usize,
@@ -94,7 +177,7 @@ impl SeedSpread {
 }
 
 /// Where a number lies relative to the range of the seeds' values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RangePosition {
     /// Smaller than every seed's value.
@@ -123,13 +206,13 @@ mod tests {
     #[test]
     fn summarises_the_imdb_rnn_aucs_by_hand() {
         // 0.914, 0.931, 0.918: mean 0.921, deviations -0.007, 0.010, -0.003,
-        // squares sum 1.58e-4, sd sqrt(7.9e-5) = 0.0088882, t(2) = 4.303.
+        // squares sum 1.58e-4, sd sqrt(7.9e-5) = 0.0088882, t(2) = 4.3027.
         let s = SeedSpread::of(&[0.914, 0.931, 0.918]).unwrap();
         assert_eq!(s.n, 3);
         assert!((s.mean - 0.921).abs() < 1e-12);
         assert!((s.sd - 7.9e-5f64.sqrt()).abs() < 1e-12);
         assert_eq!((s.min, s.max), (0.914, 0.931));
-        let half = 4.303 * 7.9e-5f64.sqrt() / 3f64.sqrt();
+        let half = t_quantile_975(2).unwrap() * 7.9e-5f64.sqrt() / 3f64.sqrt();
         let [lo, hi] = s.ci95.unwrap();
         assert!((lo - (0.921 - half)).abs() < 1e-12 && (hi - (0.921 + half)).abs() < 1e-12);
         assert_eq!(s.position_of(0.92), RangePosition::Inside);
@@ -150,12 +233,23 @@ mod tests {
     }
 
     #[test]
-    fn t_quantiles_match_the_table_and_approach_the_normal() {
+    fn t_quantiles_are_exact() {
         assert_eq!(t_quantile_975(0), None);
-        assert_eq!(t_quantile_975(4), Some(2.776));
-        assert_eq!(t_quantile_975(30), Some(2.042));
-        // Exact values: t(40) = 2.0211, t(120) = 1.9799.
-        assert!((t_quantile_975(40).unwrap() - 2.0211).abs() < 0.002);
-        assert!((t_quantile_975(120).unwrap() - 1.9799).abs() < 0.001);
+        // Reference values (scipy.stats.t.ppf(0.975, df), 10 digits).
+        for (df, want) in [
+            (1, 12.706_204_74),
+            (2, 4.302_652_730),
+            (4, 2.776_445_105),
+            (30, 2.042_272_456),
+            (40, 2.021_075_390),
+            (120, 1.979_930_405),
+        ] {
+            let t = t_quantile_975(df).unwrap();
+            assert!((t - want).abs() < 1e-8, "df {df}: {t} vs {want}");
+        }
+        // One degree of freedom is the Cauchy distribution: tan(pi (p - 1/2)).
+        let cauchy = (std::f64::consts::PI * 0.45).tan();
+        assert!((t_quantile(0.95, 1).unwrap() - cauchy).abs() < 1e-9);
+        assert_eq!(t_quantile(1.0, 3), None);
     }
 }

@@ -5,7 +5,7 @@ use crate::guard::guarded;
 use crate::history::{EpochRecord, History};
 use crate::objective::{Loss, Metric};
 use crate::optim::OptimizerConfig;
-use crate::progress::{epoch_line, EpochProgress, Verbosity};
+use crate::progress::{epoch_line, FitProgress, Verbosity};
 use crate::tensors::TensorData;
 use crate::TrainError;
 use seqlab_data::batch::EpochBatches;
@@ -567,6 +567,7 @@ fn run(
         .is_some_and(|e| e.restore_best_weights());
     let mut stopped_epoch = None;
 
+    let mut progress = FitProgress::new(config.verbosity, &config.label, config.epochs);
     for epoch in 0..config.epochs {
         let epoch_start = Instant::now();
         let train = epoch_data(epoch)?;
@@ -587,13 +588,7 @@ fn run(
         } else {
             train.shallow_clone()
         };
-        let progress = EpochProgress::start(
-            config.verbosity,
-            &config.label,
-            epoch + 1,
-            config.epochs,
-            batches.batches_per_epoch(),
-        );
+        progress.start_epoch(epoch + 1, batches.batches_per_epoch());
         let mut acc = Accumulator::new(&config.metrics);
         for (batch_index, (start, len)) in batch_ranges(train.len(), config.batch_size).enumerate()
         {
@@ -612,12 +607,12 @@ fn run(
             let (out, loss, value) = match step {
                 Ok(s) => s,
                 Err(e) => {
-                    progress.finish();
+                    progress.end_epoch();
                     return Err(e);
                 }
             };
             if !value.is_finite() {
-                progress.finish();
+                progress.end_epoch();
                 let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
                 if let Some(s) = snapshot {
                     s.restore(vs)?;
@@ -635,9 +630,9 @@ fn run(
             }
             opt.step()?;
             tch::no_grad(|| acc.add(value, &out.detach(), &b.y))?;
-            progress.batch_done(acc.loss());
+            progress.batch_done(batch_no, acc.loss());
         }
-        progress.finish();
+        progress.end_epoch();
         let mut values = acc.values();
         if let Some(v) = val {
             let e = evaluate(model, v, config.loss, &config.metrics, eval_batch)?;

@@ -12,7 +12,8 @@
 //!   [`predict_positive`](fit::predict_positive),
 //!   [`predict_classes`](fit::predict_classes).
 //! - [`progress`]: an indicatif bar on a terminal plus one Keras-like line
-//!   per epoch.
+//!   per epoch, and typed progress events (JSON lines) for a parent process
+//!   that asks for them through `SEQLAB_PROGRESS_FILE`.
 //! - [`checkpoint`]: `.safetensors` weights, written atomically; with the
 //!   model's configuration beside them ([`checkpoint::save_checkpoint`],
 //!   [`checkpoint::load_checkpoint`]) a model rebuilds from its files alone.

@@ -4,17 +4,18 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use seqlab_data::mnist::Split;
 use seqlab_data::sine_pairs::FunctionPair;
 use seqlab_data::temporal_order::Difficulty;
 use seqlab_experiments::imdb::{PredictOptions, Predictor};
 use seqlab_experiments::inspect::{inspect, InspectOptions, DATASETS};
 use seqlab_experiments::jobs::{parse_seeds_arg, run_jobs, JobLimit};
+use seqlab_experiments::record::Summary;
 use seqlab_experiments::reproduce::{
     aggregate_all, plan, prune_seed_folders, write_runs, PlanOptions, SeedChoice,
 };
-use seqlab_experiments::{aggregate, find, Experiment, RunOptions, EXPERIMENTS};
+use seqlab_experiments::{aggregate, find, Registered, RunOptions, EXPERIMENTS};
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::ThreadChoice;
 use std::path::PathBuf;
@@ -42,11 +43,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// List the experiments.
-    List {
-        /// Print only the names, one per line.
-        #[arg(long)]
-        names: bool,
-    },
+    List(ListArgs),
     /// Run one experiment and write results/<experiment>/.
     ///
     /// With --seeds, every seed runs as its own process (up to --jobs at
@@ -54,87 +51,12 @@ enum Command {
     /// results/<experiment>/metrics.json then summarises the seeds: per
     /// target the values, mean, standard deviation, range and a 95% interval
     /// for the mean (Student's t); the verdict is judged on the mean.
-    Run {
-        /// Experiment name (see `seqlab list`).
-        experiment: String,
-        /// Device: cpu, cuda or auto (cuda if available).
-        #[arg(long, default_value = "cpu", value_parser = parse_device)]
-        device: DeviceChoice,
-        /// Seed for data, initialisation and shuffling (the first seed of `--seeds N`).
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Several seeds: a list (42,43,44), a range (42..46), or a count N (N seeds from --seed).
-        #[arg(long)]
-        seeds: Option<String>,
-        /// With --seeds: run only this seed of the set, in this process (what each job runs).
-        #[arg(long, requires = "seeds")]
-        only_seed: Option<u64>,
-        /// With --seeds: processes at once, auto (as many as the cores allow given the experiment's threads) or N.
-        #[arg(long, default_value = "auto")]
-        jobs: JobLimit,
-        /// Override the number of epochs of every training run.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        epochs: Option<u64>,
-        /// Folder under which <experiment>/ is written.
-        #[arg(long, default_value = "results")]
-        results_dir: PathBuf,
-        /// Small settings that finish in seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Print only the final summary, not every epoch.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
-        #[arg(long, default_value = "auto")]
-        threads: ThreadChoice,
-    },
+    Run(RunArgs),
     /// Print decoded samples of a data set and their labels.
     #[command(after_help = datasets_help())]
-    Data {
-        /// Data set: ab-order, temporal-order, continuation, sine, mnist or imdb.
-        dataset: String,
-        /// Number of samples to print.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        n: u64,
-        /// Temporal-order difficulty: easy, normal, moderate, hard or nightmare.
-        #[arg(long, default_value = "easy", value_parser = parse_difficulty)]
-        difficulty: Difficulty,
-        /// Seed of the generated data sets.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Function pair of the sine data set: sin-cos, damped or power.
-        #[arg(long, default_value = "sin-cos", value_parser = parse_pair)]
-        pair: FunctionPair,
-        /// Split of MNIST or IMDb: train or test.
-        #[arg(long, default_value = "train", value_parser = parse_split)]
-        split: Split,
-        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-    },
+    Data(DataArgs),
     /// Measure training throughput of one workload; prints one JSON line (used by `cargo xtask bench`).
-    Bench {
-        /// Workload: toy-seq2one, temporal-order-hard, imdb-lstm, imdb-rnn, mnist-bilstm-ae, seq2seq-sine, sweep-rnn-tanh, sweep-lstm or sweep-gru.
-        workload: String,
-        /// Device: cpu, cuda or auto.
-        #[arg(long, default_value = "cpu", value_parser = parse_device)]
-        device: DeviceChoice,
-        /// Untimed epochs first.
-        #[arg(long, default_value_t = 1)]
-        warmup: usize,
-        /// Timed epochs (the median is reported).
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-        epochs: u64,
-        /// Divide the samples per epoch by this (a tiny run for tests).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-        shrink: u64,
-        /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
-        #[arg(long, default_value = "auto")]
-        threads: ThreadChoice,
-    },
+    Bench(BenchArgs),
     /// Run every experiment (or those named), several seeds each, then write the report.
     ///
     /// Without --seed or --seeds: each experiment's own number of seeds (5;
@@ -142,42 +64,7 @@ enum Command {
     /// --seed N alone: that one seed, as `seqlab run` writes it. Continues
     /// past failures, writes <results-dir>/reproduce-all.tsv and REPORT.md,
     /// and exits non-zero if any run failed.
-    ReproduceAll {
-        /// Device: cpu, cuda or auto.
-        #[arg(long, default_value = "cpu", value_parser = parse_device)]
-        device: DeviceChoice,
-        /// Small settings (2 seeds each unless --seeds says otherwise).
-        #[arg(long)]
-        quick: bool,
-        /// Only these experiments (comma-separated), still in the registry's order.
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// One seed only (single-seed results, as `seqlab run --seed`), or the first seed of a count given to --seeds.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Seeds for every experiment: a list (42,43), a range (42..46) or a count N.
-        #[arg(long)]
-        seeds: Option<String>,
-        /// Processes at once: auto (jobs x threads <= cores) or N.
-        #[arg(long, default_value = "auto")]
-        jobs: JobLimit,
-        /// Intra-op CPU threads per process: auto or a number.
-        #[arg(long, default_value = "auto")]
-        threads: ThreadChoice,
-        /// Override the number of epochs of every training run.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        epochs: Option<u64>,
-        /// Folder under which every <experiment>/ is written.
-        #[arg(long, default_value = "results")]
-        results_dir: PathBuf,
-        /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Print one self-contained shell command per (experiment, seed) and run nothing
-        /// (for GNU parallel, xargs -P or a cluster's job array; then `seqlab report`).
-        #[arg(long)]
-        plan: bool,
-    },
+    ReproduceAll(ReproduceAllArgs),
     /// Write <results-dir>/REPORT.md from the experiments' results there.
     ///
     /// Experiments with seed folders are summarised first from whatever
@@ -185,18 +72,7 @@ enum Command {
     /// another run is writing is skipped (its summary is left as it was),
     /// and one whose files cannot be read is flagged in the report, which
     /// goes on with the others; the exit status is then non-zero.
-    Report {
-        /// Folder holding the experiments' folders.
-        #[arg(long, default_value = "results")]
-        results_dir: PathBuf,
-        /// Also rewrite the generated table of experiments in this README (between its markers).
-        #[arg(long)]
-        readme: Option<PathBuf>,
-        /// Summarise seeds even where their settings differ (profile, device, threads,
-        /// --epochs); each difference is listed in the summary and flagged in the report.
-        #[arg(long)]
-        allow_mixed_settings: bool,
-    },
+    Report(ReportArgs),
     /// Score reviews with a trained IMDb model (run `seqlab run imdb-lstm` first).
     ///
     /// Prints, per review, the probability that it is positive and the label
@@ -206,25 +82,178 @@ enum Command {
     /// The model's files must be its run's (as manifest.json lists them) and
     /// its weights finite, or nothing is scored.
     #[command(group = clap::ArgGroup::new("input").required(true).multiple(true))]
-    Predict {
-        /// The trained model: imdb-lstm or imdb-rnn.
-        experiment: String,
-        /// A review to score (repeat for several).
-        #[arg(long, group = "input")]
-        text: Vec<String>,
-        /// A file with one review per line (blank lines are skipped; `-` reads stdin).
-        #[arg(long, group = "input")]
-        file: Option<PathBuf>,
-        /// Folder holding <experiment>/ with the saved model.
-        #[arg(long, default_value = "results")]
-        results_dir: PathBuf,
-        /// Decision threshold on the probability (default: the one saved with the model).
-        #[arg(long, value_parser = parse_probability)]
-        threshold: Option<f64>,
-        /// Device: cpu, cuda or auto (cuda if available).
-        #[arg(long, default_value = "cpu", value_parser = parse_device)]
-        device: DeviceChoice,
-    },
+    Predict(PredictArgs),
+}
+
+/// The flags of `seqlab list`.
+#[derive(Args, Debug)]
+struct ListArgs {
+    /// Print only the names, one per line.
+    #[arg(long)]
+    names: bool,
+}
+
+/// The flags of `seqlab run`.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Experiment name (see `seqlab list`).
+    experiment: String,
+    /// Device: cpu, cuda or auto (cuda if available).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    device: DeviceChoice,
+    /// Seed for data, initialisation and shuffling (the first seed of `--seeds N`).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Several seeds: a list (42,43,44), a range (42..46), or a count N (N seeds from --seed).
+    #[arg(long)]
+    seeds: Option<String>,
+    /// With --seeds: run only this seed of the set, in this process (what each job runs).
+    #[arg(long, requires = "seeds")]
+    only_seed: Option<u64>,
+    /// With --seeds: processes at once, auto (as many as the cores allow given the experiment's threads) or N.
+    #[arg(long, default_value = "auto")]
+    jobs: JobLimit,
+    /// Override the number of epochs of every training run.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
+    /// Folder under which <experiment>/ is written.
+    #[arg(long, default_value = "results")]
+    results_dir: PathBuf,
+    /// Small settings that finish in seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Print only the final summary, not every epoch.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+    #[arg(long, default_value = "auto")]
+    threads: ThreadChoice,
+}
+
+/// The flags of `seqlab data`.
+#[derive(Args, Debug)]
+struct DataArgs {
+    /// Data set: ab-order, temporal-order, continuation, sine, mnist or imdb.
+    dataset: String,
+    /// Number of samples to print.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    n: u64,
+    /// Temporal-order difficulty: easy, normal, moderate, hard or nightmare.
+    #[arg(long, default_value = "easy", value_parser = parse_difficulty)]
+    difficulty: Difficulty,
+    /// Seed of the generated data sets.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Function pair of the sine data set: sin-cos, damped or power.
+    #[arg(long, default_value = "sin-cos", value_parser = parse_pair)]
+    pair: FunctionPair,
+    /// Split of MNIST or IMDb: train or test.
+    #[arg(long, default_value = "train", value_parser = parse_split)]
+    split: Split,
+    /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// The flags of `seqlab bench`.
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Workload: toy-seq2one, temporal-order-hard, imdb-lstm, imdb-rnn, mnist-bilstm-ae, seq2seq-sine, sweep-rnn-tanh, sweep-lstm or sweep-gru.
+    workload: String,
+    /// Device: cpu, cuda or auto.
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    device: DeviceChoice,
+    /// Untimed epochs first.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Timed epochs (the median is reported).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: u64,
+    /// Divide the samples per epoch by this (a tiny run for tests).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    shrink: u64,
+    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+    #[arg(long, default_value = "auto")]
+    threads: ThreadChoice,
+}
+
+/// The flags of `seqlab reproduce-all`.
+#[derive(Args, Debug)]
+struct ReproduceAllArgs {
+    /// Device: cpu, cuda or auto.
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    device: DeviceChoice,
+    /// Small settings (2 seeds each unless --seeds says otherwise).
+    #[arg(long)]
+    quick: bool,
+    /// Only these experiments (comma-separated), still in the registry's order.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// One seed only (single-seed results, as `seqlab run --seed`), or the first seed of a count given to --seeds.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Seeds for every experiment: a list (42,43), a range (42..46) or a count N.
+    #[arg(long)]
+    seeds: Option<String>,
+    /// Processes at once: auto (jobs x threads <= cores) or N.
+    #[arg(long, default_value = "auto")]
+    jobs: JobLimit,
+    /// Intra-op CPU threads per process: auto or a number.
+    #[arg(long, default_value = "auto")]
+    threads: ThreadChoice,
+    /// Override the number of epochs of every training run.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
+    /// Folder under which every <experiment>/ is written.
+    #[arg(long, default_value = "results")]
+    results_dir: PathBuf,
+    /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print one self-contained shell command per (experiment, seed) and run nothing
+    /// (for GNU parallel, xargs -P or a cluster's job array; then `seqlab report`).
+    #[arg(long)]
+    plan: bool,
+}
+
+/// The flags of `seqlab report`.
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Folder holding the experiments' folders.
+    #[arg(long, default_value = "results")]
+    results_dir: PathBuf,
+    /// Also rewrite the generated table of experiments in this README (between its markers).
+    #[arg(long)]
+    readme: Option<PathBuf>,
+    /// Summarise seeds even where their settings differ (profile, device, threads,
+    /// --epochs); each difference is listed in the summary and flagged in the report.
+    #[arg(long)]
+    allow_mixed_settings: bool,
+}
+
+/// The flags of `seqlab predict`.
+#[derive(Args, Debug)]
+struct PredictArgs {
+    /// The trained model: imdb-lstm or imdb-rnn.
+    experiment: String,
+    /// A review to score (repeat for several).
+    #[arg(long, group = "input")]
+    text: Vec<String>,
+    /// A file with one review per line (blank lines are skipped; `-` reads stdin).
+    #[arg(long, group = "input")]
+    file: Option<PathBuf>,
+    /// Folder holding <experiment>/ with the saved model.
+    #[arg(long, default_value = "results")]
+    results_dir: PathBuf,
+    /// Decision threshold on the probability (default: the one saved with the model).
+    #[arg(long, value_parser = parse_probability)]
+    threshold: Option<f64>,
+    /// Device: cpu, cuda or auto (cuda if available).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    device: DeviceChoice,
 }
 
 /// Writes a line to stdout for a command whose output is its result
@@ -363,220 +392,231 @@ fn real_main() -> Result<ExitCode> {
     // A bad OMP_NUM_THREADS would silently become libtorch's default.
     seqlab_train::runtime::omp_num_threads()?;
     match cli.command {
-        Command::List { names } => {
-            let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
-            for e in EXPERIMENTS {
-                if names {
-                    out!("{}", e.name);
-                } else {
-                    out!("{:<width$}  {}", e.name, e.description);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Data {
-            dataset,
-            n,
-            difficulty,
-            seed,
-            pair,
-            split,
-            data_dir,
-        } => {
-            let opts = InspectOptions {
-                n: n as usize,
-                seed,
-                difficulty,
-                pair,
-                split,
-                data_dir,
-            };
-            out_raw!("{}", inspect(&dataset, &opts)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Run {
-            experiment,
-            device,
-            seed,
-            seeds,
-            only_seed,
-            jobs,
-            epochs,
-            results_dir,
-            quick,
-            quiet,
-            data_dir,
-            threads,
-        } => {
-            let exp = find(&experiment)?;
-            let seed_set = match &seeds {
-                Some(s) => Some(parse_seeds_arg(s, seed).map_err(anyhow::Error::msg)?),
-                None => None,
-            };
-            let mut opts = RunOptions {
-                device,
-                seed,
-                seed_set: None,
-                epochs: epochs.map(|e| e as usize),
-                results_dir,
-                quick,
-                verbose: !quiet,
-                data_dir,
-                threads,
-            };
-            match (seed_set, only_seed) {
-                (Some(set), None) => {
-                    let choice = SeedChoice::List(set);
-                    return run_many(&[exp], &choice, &opts, jobs, false);
-                }
-                (Some(set), Some(one)) => {
-                    if !set.contains(&one) {
-                        anyhow::bail!(
-                            "--only-seed {one} is not one of --seeds {}",
-                            seeds.unwrap_or_default()
-                        );
-                    }
-                    opts.seed = one;
-                    opts.seed_set = Some(set);
-                }
-                (None, _) => {}
-            }
-            let outcome = exp
-                .start(&opts)
-                .with_context(|| format!("experiment {} failed", exp.name))?;
-            say!(
-                "\n{} finished; results in {}",
-                exp.name,
-                outcome.dir.display()
-            );
-            for line in &outcome.headline {
-                say!("  {line}");
-            }
-            if opts.quick {
-                say!("  (quick profile: the targets are meant for the full profile)");
-            } else if !outcome.targets_met {
-                say!("  (some targets were missed; see metrics.json)");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::ReproduceAll {
-            device,
-            quick,
-            only,
-            seed,
-            seeds,
-            jobs,
-            threads,
-            epochs,
-            results_dir,
-            data_dir,
-            plan: plan_only,
-        } => {
-            let mut chosen: Vec<&Experiment> = Vec::new();
-            for name in &only {
-                find(name)?;
-            }
-            for e in EXPERIMENTS {
-                if only.is_empty() || only.iter().any(|n| n == e.name) {
-                    chosen.push(e);
-                }
-            }
-            let choice = match (&seeds, seed) {
-                (Some(s), first) => SeedChoice::List(
-                    parse_seeds_arg(s, first.unwrap_or(42)).map_err(anyhow::Error::msg)?,
-                ),
-                (None, Some(one)) => SeedChoice::Single(one),
-                (None, None) => SeedChoice::Default(42),
-            };
-            let opts = RunOptions {
-                device,
-                epochs: epochs.map(|e| e as usize),
-                results_dir,
-                quick,
-                verbose: true,
-                data_dir,
-                threads,
-                ..RunOptions::default()
-            };
-            if plan_only {
-                print_plan(&chosen, &choice, &opts)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            run_many(&chosen, &choice, &opts, jobs, true)
-        }
-        Command::Bench {
-            workload,
-            device,
-            warmup,
-            epochs,
-            shrink,
-            threads,
-        } => {
-            let opts = seqlab_experiments::bench::BenchOptions {
-                warmup,
-                epochs: epochs as usize,
-                shrink: shrink as usize,
-                allocator,
-                threads,
-            };
-            let result =
-                seqlab_experiments::bench::run_workload(&workload, device.resolve()?, &opts)?;
-            out!("{}", serde_json::to_string(&result)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report {
-            results_dir,
-            readme,
-            allow_mixed_settings,
-        } => report(&results_dir, readme.as_deref(), allow_mixed_settings),
-        Command::Predict {
-            experiment,
-            mut text,
-            file,
-            results_dir,
-            threshold,
-            device,
-        } => {
-            if let Some(path) = &file {
-                let from_file = read_reviews(path)?;
-                if from_file.is_empty() {
-                    anyhow::bail!("{} holds no reviews (one per line)", path.display());
-                }
-                text.extend(from_file);
-            }
-            let opts = PredictOptions {
-                experiment,
-                results_dir,
-                threshold,
-                device: device.resolve()?,
-            };
-            let predictor = Predictor::load(&opts)?;
-            let predictions = predictor.predict(&text)?;
-            out!(
-                "probability  label     (threshold {:.3}; {} model from {})",
-                predictor.threshold(),
-                predictor.saved().cell,
-                predictor.dir().display()
-            );
-            for (p, review) in predictions.iter().zip(&text) {
-                let shown: String = review.chars().take(60).collect();
-                let more = if review.chars().count() > 60 {
-                    "..."
-                } else {
-                    ""
-                };
-                out!(
-                    "{:>11.4}  {:<8}  {shown}{more}",
-                    p.probability,
-                    if p.positive { "positive" } else { "negative" }
-                );
-                if p.tokens_used > 0 && p.unknown_tokens == p.tokens_used {
-                    out!("             (none of its words is in the model's vocabulary)");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::List(args) => list(&args),
+        Command::Data(args) => data(args),
+        Command::Run(args) => run(args),
+        Command::ReproduceAll(args) => reproduce_all(args),
+        Command::Bench(args) => bench(args, allocator),
+        Command::Report(args) => report(
+            &args.results_dir,
+            args.readme.as_deref(),
+            args.allow_mixed_settings,
+        ),
+        Command::Predict(args) => predict(args),
+    }
+}
+
+/// `seqlab list`: the experiments, with their descriptions or names only.
+fn list(args: &ListArgs) -> Result<ExitCode> {
+    let width = EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    for e in EXPERIMENTS {
+        if args.names {
+            out!("{}", e.name);
+        } else {
+            out!("{:<width$}  {}", e.name, e.description);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seqlab data`: decoded samples of a data set.
+fn data(args: DataArgs) -> Result<ExitCode> {
+    let opts = InspectOptions {
+        n: args.n as usize,
+        seed: args.seed,
+        difficulty: args.difficulty,
+        pair: args.pair,
+        split: args.split,
+        data_dir: args.data_dir,
+    };
+    out_raw!("{}", inspect(&args.dataset, &opts)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `seqlab run` is to do, its flags checked.
+enum RunPlan {
+    /// One seed in this process (`--seed`, or one `--only-seed` of a set).
+    One(&'static Registered, RunOptions),
+    /// Every seed of the set as its own process, up to this many at once.
+    Seeds(&'static Registered, SeedChoice, RunOptions, JobLimit),
+}
+
+impl RunArgs {
+    /// Checks the experiment and the seeds (in that order) and makes the options.
+    fn into_plan(self) -> Result<RunPlan> {
+        let exp = find(&self.experiment)?;
+        let seed_set = match &self.seeds {
+            Some(s) => Some(parse_seeds_arg(s, self.seed).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let mut opts = RunOptions {
+            device: self.device,
+            seed: self.seed,
+            seed_set: None,
+            epochs: self.epochs.map(|e| e as usize),
+            results_dir: self.results_dir,
+            quick: self.quick,
+            verbose: !self.quiet,
+            data_dir: self.data_dir,
+            threads: self.threads,
+        };
+        match (seed_set, self.only_seed) {
+            (Some(set), None) => {
+                return Ok(RunPlan::Seeds(exp, SeedChoice::List(set), opts, self.jobs))
+            }
+            (Some(set), Some(one)) => {
+                if !set.contains(&one) {
+                    anyhow::bail!(
+                        "--only-seed {one} is not one of --seeds {}",
+                        self.seeds.unwrap_or_default()
+                    );
+                }
+                opts.seed = one;
+                opts.seed_set = Some(set);
+            }
+            (None, _) => {}
+        }
+        Ok(RunPlan::One(exp, opts))
+    }
+}
+
+/// `seqlab run`: one seed here, or every seed of `--seeds` as its own process.
+fn run(args: RunArgs) -> Result<ExitCode> {
+    match args.into_plan()? {
+        RunPlan::Seeds(exp, choice, opts, jobs) => run_many(&[exp], &choice, &opts, jobs, false),
+        RunPlan::One(exp, opts) => run_one(exp, &opts),
+    }
+}
+
+/// Runs one seed of `exp` in this process and prints where its results are.
+fn run_one(exp: &Registered, opts: &RunOptions) -> Result<ExitCode> {
+    let outcome = exp
+        .start(opts)
+        .with_context(|| format!("experiment {} failed", exp.name))?;
+    say!(
+        "\n{} finished; results in {}",
+        exp.name,
+        outcome.dir.display()
+    );
+    for line in &outcome.headline {
+        say!("  {line}");
+    }
+    if opts.quick {
+        say!("  (quick profile: the targets are meant for the full profile)");
+    } else if !outcome.targets_met {
+        say!("  (some targets were missed; see metrics.json)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl ReproduceAllArgs {
+    /// The experiments to run: those of `--only` (each checked), in the registry's order.
+    fn experiments(&self) -> Result<Vec<&'static Registered>> {
+        for name in &self.only {
+            find(name)?;
+        }
+        Ok(EXPERIMENTS
+            .iter()
+            .filter(|e| self.only.is_empty() || self.only.iter().any(|n| n == e.name))
+            .collect())
+    }
+
+    /// The seeds of `--seed` and `--seeds`.
+    fn seed_choice(&self) -> Result<SeedChoice> {
+        Ok(match (&self.seeds, self.seed) {
+            (Some(s), first) => SeedChoice::List(
+                parse_seeds_arg(s, first.unwrap_or(42)).map_err(anyhow::Error::msg)?,
+            ),
+            (None, Some(one)) => SeedChoice::Single(one),
+            (None, None) => SeedChoice::Default(42),
+        })
+    }
+}
+
+/// `seqlab reproduce-all`: every chosen experiment's seeds, then the
+/// report; or, with `--plan`, only their command lines.
+fn reproduce_all(args: ReproduceAllArgs) -> Result<ExitCode> {
+    let chosen = args.experiments()?;
+    let choice = args.seed_choice()?;
+    let opts = RunOptions {
+        device: args.device,
+        epochs: args.epochs.map(|e| e as usize),
+        results_dir: args.results_dir,
+        quick: args.quick,
+        verbose: true,
+        data_dir: args.data_dir,
+        threads: args.threads,
+        ..RunOptions::default()
+    };
+    if args.plan {
+        print_plan(&chosen, &choice, &opts)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    run_many(&chosen, &choice, &opts, args.jobs, true)
+}
+
+/// `seqlab bench`: one workload's throughput as a JSON line.
+fn bench(args: BenchArgs, allocator: seqlab_train::runtime::AllocatorSetup) -> Result<ExitCode> {
+    let opts = seqlab_experiments::bench::BenchOptions {
+        warmup: args.warmup,
+        epochs: args.epochs as usize,
+        shrink: args.shrink as usize,
+        allocator,
+        threads: args.threads,
+    };
+    let result =
+        seqlab_experiments::bench::run_workload(&args.workload, args.device.resolve()?, &opts)?;
+    out!("{}", serde_json::to_string(&result)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seqlab predict`: scores the reviews of `--text` and `--file`.
+fn predict(args: PredictArgs) -> Result<ExitCode> {
+    let mut text = args.text;
+    if let Some(path) = &args.file {
+        let from_file = read_reviews(path)?;
+        if from_file.is_empty() {
+            anyhow::bail!("{} holds no reviews (one per line)", path.display());
+        }
+        text.extend(from_file);
+    }
+    let opts = PredictOptions {
+        experiment: args.experiment,
+        results_dir: args.results_dir,
+        threshold: args.threshold,
+        device: args.device.resolve()?,
+    };
+    let predictor = Predictor::load(&opts)?;
+    let predictions = predictor.predict(&text)?;
+    out!(
+        "probability  label     (threshold {:.3}; {} model from {})",
+        predictor.threshold(),
+        predictor.saved().cell,
+        predictor.dir().display()
+    );
+    for (p, review) in predictions.iter().zip(&text) {
+        print_prediction(p, review)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One review's line of `seqlab predict`.
+fn print_prediction(p: &seqlab_experiments::imdb::Prediction, review: &str) -> Result<()> {
+    let shown: String = review.chars().take(60).collect();
+    let more = if review.chars().count() > 60 {
+        "..."
+    } else {
+        ""
+    };
+    out!(
+        "{:>11.4}  {:<8}  {shown}{more}",
+        p.probability,
+        if p.positive { "positive" } else { "negative" }
+    );
+    if p.tokens_used > 0 && p.unknown_tokens == p.tokens_used {
+        out!("             (none of its words is in the model's vocabulary)");
+    }
+    Ok(())
 }
 
 /// `seqlab report`: summarises every experiment's seeds, writes REPORT.md,
@@ -600,7 +640,7 @@ fn report(
                 .with_context(|| format!("cannot read results folder {}", results_dir.display()))
         }
     }
-    let all: Vec<&Experiment> = EXPERIMENTS.iter().collect();
+    let all: Vec<&Registered> = EXPERIMENTS.iter().collect();
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     for (name, summary) in aggregate_all(results_dir, &all, allow_mixed) {
@@ -639,25 +679,13 @@ fn report(
 }
 
 /// `summarised <name>: 3 seeds; missing seeds 43`, and warnings.
-fn summary_line(name: &str, summary: &serde_json::Value) -> String {
-    let seeds = summary["seeds"].as_array().map_or(0, Vec::len);
-    let list = |key: &str| -> Vec<String> {
-        summary[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect()
-    };
-    let mut line = format!("summarised {name}: {seeds} seeds");
-    let missing = list("missing_seeds");
-    if !missing.is_empty() {
+fn summary_line(name: &str, summary: &Summary) -> String {
+    let mut line = format!("summarised {name}: {} seeds", summary.seeds.len());
+    if !summary.missing_seeds.is_empty() {
+        let missing: Vec<String> = summary.missing_seeds.iter().map(u64::to_string).collect();
         line.push_str(&format!("; missing seeds {}", missing.join(", ")));
     }
-    for warning in list("seed_problems")
-        .into_iter()
-        .chain(list("mixed_settings"))
-    {
+    for warning in summary.seed_problems.iter().chain(&summary.mixed_settings) {
         line.push_str(&format!("\n  WARNING {warning}"));
     }
     line
@@ -666,7 +694,7 @@ fn summary_line(name: &str, summary: &serde_json::Value) -> String {
 /// `reproduce-all --plan`: one shell line per job on stdout, then a hint on
 /// stderr. Any failed write (a full disk, a closed pipe) is an error: a
 /// plan cut short must not look complete.
-fn print_plan(chosen: &[&Experiment], choice: &SeedChoice, opts: &RunOptions) -> Result<()> {
+fn print_plan(chosen: &[&Registered], choice: &SeedChoice, opts: &RunOptions) -> Result<()> {
     use std::io::Write as _;
     let o = plan_options(opts)?;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
@@ -733,7 +761,7 @@ fn plan_options(opts: &RunOptions) -> Result<PlanOptions> {
 /// summarises each experiment's seeds (and, with `report`, writes the
 /// status table and REPORT.md). Exits non-zero if any process failed.
 fn run_many(
-    experiments: &[&Experiment],
+    experiments: &[&Registered],
     choice: &SeedChoice,
     opts: &RunOptions,
     limit: JobLimit,
@@ -741,33 +769,28 @@ fn run_many(
 ) -> Result<ExitCode> {
     let o = plan_options(opts)?;
     let jobs = plan(experiments, choice, &o)?;
-    // One multi-seed run per experiment at a time (its `seeds/` lock, held to
-    // the end); while its seeds run, it and they hold the experiment's folder
-    // shared, so no single-seed run or report replaces it under them.
-    let (mut _owner, mut shared) = (Vec::new(), Vec::new());
-    if !matches!(choice, SeedChoice::Single(_)) {
-        for e in experiments {
-            let dir = o.results_dir.join(e.name);
-            _owner.push(seqlab_io::DirLock::acquire(dir.join(aggregate::SEEDS_DIR))?);
-            shared.push(seqlab_io::DirLock::acquire_shared(&dir)?);
-        }
-    }
+    let multi_seed = !matches!(choice, SeedChoice::Single(_));
+    let (_owner, shared) = if multi_seed {
+        lock_experiments(experiments, &o.results_dir)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let started = std::time::Instant::now();
     let results = run_jobs(&jobs, limit, o.cores);
     // The summaries below take the experiment's lock exclusively.
     drop(shared);
     let wall = started.elapsed().as_secs_f64();
-    let mut failed: Vec<String> = Vec::new();
-    for (j, r) in jobs.iter().zip(&results) {
-        if !r.ok {
-            failed.push(format!("{} seed {}", j.experiment, j.seed));
-        }
-    }
+    let mut failed: Vec<String> = jobs
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| !r.ok)
+        .map(|(j, _)| format!("{} seed {}", j.experiment, j.seed))
+        .collect();
     if report {
         write_runs(&o.results_dir, &jobs, &results)?;
     }
     // Summaries of whatever seeds finished; a failed summary is reported, not fatal to the others.
-    if !matches!(choice, SeedChoice::Single(_)) {
+    if multi_seed {
         for e in experiments {
             if let Err(err) = summarise_after_run(e, &o.results_dir, &jobs, &results) {
                 note!("error: cannot summarise {}: {err}", e.name);
@@ -778,34 +801,8 @@ fn run_many(
             say!("  (quick profile: the targets are meant for the full profile)");
         }
     }
-    let by_experiment = seqlab_experiments::jobs::seconds_by_experiment(&jobs, &results);
     if report {
-        say!(
-            "\n{:<16} {:>5} {:>8} {:>12}",
-            "experiment",
-            "jobs",
-            "failed",
-            "seconds"
-        );
-        for e in experiments {
-            let n = jobs.iter().filter(|j| j.experiment == e.name).count();
-            let bad = jobs
-                .iter()
-                .zip(&results)
-                .filter(|(j, r)| j.experiment == e.name && !r.ok)
-                .count();
-            say!(
-                "{:<16} {n:>5} {bad:>8} {:>12.1}",
-                e.name,
-                by_experiment.get(e.name).copied().unwrap_or(0.0)
-            );
-        }
-        say!(
-            "{:<16} {:>5} {:>8} {wall:>12.1} (wall clock)",
-            "total",
-            jobs.len(),
-            failed.len()
-        );
+        print_run_table(experiments, &jobs, &results, wall, failed.len());
         let path = seqlab_experiments::report::write_report(&o.results_dir)?;
         say!("wrote {}", path.display());
     }
@@ -817,13 +814,69 @@ fn run_many(
     }
 }
 
+/// Locks for a multi-seed run, held to its end: per experiment its `seeds/`
+/// folder (one multi-seed run per experiment at a time), and its folder,
+/// shared while the seeds run, so that no single-seed run or report
+/// replaces it under them. Returns (owner locks, shared locks).
+fn lock_experiments(
+    experiments: &[&Registered],
+    results_dir: &std::path::Path,
+) -> Result<(Vec<seqlab_io::DirLock>, Vec<seqlab_io::DirLock>)> {
+    let (mut owner, mut shared) = (Vec::new(), Vec::new());
+    for e in experiments {
+        let dir = results_dir.join(e.name);
+        owner.push(seqlab_io::DirLock::acquire(dir.join(aggregate::SEEDS_DIR))?);
+        shared.push(seqlab_io::DirLock::acquire_shared(&dir)?);
+    }
+    Ok((owner, shared))
+}
+
+/// The table of `reproduce-all`: jobs, failures and seconds per experiment,
+/// then the total (`failed` counts the failed summaries too).
+fn print_run_table(
+    experiments: &[&Registered],
+    jobs: &[seqlab_experiments::jobs::Job],
+    results: &[seqlab_experiments::jobs::JobResult],
+    wall: f64,
+    failed: usize,
+) {
+    let by_experiment = seqlab_experiments::jobs::seconds_by_experiment(jobs, results);
+    say!(
+        "\n{:<16} {:>5} {:>8} {:>12}",
+        "experiment",
+        "jobs",
+        "failed",
+        "seconds"
+    );
+    for e in experiments {
+        let mine = || {
+            jobs.iter()
+                .zip(results)
+                .filter(|(j, _)| j.experiment == e.name)
+        };
+        let n = mine().count();
+        let bad = mine().filter(|(_, r)| !r.ok).count();
+        say!(
+            "{:<16} {n:>5} {bad:>8} {:>12.1}",
+            e.name,
+            by_experiment.get(e.name).copied().unwrap_or(0.0)
+        );
+    }
+    say!(
+        "{:<16} {:>5} {:>8} {wall:>12.1} (wall clock)",
+        "total",
+        jobs.len(),
+        failed
+    );
+}
+
 /// After the seeds of `e` ran: once every one of them succeeded, removes
 /// the seed folders of earlier runs that are not in this run's list (never
 /// before, so a failed or interrupted run keeps the previous results); then
 /// summarises whatever seed folders exist. A summary is printed as this
 /// run's only if at least one of its seeds finished.
 fn summarise_after_run(
-    e: &Experiment,
+    e: &Registered,
     results_dir: &std::path::Path,
     jobs: &[seqlab_experiments::jobs::Job],
     results: &[seqlab_experiments::jobs::JobResult],
@@ -845,14 +898,10 @@ fn summarise_after_run(
             );
         }
     }
-    let summary = aggregate::aggregate(&results_dir.join(e.name), e.aggregate)?;
-    let Some(summary) = summary else {
+    let Some(summary) = e.summarise(results_dir, false)? else {
         return Ok(());
     };
-    let present: Vec<u64> = summary["seeds"]
-        .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-        .unwrap_or_default();
+    let present: Vec<u64> = summary.seeds.clone();
     let dir = results_dir.join(e.name);
     if failed.len() == planned.len() {
         say!(

@@ -1,0 +1,271 @@
+//! The registry: every experiment of the chapter, and nothing else names them.
+//!
+//! Adding an experiment means writing its module (a type implementing
+//! [`Experiment`]) and one line here.
+
+use crate::experiment::Experiment;
+use crate::{aggregate, legacy, record, runner, ExperimentError, RunOptions, RunOutcome};
+use crate::{continuation, imdb, length_sweep, mnist_ae, seq2one, seq2seq, temporal_order};
+use seqlab_train::runtime::{set_threads, ThreadHint};
+use std::path::Path;
+
+/// An experiment in the registry: its facts, and its typed parts behind
+/// plain function pointers (see [`register`]).
+#[derive(Clone, Copy)]
+pub struct Registered {
+    /// Name used on the command line and as the results folder.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// How it works (Markdown; empty where not written).
+    pub about: &'static str,
+    differences: &'static [&'static str],
+    /// The intra-op threads its models suit (see `seqlab_train::runtime`).
+    pub threads: ThreadHint,
+    /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
+    pub full_seeds: usize,
+    /// An experiment whose seeds its summary reads (it runs after it).
+    pub after: Option<&'static str>,
+    /// The `what` of its headline target (`None`: the first target).
+    pub headline: Option<&'static str>,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Typed {
+        run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+        summarise: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
+        seed_view: fn(&Path) -> Result<record::SeedView, ExperimentError>,
+    },
+    Legacy(legacy::Legacy),
+}
+
+fn run_profile<E: Experiment>(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+    runner::run::<E>(&E::config(opts.quick), opts)
+}
+
+fn seed_view_of<E: Experiment>(dir: &Path) -> Result<record::SeedView, ExperimentError> {
+    record::SeedView::read(
+        dir,
+        record::SeedParts {
+            settings: E::settings,
+            epochs: E::epochs,
+            notes: E::notes,
+        },
+    )
+}
+
+/// The registry entry of experiment `E`.
+pub const fn register<E: Experiment>() -> Registered {
+    Registered {
+        name: E::NAME,
+        description: E::DESCRIPTION,
+        about: E::ABOUT,
+        differences: E::DIFFERENCES,
+        threads: E::THREADS,
+        full_seeds: E::FULL_SEEDS,
+        after: E::AFTER,
+        headline: E::HEADLINE,
+        kind: Kind::Typed {
+            run: run_profile::<E>,
+            summarise: aggregate::aggregate::<E>,
+            seed_view: seed_view_of::<E>,
+        },
+    }
+}
+
+impl Registered {
+    /// An entry for an experiment not yet converted to [`Experiment`].
+    const fn legacy(
+        name: &'static str,
+        description: &'static str,
+        run_seed: runner::SeedRun,
+        aggregate: Option<legacy::AggregateHook>,
+        threads: ThreadHint,
+        full_seeds: usize,
+        after: Option<&'static str>,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            about: "",
+            differences: &[],
+            threads,
+            full_seeds,
+            after,
+            headline: None,
+            kind: Kind::Legacy(legacy::Legacy {
+                run_seed,
+                aggregate,
+            }),
+        }
+    }
+
+    /// Runs one seed of the profile `opts` asks for (with the process's
+    /// thread count as it is) and writes its folder ([`RunOptions::out_dir`]).
+    pub fn run(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+        match self.kind {
+            Kind::Typed { run, .. } => run(opts),
+            Kind::Legacy(l) => runner::run_into(self.name, opts, |out| (l.run_seed)(opts, out)),
+        }
+    }
+
+    /// Where the reproduction differs from its source, and why.
+    pub fn differences(&self) -> &'static [&'static str] {
+        match self.kind {
+            Kind::Typed { .. } => self.differences,
+            Kind::Legacy(_) => legacy::differences(self.name),
+        }
+    }
+
+    /// Sets libtorch's intra-op threads from `opts.threads` and the
+    /// experiment's [`ThreadHint`], then runs it. This is what `seqlab run`
+    /// does; `metrics.json` records the thread count used.
+    pub fn start(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
+        set_threads(opts.threads, self.threads)?;
+        self.run(opts)
+    }
+
+    /// Summarises the seeds under `<results_dir>/<name>/seeds/` (see
+    /// [`aggregate::aggregate`]); `None` where there are none.
+    pub fn summarise(
+        &self,
+        results_dir: &Path,
+        allow_mixed: bool,
+    ) -> Result<Option<record::Summary>, ExperimentError> {
+        match self.kind {
+            Kind::Typed { summarise, .. } => summarise(results_dir, allow_mixed),
+            Kind::Legacy(l) => {
+                legacy::aggregate(&results_dir.join(self.name), l.aggregate, allow_mixed)
+            }
+        }
+    }
+
+    /// One seed's folder as the report reads it.
+    pub fn seed_view(&self, dir: &Path) -> Result<record::SeedView, ExperimentError> {
+        match self.kind {
+            Kind::Typed { seed_view, .. } => seed_view(dir),
+            Kind::Legacy(_) => legacy::seed_view(dir),
+        }
+    }
+}
+
+/// Every experiment, cheapest first (the order `reproduce-all` runs them in;
+/// `mnist-bilstm-ae` after `mnist-lstm-ae`, whose result it compares with).
+pub const EXPERIMENTS: &[Registered] = &[
+    Registered::legacy(
+        seq2one::NAME,
+        "A/B-order toy task: feed-forward net (as published and corrected) vs two stacked RNN(relu) layers",
+        seq2one::run_seed,
+        None,
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        continuation::NAME,
+        "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline",
+        continuation::run_seed,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-sin-cos",
+        "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
+        seq2seq::run_seed_sin_cos,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-damped",
+        "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
+        seq2seq::run_seed_damped,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        "seq2seq-power",
+        "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
+        seq2seq::run_seed_power,
+        None,
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        temporal_order::NAME,
+        "temporal order task (Hochreiter & Schmidhuber 1997): RNN vs LSTM at EASY, MODERATE and HARD",
+        temporal_order::run_seed,
+        Some(temporal_order::aggregate),
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        imdb::RNN_NAME,
+        "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+        imdb::run_seed_rnn,
+        Some(imdb::aggregate),
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        imdb::LSTM_NAME,
+        "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
+        imdb::run_seed_lstm,
+        Some(imdb::aggregate),
+        ThreadHint::PerCore,
+        5,
+        None,
+    ),
+    Registered::legacy(
+        mnist_ae::LSTM_NAME,
+        "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation",
+        mnist_ae::run_seed_lstm,
+        None,
+        ThreadHint::PerCore,
+        3,
+        None,
+    ),
+    Registered::legacy(
+        mnist_ae::BILSTM_NAME,
+        "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence",
+        mnist_ae::run_seed_bilstm,
+        None,
+        ThreadHint::PerCore,
+        3,
+        Some(mnist_ae::LSTM_NAME),
+    ),
+    Registered::legacy(
+        length_sweep::NAME,
+        "A/B-order task at lengths 12 to 200: RNN(tanh) vs LSTM vs GRU, equal width and budget",
+        length_sweep::run_seed,
+        Some(length_sweep::aggregate),
+        ThreadHint::Single,
+        5,
+        None,
+    ),
+];
+
+/// Looks an experiment up by name.
+pub fn find(name: &str) -> Result<&'static Registered, ExperimentError> {
+    EXPERIMENTS
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| ExperimentError::Unknown {
+            name: name.to_string(),
+            available: EXPERIMENTS
+                .iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
