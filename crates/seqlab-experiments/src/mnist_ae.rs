@@ -20,9 +20,11 @@
 //! Encoder and decoder are saved as separate `.safetensors` files and load
 //! on their own ([`load_encoder`], [`load_decoder`]).
 
-use crate::common::{base_fit, epochs_or, ResultsDir, Target, ValLossCallbacks};
-use crate::runner::{run_into, SeedOutcome};
-use crate::{ExperimentError, RunOptions, RunOutcome};
+use crate::aggregate::{load_seeds, summarise_targets, SeedResult, SummaryExtra};
+use crate::common::{ResultsDir, Target, ValLossCallbacks};
+use crate::experiment::{Experiment, Outcome, SeedContext, SummaryContext};
+use crate::record::{settings_of, Setting};
+use crate::ExperimentError;
 use seqlab_data::datadir::DataDir;
 use seqlab_data::mnist::Split;
 use seqlab_data::rng::streams;
@@ -38,17 +40,15 @@ use seqlab_train::checkpoint::{load_weights_under, save_weights_under};
 use seqlab_train::fit::{fit, predict, FitReport};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::runtime::ThreadHint;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{array_to_tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-/// The LSTM autoencoder experiment.
-pub const LSTM_NAME: &str = "mnist-lstm-ae";
-/// The BiLSTM autoencoder experiment.
-pub const BILSTM_NAME: &str = "mnist-bilstm-ae";
 /// The saved encoder, in the results folder.
 pub const ENCODER_FILE: &str = "encoder.safetensors";
 /// The saved decoder, in the results folder.
@@ -100,6 +100,15 @@ impl AeConfig {
             train_images: None,
             test_images: None,
             generated: 20,
+        }
+    }
+
+    /// The full profile, or the quick one.
+    pub fn profile(model: AutoencoderConfig, quick: bool) -> Self {
+        if quick {
+            Self::quick(model)
+        } else {
+            Self::full(model)
         }
     }
 
@@ -159,41 +168,77 @@ pub const BILSTM_DIFFERENCES: &[&str] = &[
     "The book shows the BiLSTM autoencoder's reconstructions as visibly sharper than the LSTM autoencoder's; here its best validation BCE is compared with that of the LSTM autoencoder of the same seed (at least 20% lower), in the summary over seeds, where both experiments' seeds are known.",
 ];
 
-/// One seed of `mnist-lstm-ae` (the registry's entry).
-pub fn run_seed_lstm(
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    seed_model(AutoencoderConfig::lstm_book(), opts, out)
+/// `mnist-lstm-ae`: the LSTM autoencoder with a 2-D latent space.
+pub struct MnistLstmAe;
+
+/// `mnist-bilstm-ae`: the BiLSTM autoencoder with a 100-D latent space.
+pub struct MnistBilstmAe;
+
+impl Experiment for MnistLstmAe {
+    type Config = AeConfig;
+    type Details = AeDetails;
+    const NAME: &'static str = "mnist-lstm-ae";
+    const DESCRIPTION: &'static str = "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation";
+    const DIFFERENCES: &'static [&'static str] = LSTM_DIFFERENCES;
+    const THREADS: ThreadHint = ThreadHint::PerCore;
+    const FULL_SEEDS: usize = 3;
+
+    fn config(quick: bool) -> AeConfig {
+        AeConfig::profile(AutoencoderConfig::lstm_book(), quick)
+    }
+
+    fn run_seed(
+        config: &AeConfig,
+        ctx: &mut SeedContext<'_>,
+    ) -> Result<Outcome<AeDetails>, ExperimentError> {
+        seed_run(config, ctx)
+    }
+
+    fn settings(details: &AeDetails) -> Vec<Setting> {
+        settings_of(&details.settings)
+    }
+
+    fn epochs(details: &AeDetails) -> Vec<(String, usize)> {
+        vec![("train".into(), details.run.epochs_run)]
+    }
 }
 
-/// One seed of `mnist-bilstm-ae` (the registry's entry).
-pub fn run_seed_bilstm(
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    seed_model(AutoencoderConfig::bilstm_book(), opts, out)
-}
+impl Experiment for MnistBilstmAe {
+    type Config = AeConfig;
+    type Details = AeDetails;
+    const NAME: &'static str = "mnist-bilstm-ae";
+    const DESCRIPTION: &'static str = "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence";
+    const DIFFERENCES: &'static [&'static str] = BILSTM_DIFFERENCES;
+    const THREADS: ThreadHint = ThreadHint::PerCore;
+    const FULL_SEEDS: usize = 3;
+    const AFTER: Option<&'static str> = Some(MnistLstmAe::NAME);
 
-fn seed_model(
-    model: AutoencoderConfig,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    let config = if opts.quick {
-        AeConfig::quick(model)
-    } else {
-        AeConfig::full(model)
-    };
-    seed_run(&config, opts, out)
-}
+    fn config(quick: bool) -> AeConfig {
+        AeConfig::profile(AutoencoderConfig::bilstm_book(), quick)
+    }
 
-/// The experiment name of a model.
-pub fn name_of(model: &AutoencoderConfig) -> &'static str {
-    if model.encoder.bidirectional {
-        BILSTM_NAME
-    } else {
-        LSTM_NAME
+    fn run_seed(
+        config: &AeConfig,
+        ctx: &mut SeedContext<'_>,
+    ) -> Result<Outcome<AeDetails>, ExperimentError> {
+        seed_run(config, ctx)
+    }
+
+    fn settings(details: &AeDetails) -> Vec<Setting> {
+        settings_of(&details.settings)
+    }
+
+    fn epochs(details: &AeDetails) -> Vec<(String, usize)> {
+        MnistLstmAe::epochs(details)
+    }
+
+    /// Pairs each seed with the LSTM autoencoder's seed of the same number.
+    fn summarise(
+        seeds: &[SeedResult<AeDetails>],
+        ctx: SummaryContext<'_>,
+    ) -> Result<SummaryExtra, ExperimentError> {
+        let lstm = load_seeds::<MnistLstmAe>(ctx.results_dir)?;
+        Ok(compare_with_lstm(seeds, &lstm, ctx.results_dir))
     }
 }
 
@@ -364,46 +409,23 @@ pub struct AeDetails {
     pub run: AeMetrics,
     /// The book's numbers.
     pub published: Published,
-    /// Why the BiLSTM seed has no comparison with the LSTM autoencoder.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
 }
 
-/// Runs one of the two experiments with explicit settings and writes its folder.
-pub fn run_with(config: &AeConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_into(name_of(&config.model), opts, |out| {
-        seed_run(config, opts, out)
-    })
-}
-
-/// One seed with explicit settings: trains, evaluates, writes the artefacts into `out`.
+/// One seed with explicit settings: trains, evaluates, writes the artefacts into `ctx.out`.
 pub fn seed_run(
     config: &AeConfig,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    let device = opts.device.resolve()?;
-    let data = prepare(config, opts, device)?;
-    let epochs = epochs_or(opts, config.max_epochs)?;
-    let trained = train(config, opts, device, &data, epochs)?;
+    ctx: &mut SeedContext<'_>,
+) -> Result<Outcome<AeDetails>, ExperimentError> {
+    let data = prepare(config, ctx)?;
+    let epochs = ctx.epochs_or(config.max_epochs)?;
+    let trained = train(config, ctx, &data, epochs)?;
     let (run, recon) = evaluate(&trained, &data)?;
-    write_artefacts(config, opts.seed, &trained, &data, &recon, out)?;
-    let mut details = details(config, epochs, &trained, &data, run);
-    let mut targets = targets(&details);
-    if config.model.encoder.bidirectional {
-        // The same seed's LSTM autoencoder (a multi-seed run pairs them by seed).
-        let lstm_metrics = opts.out_dir(LSTM_NAME).join("metrics.json");
-        match read_best_val(&lstm_metrics) {
-            Some(lstm_best) => targets.push(lstm_comparison(details.run.best_val_bce, lstm_best)),
-            None => details.notes.push(format!(
-                "No comparison with the LSTM autoencoder: {} was not found or unreadable (run {LSTM_NAME} first).",
-                lstm_metrics.display()
-            )),
-        }
-    }
+    write_artefacts(config, ctx.seed, &trained, &data, &recon, ctx.out)?;
+    let details = details(config, epochs, &trained, &data, run);
+    let targets = targets(&details);
     let headline = headline(&details.run);
     let seconds = details.run.training_seconds;
-    Ok(SeedOutcome::new(device, targets, &details)?
+    Ok(Outcome::new(details, targets)
         .timing([("training", seconds)])
         .headline(headline))
 }
@@ -414,11 +436,12 @@ struct Data {
     test: Images,
 }
 
-fn prepare(config: &AeConfig, opts: &RunOptions, device: Device) -> Result<Data, ExperimentError> {
-    let dir = DataDir::resolve(opts.data_dir.as_deref());
+fn prepare(config: &AeConfig, ctx: &SeedContext<'_>) -> Result<Data, ExperimentError> {
+    let dir = DataDir::resolve(ctx.data_dir.as_deref());
+    let (seed, device) = (ctx.seed, ctx.device);
     Ok(Data {
-        train: load_images(&dir, Split::Train, config.train_images, opts.seed, device)?,
-        test: load_images(&dir, Split::Test, config.test_images, opts.seed, device)?,
+        train: load_images(&dir, Split::Train, config.train_images, seed, device)?,
+        test: load_images(&dir, Split::Test, config.test_images, seed, device)?,
     })
 }
 
@@ -448,18 +471,16 @@ fn summary_text(summary: &Summary, book: &Published) -> String {
 
 fn train(
     config: &AeConfig,
-    opts: &RunOptions,
-    device: Device,
+    ctx: &SeedContext<'_>,
     data: &Data,
     epochs: usize,
 ) -> Result<Trained, ExperimentError> {
-    seed_all(opts.seed);
-    let mut vs = VarStore::new(device);
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
     let model: Autoencoder = autoencoder(vs.root() / "ae", &config.model)?;
     let summary = model.summary(&[SIDE, SIDE]);
     let book = published(config.model.encoder.bidirectional);
-    let mut fc = base_fit(
-        opts,
+    let mut fc = ctx.base_fit(
         summary.name.clone(),
         epochs,
         config.batch_size,
@@ -474,7 +495,7 @@ fn train(
         y: x.shallow_clone(),
     };
     let (train_data, test_data) = (pairs(&data.train.x), pairs(&data.test.x));
-    if opts.verbose {
+    if ctx.verbose {
         seqlab_train::progress::say(format_args!("\n{}", summary_text(&summary, &book)));
     }
     let report = fit(&mut vs, &model, &train_data, Some(&test_data), fc)?;
@@ -708,7 +729,6 @@ fn details(
         },
         run,
         published: trained.book,
-        notes: Vec::new(),
     }
 }
 
@@ -762,9 +782,43 @@ fn headline(run: &AeMetrics) -> Vec<String> {
     )]
 }
 
-/// The best validation BCE recorded in an autoencoder's `metrics.json`.
-fn read_best_val(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["run"]["best_val_bce"].as_f64()
+/// The BiLSTM seeds' comparison with the LSTM autoencoder's seeds of the
+/// same number, profile and `--epochs` (one target over the paired seeds),
+/// and a paragraph naming the seeds left unpaired.
+fn compare_with_lstm(
+    bilstm: &[SeedResult<AeDetails>],
+    lstm: &[SeedResult<AeDetails>],
+    results_dir: &Path,
+) -> SummaryExtra {
+    let lstm_best: BTreeMap<u64, &SeedResult<AeDetails>> =
+        lstm.iter().map(|s| (s.seed, s)).collect();
+    let mut paired = Vec::new();
+    let mut unpaired = Vec::new();
+    for s in bilstm {
+        let info = &s.metrics.info;
+        match lstm_best.get(&s.seed) {
+            Some(l)
+                if l.metrics.info.profile == info.profile
+                    && l.metrics.info.epochs_override == info.epochs_override =>
+            {
+                let best = |r: &SeedResult<AeDetails>| r.metrics.details.run.best_val_bce;
+                paired.push((s.seed, lstm_comparison(best(s), best(l))));
+            }
+            _ => unpaired.push(s.seed.to_string()),
+        }
+    }
+    let mut extra = SummaryExtra::default();
+    extra.targets.extend(summarise_targets(&paired));
+    if !unpaired.is_empty() {
+        let dir = results_dir
+            .join(MnistLstmAe::NAME)
+            .join(crate::aggregate::SEEDS_DIR);
+        extra.report.push(format!(
+            "No comparison with the LSTM autoencoder for seed(s) {}: {} has no seed folder of that number run with the same profile and `--epochs` (run {} with the same seeds first).",
+            unpaired.join(", "),
+            dir.display(),
+            MnistLstmAe::NAME
+        ));
+    }
+    extra
 }

@@ -24,9 +24,10 @@
 //! Every number is measured on all windows (the post has no held-out
 //! windows); teacher-forced, zero-fed and fed-back errors are reported apart.
 
-use crate::common::{base_fit, epochs_or, fmt_number, ResultsDir, Target};
-use crate::runner::{run_into, SeedOutcome};
-use crate::{ExperimentError, RunOptions, RunOutcome};
+use crate::common::{fmt_number, ResultsDir, Target};
+use crate::experiment::{Experiment, Outcome, SeedContext};
+use crate::record::Setting;
+use crate::ExperimentError;
 use seqlab_data::sine_pairs::{self, FunctionPair, WindowConfig, Windows};
 use seqlab_metrics::mse;
 use seqlab_models::seq2seq::{
@@ -38,6 +39,7 @@ use seqlab_train::callbacks::ReduceLrOnPlateau;
 use seqlab_train::fit::{fit, FitConfig};
 use seqlab_train::objective::Loss;
 use seqlab_train::optim::OptimizerConfig;
+use seqlab_train::runtime::ThreadHint;
 use seqlab_train::seed_all;
 use seqlab_train::tensors::{to_tensors, TensorData};
 use seqlab_train::History;
@@ -47,14 +49,72 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
 
-/// Experiment names, one per function pair.
-pub fn name_of(pair: FunctionPair) -> &'static str {
-    match pair {
-        FunctionPair::SinCos => "seq2seq-sin-cos",
-        FunctionPair::Damped => "seq2seq-damped",
-        FunctionPair::Power => "seq2seq-power",
-    }
+/// The experiment of one function pair: `config` is that pair's profile,
+/// the rest is shared.
+macro_rules! pair_experiment {
+    ($(#[$doc:meta])* $ty:ident, $pair:expr, $name:literal, $description:literal, $differences:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl Experiment for $ty {
+            type Config = Seq2SeqConfig;
+            type Details = Seq2SeqDetails;
+            const NAME: &'static str = $name;
+            const DESCRIPTION: &'static str = $description;
+            const DIFFERENCES: &'static [&'static str] = $differences;
+            const THREADS: ThreadHint = ThreadHint::Single;
+            const FULL_SEEDS: usize = 5;
+
+            fn config(quick: bool) -> Seq2SeqConfig {
+                Seq2SeqConfig::profile($pair, quick)
+            }
+
+            fn run_seed(
+                config: &Seq2SeqConfig,
+                ctx: &mut SeedContext<'_>,
+            ) -> Result<Outcome<Seq2SeqDetails>, ExperimentError> {
+                seed_run(config, ctx)
+            }
+
+            fn settings(details: &Seq2SeqDetails) -> Vec<Setting> {
+                details.settings()
+            }
+
+            fn epochs(details: &Seq2SeqDetails) -> Vec<(String, usize)> {
+                details.epochs()
+            }
+
+            fn notes(details: &Seq2SeqDetails) -> Vec<String> {
+                details.notes()
+            }
+        }
+    };
 }
+
+pair_experiment!(
+    /// `seq2seq-sin-cos`: sin x -> cos x.
+    Seq2SeqSinCos,
+    FunctionPair::SinCos,
+    "seq2seq-sin-cos",
+    "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
+    SIN_COS_DIFFERENCES
+);
+pair_experiment!(
+    /// `seq2seq-damped`: exp(-x/5) cos x -> exp(-x/5) sin x.
+    Seq2SeqDamped,
+    FunctionPair::Damped,
+    "seq2seq-damped",
+    "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
+    DAMPED_POWER_DIFFERENCES
+);
+pair_experiment!(
+    /// `seq2seq-power`: x^2 -> x^0.5.
+    Seq2SeqPower,
+    FunctionPair::Power,
+    "seq2seq-power",
+    "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
+    DAMPED_POWER_DIFFERENCES
+);
 
 const NO_SEED: &str =
     "The post prints no seed; the same seeds initialise every run of one seed here.";
@@ -124,6 +184,15 @@ impl Seq2SeqConfig {
         }
     }
 
+    /// The full profile, or the quick one.
+    pub fn profile(pair: FunctionPair, quick: bool) -> Self {
+        if quick {
+            Self::quick(pair)
+        } else {
+            Self::full(pair)
+        }
+    }
+
     /// A few epochs of each phase: seconds on a CPU.
     pub fn quick(pair: FunctionPair) -> Self {
         Self {
@@ -133,43 +202,6 @@ impl Seq2SeqConfig {
             ..Self::full(pair)
         }
     }
-}
-
-/// One seed of `seq2seq-sin-cos` (the registry's entry).
-pub fn run_seed_sin_cos(
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    seed_pair(FunctionPair::SinCos, opts, out)
-}
-
-/// One seed of `seq2seq-damped` (the registry's entry).
-pub fn run_seed_damped(
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    seed_pair(FunctionPair::Damped, opts, out)
-}
-
-/// One seed of `seq2seq-power` (the registry's entry).
-pub fn run_seed_power(
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    seed_pair(FunctionPair::Power, opts, out)
-}
-
-fn seed_pair(
-    pair: FunctionPair,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    let config = if opts.quick {
-        Seq2SeqConfig::quick(pair)
-    } else {
-        Seq2SeqConfig::full(pair)
-    };
-    seed_run(&config, opts, out)
 }
 
 /// Errors of one trained model on all windows.
@@ -195,14 +227,13 @@ struct Trained {
 
 fn fit_config(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
+    ctx: &SeedContext<'_>,
     epochs: usize,
     lr: f64,
     label: String,
     plateau: bool,
 ) -> Result<FitConfig, ExperimentError> {
-    let mut fc = base_fit(
-        opts,
+    let mut fc = ctx.base_fit(
         label,
         epochs,
         config.batch_size,
@@ -241,21 +272,20 @@ fn errors(
 /// The post's recipe on `data` from the seed: teacher forcing, Adam, MSE.
 fn train_post(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
-    device: tch::Device,
+    ctx: &SeedContext<'_>,
     data: &TensorData,
     label: &str,
 ) -> Result<(VarStore, EncoderDecoder, seqlab_train::fit::FitReport), ExperimentError> {
-    seed_all(opts.seed);
-    let mut vs = VarStore::new(device);
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
     let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
-    let epochs = epochs_or(opts, config.post_epochs)?;
+    let epochs = ctx.epochs_or(config.post_epochs)?;
     let report = fit(
         &mut vs,
         &model,
         data,
         None,
-        fit_config(config, opts, epochs, config.lr, label.to_string(), false)?,
+        fit_config(config, ctx, epochs, config.lr, label.to_string(), false)?,
     )?;
     Ok((vs, model.0, report))
 }
@@ -298,13 +328,12 @@ impl CceCheck {
 
 fn keras_cce_check(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
-    device: tch::Device,
+    ctx: &SeedContext<'_>,
     data: &TensorData,
 ) -> Result<CceCheck, ExperimentError> {
     let epochs = 3;
-    seed_all(opts.seed);
-    let mut vs = VarStore::new(device);
+    seed_all(ctx.seed);
+    let mut vs = VarStore::new(ctx.device);
     let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
     let before: BTreeMap<String, Tensor> = vs
         .variables()
@@ -312,8 +341,7 @@ fn keras_cce_check(
         .map(|(k, v)| (k, v.detach().copy()))
         .collect();
     let optimizer = OptimizerConfig::keras_rmsprop(1e-3);
-    let mut fc = base_fit(
-        opts,
+    let mut fc = ctx.base_fit(
         "post's main(): RMSprop + categorical cross-entropy".into(),
         epochs,
         config.batch_size,
@@ -340,13 +368,6 @@ fn keras_cce_check(
     })
 }
 
-/// Runs one pair with explicit settings and writes its folder.
-pub fn run_with(config: &Seq2SeqConfig, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-    run_into(name_of(config.windows.pair), opts, |out| {
-        seed_run(config, opts, out)
-    })
-}
-
 /// The windows of a pair as tensors, and what the recipes share.
 struct Prepared {
     windows: Windows,
@@ -359,10 +380,9 @@ struct Prepared {
 /// One seed of one pair with explicit settings: trains, evaluates, writes the artefacts into `out`.
 pub fn seed_run(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
-    out: &mut ResultsDir,
-) -> Result<SeedOutcome, ExperimentError> {
-    let device = opts.device.resolve()?;
+    ctx: &mut SeedContext<'_>,
+) -> Result<Outcome<Seq2SeqDetails>, ExperimentError> {
+    let device = ctx.device;
     let windows = sine_pairs::windows(&config.windows)?;
     let p = Prepared {
         data: to_tensors(&windows.teacher_forcing(), device)?,
@@ -370,13 +390,14 @@ pub fn seed_run(
         windows,
         device,
     };
-    let (post, post_model, summary) = post_recipe(config, opts, &p)?;
-    let published = as_published(config, opts, &p, &post_model)?;
+    let (post, post_model, summary) = post_recipe(config, ctx, &p)?;
+    let published = as_published(config, ctx, &p, &post_model)?;
     let cce_check = match config.windows.pair {
         FunctionPair::SinCos => None,
-        _ => Some(keras_cce_check(config, opts, device, &p.data)?),
+        _ => Some(keras_cce_check(config, ctx, &p.data)?),
     };
-    let improved = improved_recipe(config, opts, &p)?;
+    let improved = improved_recipe(config, ctx, &p)?;
+    let out = &mut *ctx.out;
     write_artefacts(config.windows.pair, &p, &published, &post, &improved, out)?;
     out.write_text("model.txt", &summary.to_string())?;
     let details = details(config, &p, &summary, published, post, improved, cce_check);
@@ -387,7 +408,7 @@ pub fn seed_run(
         ("post_training", recipes.post.training_seconds),
         ("improved_training", recipes.improved.training_seconds),
     ];
-    Ok(SeedOutcome::new(device, targets, &details)?
+    Ok(Outcome::new(details, targets)
         .timing(timing)
         .headline(headline))
 }
@@ -395,15 +416,15 @@ pub fn seed_run(
 /// The post's recipe trained on this pair's windows, with its model and summary.
 fn post_recipe(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
+    ctx: &SeedContext<'_>,
     p: &Prepared,
 ) -> Result<(Trained, EncoderDecoder, Summary), ExperimentError> {
     let pair = config.windows.pair;
-    let post_epochs = epochs_or(opts, config.post_epochs)?;
+    let post_epochs = ctx.epochs_or(config.post_epochs)?;
     let label = format!("{pair} post recipe");
-    let (_vs, model, report) = train_post(config, opts, p.device, &p.data, &label)?;
+    let (_vs, model, report) = train_post(config, ctx, &p.data, &label)?;
     let summary = model.summary_for(&[p.steps, 2]);
-    if opts.verbose {
+    if ctx.verbose {
         seqlab_train::progress::say(format_args!("\n{summary}"));
     }
     let (tf, ar, predictions) = errors(&model, &p.data, p.steps)?;
@@ -441,7 +462,7 @@ struct AsPublished {
 /// the first, sin -> cos training: the sin -> cos model decodes the new inputs.
 fn as_published(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
+    ctx: &SeedContext<'_>,
     p: &Prepared,
     post_model: &EncoderDecoder,
 ) -> Result<AsPublished, ExperimentError> {
@@ -456,7 +477,7 @@ fn as_published(
         })?;
         let sc_data = to_tensors(&sc_windows.teacher_forcing(), p.device)?;
         let label = "sin -> cos post recipe (the post's global model)";
-        Some(train_post(config, opts, p.device, &sc_data, label)?)
+        Some(train_post(config, ctx, &sc_data, label)?)
     };
     let (model, from) = match &sin_cos {
         None => (post_model, "the post recipe trained on this pair (sin -> cos)"),
@@ -484,21 +505,21 @@ fn as_published(
 /// The improved recipe: longer teacher forcing, then free-running fine-tuning.
 fn improved_recipe(
     config: &Seq2SeqConfig,
-    opts: &RunOptions,
+    ctx: &SeedContext<'_>,
     p: &Prepared,
 ) -> Result<Trained, ExperimentError> {
     let pair = config.windows.pair;
-    seed_all(opts.seed);
+    seed_all(ctx.seed);
     let mut vs = VarStore::new(p.device);
     let model = TeacherForced(encoder_decoder(vs.root() / "seq2seq", &config.model)?);
-    let tf_epochs = epochs_or(opts, config.improved_tf_epochs)?;
-    let fr_epochs = epochs_or(opts, config.improved_fr_epochs)?;
+    let tf_epochs = ctx.epochs_or(config.improved_tf_epochs)?;
+    let fr_epochs = ctx.epochs_or(config.improved_fr_epochs)?;
     let label = format!("{pair} improved, teacher forcing");
-    let fc = fit_config(config, opts, tf_epochs, config.lr, label, true)?;
+    let fc = fit_config(config, ctx, tf_epochs, config.lr, label, true)?;
     let phase1 = fit(&mut vs, &model, &p.data, None, fc)?;
     let model = FreeRunning(model.0);
     let label = format!("{pair} improved, free running");
-    let fc = fit_config(config, opts, fr_epochs, config.fr_lr, label, true)?;
+    let fc = fit_config(config, ctx, fr_epochs, config.fr_lr, label, true)?;
     let phase2 = fit(&mut vs, &model, &p.data, None, fc)?;
     let (tf, ar, predictions) = errors(&model.0, &p.data, p.steps)?;
     Ok(Trained {
@@ -631,6 +652,41 @@ pub struct Seq2SeqDetails {
     pub categorical_crossentropy_check: Option<CceCheck>,
 }
 
+impl Seq2SeqDetails {
+    /// The settings table: the pair, its windows, and both recipes.
+    pub fn settings(&self) -> Vec<Setting> {
+        vec![
+            Setting::new("pair", &self.pair),
+            Setting::new("windows", self.windows),
+            Setting::new("window", self.window),
+            Setting::new("points", self.points),
+            Setting::new("post recipe", &self.recipes.post.recipe),
+            Setting::new("improved recipe", &self.recipes.improved.recipe),
+        ]
+    }
+
+    /// Epochs of each recipe (the improved one's two phases together).
+    pub fn epochs(&self) -> Vec<(String, usize)> {
+        vec![
+            ("post".into(), self.recipes.post.epochs),
+            ("improved".into(), self.recipes.improved.epochs),
+        ]
+    }
+
+    /// Damped and power: what the published optimiser and loss measured.
+    pub fn notes(&self) -> Vec<String> {
+        let Some(check) = &self.categorical_crossentropy_check else {
+            return Vec::new();
+        };
+        let (lo, hi) = check.loss_range();
+        vec![format!(
+            "As published, {} epochs of RMSprop + categorical cross-entropy: training loss {lo:.3e} to {hi:.3e}, largest weight change {}.",
+            check.epochs,
+            fmt_number(check.max_weight_change)
+        )]
+    }
+}
+
 fn details(
     config: &Seq2SeqConfig,
     p: &Prepared,
@@ -713,14 +769,7 @@ fn headline(d: &Seq2SeqDetails) -> Vec<String> {
         "as published ({}): MSE {:.3e}",
         d.as_published.what, d.as_published.mse
     )];
-    if let Some(check) = &d.categorical_crossentropy_check {
-        let (lo, hi) = check.loss_range();
-        headline.push(format!(
-            "as published, {} epochs of RMSprop + categorical cross-entropy: loss {lo:.3e} to {hi:.3e}, largest weight change {}",
-            check.epochs,
-            fmt_number(check.max_weight_change)
-        ));
-    }
+    headline.extend(d.notes());
     for (k, c) in d.corrections.in_order() {
         headline.push(format!("{k}: MSE {:.3e}", c.mse));
     }

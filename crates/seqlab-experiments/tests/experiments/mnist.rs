@@ -1,8 +1,10 @@
 //! MNIST autoencoders on tiny settings: learning, pictures, saved halves.
 
 use crate::common::*;
-use seqlab_experiments::mnist_ae::{self, AeConfig, AeDetails};
-use seqlab_experiments::{RunOptions, RunOutcome};
+use seqlab_experiments::aggregate::aggregate;
+use seqlab_experiments::mnist_ae::{self, AeConfig, AeDetails, MnistBilstmAe, MnistLstmAe};
+use seqlab_experiments::runner::run;
+use seqlab_experiments::{Experiment, RunOptions, RunOutcome};
 use seqlab_models::autoencoder::AutoencoderConfig;
 use std::path::Path;
 
@@ -88,32 +90,50 @@ fn assert_halves_round_trip(data: &Path, out: &Path, d: &AeDetails) {
     );
 }
 
-/// The BiLSTM autoencoder's counts, its comparison with the LSTM
-/// autoencoder in the same results folder, and no 2-D scatter.
+/// What the comparison with the LSTM autoencoder is called.
+const VS_LSTM: &str = "relative to the LSTM autoencoder";
+
+/// The BiLSTM autoencoder's counts, no 2-D scatter, and no comparison in
+/// its seed: the summary over seeds makes it, pairing the LSTM
+/// autoencoder's seed of the same number.
 fn assert_bilstm(dir: &Path, o: &RunOptions) {
     let bi = AeConfig {
         max_epochs: 3,
         ..tiny(AutoencoderConfig::bilstm_book())
     };
-    mnist_ae::run_with(&bi, o).unwrap();
-    let out = dir.join("mnist-bilstm-ae");
-    let p = details(&out).parameters;
+    let out = run::<MnistBilstmAe>(&bi, o).unwrap().dir;
+    let d = details(&out);
+    let p = d.parameters;
     assert_eq!(
         (p.keras_count, p.encoder_keras_count, p.decoder_keras_count),
         (49_408, 18_692, 30_716)
     );
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
-    let targets = m["targets"].as_array().unwrap();
-    assert!(
-        targets
-            .iter()
-            .any(|t| t["what"].as_str().unwrap().contains("LSTM autoencoder")),
-        "{m}"
-    );
     assert!(
         !out.join("latent.png").exists(),
         "no 2-D scatter for a 100-D latent space"
+    );
+    let seed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(!seed.to_string().contains(VS_LSTM), "{seed}");
+
+    let summary = aggregate::<MnistBilstmAe>(dir, false).unwrap().unwrap();
+    let t = summary.targets.iter().find(|t| t.what.contains(VS_LSTM));
+    let t = t.unwrap_or_else(|| panic!("{:?}", summary.targets));
+    let lstm = details(&o.out_dir(MnistLstmAe::NAME)).run.best_val_bce;
+    let ratio = t.values["42"].unwrap();
+    assert!((ratio - d.run.best_val_bce / lstm).abs() < 1e-12, "{ratio}");
+
+    // Without the LSTM autoencoder's seeds, the report says so.
+    std::fs::remove_dir_all(dir.join(MnistLstmAe::NAME)).unwrap();
+    let summary = aggregate::<MnistBilstmAe>(dir, false).unwrap().unwrap();
+    assert!(!summary.targets.iter().any(|t| t.what.contains(VS_LSTM)));
+    assert!(
+        summary
+            .report_paragraphs
+            .iter()
+            .any(|p| p.contains("No comparison with the LSTM autoencoder for seed(s) 42")),
+        "{:?}",
+        summary.report_paragraphs
     );
 }
 
@@ -124,12 +144,14 @@ fn tiny_mnist_autoencoders_learn_draw_and_round_trip_through_saved_halves() {
     };
     let _serial = torch_serial();
     let dir = scratch("mnist-ae");
+    // One seed of a seed set: the summary over seeds pairs the two experiments.
     let o = RunOptions {
         data_dir: Some(data.clone()),
+        seed_set: Some(vec![42]),
         ..opts(&dir)
     };
-    let outcome = mnist_ae::run_with(&tiny(AutoencoderConfig::lstm_book()), &o).unwrap();
-    let out = dir.join("mnist-lstm-ae");
+    let outcome = run::<MnistLstmAe>(&tiny(AutoencoderConfig::lstm_book()), &o).unwrap();
+    let out = outcome.dir.clone();
     assert_artefacts(&outcome, &out);
     let d = details(&out);
     // The loss falls, and reconstructions beat predicting the mean image.
