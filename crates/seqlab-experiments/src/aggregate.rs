@@ -668,6 +668,8 @@ pub fn aggregate<E: Experiment>(
 ) -> Result<Option<Summary>, ExperimentError> {
     let dir = results_dir.join(E::NAME);
     let how = SummaryOf {
+        targets: E::targets,
+        measurements: E::measurements,
         settings: E::settings,
         epochs: E::epochs,
         extra: |seeds: &[SeedResult<E::Details>]| {
@@ -685,6 +687,8 @@ pub fn aggregate<E: Experiment>(
 
 /// What the generic summary needs from the experiment.
 pub(crate) struct SummaryOf<D, F> {
+    pub(crate) targets: fn(&D) -> Option<Vec<Target>>,
+    pub(crate) measurements: fn(&D) -> Option<Vec<Measurement>>,
     pub(crate) settings: fn(&D) -> Vec<Setting>,
     pub(crate) epochs: fn(&D) -> Vec<(String, usize)>,
     pub(crate) extra: F,
@@ -704,7 +708,16 @@ where
     }
     let _lock = seqlab_io::DirLock::acquire(experiment_dir)?;
     let scan = scan_seed_folders::<D>(experiment_dir)?;
-    let seeds = scan.folders;
+    let mut seeds = scan.folders;
+    // Each seed's recorded numbers judged by this version's targets.
+    for s in &mut seeds {
+        if let Some(targets) = (how.targets)(&s.metrics.details) {
+            s.metrics.targets = targets;
+        }
+        if let Some(measurements) = (how.measurements)(&s.metrics.details) {
+            s.metrics.measurements = measurements;
+        }
+    }
     let Some(first) = seeds.first() else {
         return Ok(None);
     };

@@ -210,6 +210,25 @@ pub trait Experiment: 'static {
         ctx: &mut SeedContext<'_>,
     ) -> Result<Outcome<Self::Details>, ExperimentError>;
 
+    /// The targets of a seed as a pure function of its recorded details,
+    /// where the experiment can give them so (`None`: the targets the run
+    /// wrote). The summary and the report judge every seed's recorded
+    /// numbers with these, so that what a target quotes, its kind and its
+    /// accepted range are this version's, also for results recorded by an
+    /// earlier one.
+    fn targets(details: &Self::Details) -> Option<Vec<Target>> {
+        let _ = details;
+        None
+    }
+
+    /// Numbers without a target, as a pure function of the recorded
+    /// details where the experiment can give them so (`None`: those the run
+    /// wrote); used like [`Experiment::targets`].
+    fn measurements(details: &Self::Details) -> Option<Vec<Measurement>> {
+        let _ = details;
+        None
+    }
+
     /// The settings a run used, for the report's settings table.
     fn settings(details: &Self::Details) -> Vec<Setting>;
 

@@ -62,6 +62,8 @@ pub fn aggregate(
     allow_mixed: bool,
 ) -> Result<Option<Summary>, ExperimentError> {
     let how = SummaryOf {
+        targets: |_| None,
+        measurements: |_| None,
         settings,
         epochs: no_epochs,
         extra: |seeds: &[SeedResult<Details>]| {
@@ -93,6 +95,8 @@ pub fn seed_view(dir: &Path) -> Result<SeedView, ExperimentError> {
     SeedView::read(
         dir,
         crate::record::SeedParts {
+            targets: |_| None,
+            measurements: |_| None,
             settings,
             epochs: no_epochs,
             notes,

@@ -282,6 +282,10 @@ pub struct Summary {
 /// What the report asks of an experiment's details.
 #[derive(Debug, Clone, Copy)]
 pub struct SeedParts<D> {
+    /// Its targets, recomputed from the details where it can.
+    pub targets: fn(&D) -> Option<Vec<crate::common::Target>>,
+    /// Its numbers without a target, recomputed from the details where it can.
+    pub measurements: fn(&D) -> Option<Vec<Measurement>>,
     /// Its settings.
     pub settings: fn(&D) -> Vec<Setting>,
     /// The epochs of each training run.
@@ -312,6 +316,8 @@ impl SeedView {
         parts: SeedParts<D>,
     ) -> Result<Self, crate::ExperimentError> {
         let m: SeedMetrics<D> = read_json(&dir.join("metrics.json"))?;
+        let targets = (parts.targets)(&m.details).unwrap_or(m.targets);
+        let measurements = (parts.measurements)(&m.details).unwrap_or(m.measurements);
         Ok(Self {
             settings: (parts.settings)(&m.details),
             epochs: (parts.epochs)(&m.details),
@@ -320,8 +326,8 @@ impl SeedView {
                 info: m.info,
                 run_id: m.run_id,
                 details: Unknown {},
-                targets: m.targets,
-                measurements: m.measurements,
+                targets,
+                measurements,
             },
         })
     }

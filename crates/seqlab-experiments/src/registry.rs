@@ -49,6 +49,8 @@ fn seed_view_of<E: Experiment>(dir: &Path) -> Result<record::SeedView, Experimen
     record::SeedView::read(
         dir,
         record::SeedParts {
+            targets: E::targets,
+            measurements: E::measurements,
             settings: E::settings,
             epochs: E::epochs,
             notes: E::notes,

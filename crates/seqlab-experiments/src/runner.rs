@@ -168,12 +168,14 @@ pub fn run<E: Experiment>(
     let device = ctx.device;
     let outcome = E::run_seed(config, &mut ctx)?;
     let run_id = new_run_id(E::NAME, opts.seed);
+    let targets = E::targets(&outcome.details).unwrap_or(outcome.targets);
+    let measurements = E::measurements(&outcome.details).unwrap_or(outcome.measurements);
     let metrics = SeedMetrics {
         info: RunInfo::new(E::NAME, opts, device),
         run_id: Some(run_id.clone()),
         details: outcome.details,
-        targets: outcome.targets,
-        measurements: outcome.measurements,
+        targets,
+        measurements,
     };
     out.write_json("metrics.json", &metrics)?;
     let mut times: BTreeMap<String, f64> = outcome.timing.into_iter().collect();

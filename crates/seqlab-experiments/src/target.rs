@@ -16,7 +16,7 @@
 //! An interval never runs past the range the measure can take (`bounds`,
 //! e.g. `[0, 1]` for an accuracy): it is clipped there. Where a bounded
 //! measure's seeds split into two groups (the largest gap between
-//! neighbouring values exceeds both half their range and a tenth of the
+//! neighbouring values exceeds both half their range and a quarter of the
 //! measure's range), the interval is not meaningful: the report shows the
 //! per-seed values, and the verdict uses the seeds' range instead.
 
@@ -213,7 +213,7 @@ pub fn clip(interval: [f64; 2], bounds: Option<[f64; 2]>) -> [f64; 2] {
 
 /// Whether the values of a bounded measure split into two groups: the
 /// largest gap between neighbouring values exceeds both half their range
-/// and a tenth of the measure's range (`bounds`). Unbounded: never.
+/// and a quarter of the measure's range (`bounds`). Unbounded: never.
 pub fn splits(values: &[f64], bounds: Option<[f64; 2]>) -> bool {
     let Some([blo, bhi]) = bounds else {
         return false;
@@ -225,7 +225,7 @@ pub fn splits(values: &[f64], bounds: Option<[f64; 2]>) -> bool {
     v.sort_by(f64::total_cmp);
     let range = v[v.len() - 1] - v[0];
     let gap = v.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    gap > 0.5 * range && gap > 0.1 * (bhi - blo)
+    gap > 0.5 * range && gap > 0.25 * (bhi - blo)
 }
 
 #[cfg(test)]
@@ -256,6 +256,11 @@ mod tests {
         // Five AUCs close together do not split, though with three values
         // the largest gap always exceeds half the range.
         assert!(!splits(&[0.914, 0.931, 0.918], Some([0.0, 1.0])));
+        // One low seed among five is spread, not two groups.
+        assert!(!splits(
+            &[0.568, 0.483, 0.504, 0.498, 0.362],
+            Some([0.0, 1.0])
+        ));
         assert!(!splits(&[1.0, 0.51, 1.0], None));
         let t = Target::within("acc", "about 46%", 0.5, 0.4, 0.55).published_at(0.46);
         assert_eq!(t.kind(), TargetKind::Published);
