@@ -941,8 +941,7 @@ mod tests {
     fn a_seed_counts_once_under_its_own_name_and_the_others_are_flagged() {
         let results = std::env::temp_dir().join(format!("seqlab-agg-names-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&results);
-        // An experiment of the registry, so that the report shows it.
-        let root = results.join("seq2one");
+        let root = results.join(Demo::NAME);
         for (seed, v) in [(42, 0.40), (43, 0.50), (44, 0.45)] {
             seed_dir(&root, seed, v, &[42, 43, 44]);
             edit_metrics(&root.join(SEEDS_DIR).join(seed.to_string()), |m| {
@@ -957,11 +956,8 @@ mod tests {
         copy_dir(&seeds.join("44"), &seeds.join("48"));
         edit_metrics(&seeds.join("48"), |m| m["seed"] = json!(48));
         std::os::unix::fs::symlink("43", seeds.join("49")).unwrap();
-        let m = crate::find("seq2one")
-            .unwrap()
-            .summarise(&results, false)
-            .unwrap()
-            .unwrap();
+        let demo = crate::register::<Demo>();
+        let m = demo.summarise(&results, false).unwrap().unwrap();
         assert_eq!(m.seeds, vec![42, 43, 44]);
         assert_eq!(m.targets[0].n, 3);
         assert!((m.targets[0].spread.as_ref().unwrap().mean - 0.45).abs() < 1e-12);
@@ -981,7 +977,7 @@ mod tests {
         assert!(headline(&m)
             .iter()
             .any(|l| l.starts_with("WARNING ") && l.contains("seeds/47")));
-        let report = crate::report::render(&results);
+        let report = crate::report::section(&results, &demo).unwrap();
         assert!(
             report.contains("**seed folders left out or mixed**")
                 && report.contains("seeds/042 is not"),

@@ -535,6 +535,14 @@ pub fn render_checked(results_dir: &Path) -> (String, Vec<String>) {
     (s, problems)
 }
 
+/// One experiment's overview row and section, as [`render`] writes them
+/// (for an experiment outside the registry too).
+pub fn section(results_dir: &Path, e: &Registered) -> Result<String, ExperimentError> {
+    let results = Results::read(results_dir, e)?;
+    let (row, section) = render_experiment(results_dir, e, &results, &read_runs(results_dir));
+    Ok(format!("{row}\n{section}"))
+}
+
 /// The run facts a section and the overview print.
 struct Facts<'a> {
     cpus: Vec<&'a str>,
