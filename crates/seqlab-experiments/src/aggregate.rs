@@ -37,8 +37,6 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-pub use crate::legacy::{AggregateExtra, SeedFolder};
-
 /// The folder under an experiment's folder that holds one folder per seed.
 pub const SEEDS_DIR: &str = "seeds";
 

@@ -5,9 +5,6 @@ use crate::{ExperimentError, RunOptions, RunOutcome, LIBTORCH_VERSION};
 use seqlab_train::callbacks::{EarlyStopping, ReduceLrOnPlateau};
 use seqlab_train::device::device_name;
 use seqlab_train::fit::FitConfig;
-use seqlab_train::objective::{Loss, Metric};
-use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::progress::Verbosity;
 use seqlab_train::History;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -194,7 +191,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// A text file's content, decompressed when its name ends in `.gz`.
-fn read_text_maybe_gzip(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_text_maybe_gzip(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)?;
     let mut text = String::new();
@@ -275,65 +272,6 @@ impl CsvTable {
 }
 
 pub use crate::manifest::{check_manifest_lists, sha256_hex, verify_manifest, MANIFEST_FILE};
-
-/// The epochs of a training run: `--epochs` if given (at least 1), else `default`.
-pub fn epochs_or(opts: &RunOptions, default: usize) -> Result<usize, ExperimentError> {
-    match opts.epochs {
-        Some(0) => Err(ExperimentError::InvalidOption(
-            "--epochs must be at least 1".into(),
-        )),
-        Some(n) => Ok(n),
-        None => Ok(default),
-    }
-}
-
-/// Progress lines per epoch when `opts.verbose`, else silence.
-pub fn verbosity(opts: &RunOptions) -> Verbosity {
-    if opts.verbose {
-        Verbosity::Epochs
-    } else {
-        Verbosity::Silent
-    }
-}
-
-/// Fit settings every experiment shares: shuffling seeded by `opts.seed`,
-/// a label for progress lines, and those lines when `opts.verbose`.
-pub fn base_fit(
-    opts: &RunOptions,
-    label: String,
-    epochs: usize,
-    batch_size: usize,
-    optimizer: OptimizerConfig,
-    loss: Loss,
-) -> FitConfig {
-    let mut config = FitConfig::new(epochs, batch_size, optimizer, loss);
-    config.seed = opts.seed;
-    config.label = label;
-    config.verbosity = verbosity(opts);
-    config
-}
-
-/// The fit settings every classification run of the chapter shares:
-/// cross-entropy with accuracy reported, shuffling seeded by `opts.seed`,
-/// and progress lines when `opts.verbose`.
-pub fn classification_fit(
-    opts: &RunOptions,
-    label: String,
-    epochs: usize,
-    batch_size: usize,
-    optimizer: OptimizerConfig,
-) -> FitConfig {
-    let mut config = base_fit(
-        opts,
-        label,
-        epochs,
-        batch_size,
-        optimizer,
-        Loss::CrossEntropy,
-    );
-    config.metrics = vec![Metric::Accuracy];
-    config
-}
 
 /// Keras-style callbacks on `val_loss`: EarlyStopping restoring the best
 /// weights, and ReduceLROnPlateau.

@@ -29,7 +29,6 @@ pub mod experiment;
 pub mod imdb;
 pub mod inspect;
 pub mod jobs;
-mod legacy;
 pub mod length_sweep;
 pub mod manifest;
 pub mod mnist_ae;

@@ -4,7 +4,7 @@
 //! [`Experiment`]) and one line here.
 
 use crate::experiment::Experiment;
-use crate::{aggregate, legacy, record, runner, ExperimentError, RunOptions, RunOutcome};
+use crate::{aggregate, record, runner, ExperimentError, RunOptions, RunOutcome};
 use crate::{continuation, imdb, length_sweep, mnist_ae, seq2one, seq2seq, temporal_order};
 use seqlab_train::runtime::{set_threads, ThreadHint};
 use std::path::Path;
@@ -31,14 +31,12 @@ pub struct Registered {
     kind: Kind,
 }
 
+/// The typed parts of an entry, behind plain function pointers.
 #[derive(Clone, Copy)]
-enum Kind {
-    Typed {
-        run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
-        summarise: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
-        seed_view: fn(&Path) -> Result<record::SeedView, ExperimentError>,
-    },
-    Legacy(legacy::Legacy),
+struct Kind {
+    run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+    summarise: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
+    seed_view: fn(&Path) -> Result<record::SeedView, ExperimentError>,
 }
 
 fn run_profile<E: Experiment>(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
@@ -69,7 +67,7 @@ pub const fn register<E: Experiment>() -> Registered {
         full_seeds: E::FULL_SEEDS,
         after: E::AFTER,
         headline: E::HEADLINE,
-        kind: Kind::Typed {
+        kind: Kind {
             run: run_profile::<E>,
             summarise: aggregate::aggregate::<E>,
             seed_view: seed_view_of::<E>,
@@ -78,47 +76,15 @@ pub const fn register<E: Experiment>() -> Registered {
 }
 
 impl Registered {
-    /// An entry for an experiment not yet converted to [`Experiment`].
-    const fn legacy(
-        name: &'static str,
-        description: &'static str,
-        run_seed: runner::SeedRun,
-        aggregate: Option<legacy::AggregateHook>,
-        threads: ThreadHint,
-        full_seeds: usize,
-        after: Option<&'static str>,
-    ) -> Self {
-        Self {
-            name,
-            description,
-            about: "",
-            differences: &[],
-            threads,
-            full_seeds,
-            after,
-            headline: None,
-            kind: Kind::Legacy(legacy::Legacy {
-                run_seed,
-                aggregate,
-            }),
-        }
-    }
-
     /// Runs one seed of the profile `opts` asks for (with the process's
     /// thread count as it is) and writes its folder ([`RunOptions::out_dir`]).
     pub fn run(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-        match self.kind {
-            Kind::Typed { run, .. } => run(opts),
-            Kind::Legacy(l) => runner::run_into(self.name, opts, |out| (l.run_seed)(opts, out)),
-        }
+        (self.kind.run)(opts)
     }
 
     /// Where the reproduction differs from its source, and why.
     pub fn differences(&self) -> &'static [&'static str] {
-        match self.kind {
-            Kind::Typed { .. } => self.differences,
-            Kind::Legacy(_) => legacy::differences(self.name),
-        }
+        self.differences
     }
 
     /// Sets libtorch's intra-op threads from `opts.threads` and the
@@ -136,20 +102,12 @@ impl Registered {
         results_dir: &Path,
         allow_mixed: bool,
     ) -> Result<Option<record::Summary>, ExperimentError> {
-        match self.kind {
-            Kind::Typed { summarise, .. } => summarise(results_dir, allow_mixed),
-            Kind::Legacy(l) => {
-                legacy::aggregate(&results_dir.join(self.name), l.aggregate, allow_mixed)
-            }
-        }
+        (self.kind.summarise)(results_dir, allow_mixed)
     }
 
     /// One seed's folder as the report reads it.
     pub fn seed_view(&self, dir: &Path) -> Result<record::SeedView, ExperimentError> {
-        match self.kind {
-            Kind::Typed { seed_view, .. } => seed_view(dir),
-            Kind::Legacy(_) => legacy::seed_view(dir),
-        }
+        (self.kind.seed_view)(dir)
     }
 }
 
@@ -162,24 +120,8 @@ pub const EXPERIMENTS: &[Registered] = &[
     register::<seq2seq::Seq2SeqDamped>(),
     register::<seq2seq::Seq2SeqPower>(),
     register::<temporal_order::TemporalOrder>(),
-    Registered::legacy(
-        imdb::RNN_NAME,
-        "IMDb reviews: Embedding + SimpleRNN(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
-        imdb::run_seed_rnn,
-        Some(imdb::aggregate),
-        ThreadHint::PerCore,
-        5,
-        None,
-    ),
-    Registered::legacy(
-        imdb::LSTM_NAME,
-        "IMDb reviews: Embedding + LSTM(32) with early stopping and LR on plateau; ROC/AUC; book, held-out and test-validated protocols",
-        imdb::run_seed_lstm,
-        Some(imdb::aggregate),
-        ThreadHint::PerCore,
-        5,
-        None,
-    ),
+    register::<imdb::ImdbRnn>(),
+    register::<imdb::ImdbLstm>(),
     register::<mnist_ae::MnistLstmAe>(),
     register::<mnist_ae::MnistBilstmAe>(),
     register::<length_sweep::LengthSweep>(),

@@ -23,7 +23,7 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         data_dir: Some(data.clone()),
         ..opts(&dir)
     };
-    let outcome = imdb::run_with(&config, &o).unwrap();
+    let outcome = seqlab_experiments::runner::run::<imdb::ImdbLstm>(&config, &o).unwrap();
     let out = dir.join("imdb-lstm");
     for f in [
         "book_history.csv",
@@ -305,7 +305,7 @@ fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
         data_dir: Some(data),
         ..opts(&dir)
     };
-    imdb::run_with(&config, &o).unwrap();
+    seqlab_experiments::runner::run::<imdb::ImdbRnn>(&config, &o).unwrap();
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("imdb-rnn/metrics.json")).unwrap())
             .unwrap();
