@@ -692,6 +692,31 @@ pub(crate) struct SummaryOf<D, F> {
     pub(crate) extra: F,
 }
 
+/// Each seed's recorded numbers judged by this version's targets (and its
+/// measurements recomputed), where the experiment derives them from its details.
+fn rejudge<D, F>(seeds: &mut [SeedResult<D>], how: &SummaryOf<D, F>) {
+    for s in seeds {
+        if let Some(targets) = (how.targets)(&s.metrics.details) {
+            s.metrics.targets = targets;
+        }
+        if let Some(measurements) = (how.measurements)(&s.metrics.details) {
+            s.metrics.measurements = measurements;
+        }
+    }
+}
+
+/// The first seed's run facts, with the CPU models of all seeds.
+fn facts_of<D>(first: &SeedResult<D>, seeds: &[SeedResult<D>]) -> SharedFacts {
+    let mut facts = shared_facts(&first.metrics.info);
+    facts.cpus = seeds
+        .iter()
+        .filter_map(|s| s.metrics.info.cpu.clone())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    facts
+}
+
 pub(crate) fn summarise<D, F>(
     experiment_dir: &Path,
     allow_mixed: bool,
@@ -707,15 +732,7 @@ where
     let _lock = seqlab_io::DirLock::acquire(experiment_dir)?;
     let scan = scan_seed_folders::<D>(experiment_dir)?;
     let mut seeds = scan.folders;
-    // Each seed's recorded numbers judged by this version's targets.
-    for s in &mut seeds {
-        if let Some(targets) = (how.targets)(&s.metrics.details) {
-            s.metrics.targets = targets;
-        }
-        if let Some(measurements) = (how.measurements)(&s.metrics.details) {
-            s.metrics.measurements = measurements;
-        }
-    }
+    rejudge(&mut seeds, &how);
     let Some(first) = seeds.first() else {
         return Ok(None);
     };
@@ -741,15 +758,8 @@ where
     let extra = (how.extra)(&seeds)?;
     targets.extend(extra.targets);
     measurements.extend(extra.measurements);
-    let mut facts = shared_facts(&first.metrics.info);
-    facts.cpus = seeds
-        .iter()
-        .filter_map(|s| s.metrics.info.cpu.clone())
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
     let summary = Summary {
-        facts,
+        facts: facts_of(first, &seeds),
         settings: settings_summary(&settings),
         seeds: present,
         seed_set: planned.into_iter().collect(),
