@@ -36,6 +36,7 @@ mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod runner;
+pub mod seeds;
 pub mod target;
 
 pub use error::{error_line, ExperimentError};
