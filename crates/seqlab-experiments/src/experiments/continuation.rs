@@ -236,7 +236,7 @@ impl Experiment for Continuation {
     const NAME: &'static str = NAME;
     const DESCRIPTION: &'static str = "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline";
     const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
-    const ABOUT: &'static str = r#"Each sequence starts with five seeds drawn uniformly from [-1, 1]; five values follow, each the previous one plus half the 4th seed. 1,000 training and 100 validation sequences. The question from the Flux forum ("Where am I wrong?"): the asker's small LSTM model collapsed to predicting each step's mean, and the thread never found out why. The runs answer it step by step:
+    const ABOUT: &'static str = r#"Each sequence starts with five seeds drawn uniformly from [-1, 1]; five values follow, each the previous one plus half the 4th seed. 1,000 training and 100 validation sequences. The question from the Flux forum: the asker's small LSTM model collapsed to predicting each step's mean, and the thread never found out why. The runs answer it step by step:
 
 - `as_posted`: the asker's model and code as printed, both slips included.
 - `targets_fixed` and `prediction_fixed`: each slip fixed alone, to show what each does.
