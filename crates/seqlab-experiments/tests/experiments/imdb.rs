@@ -1,18 +1,48 @@
 //! IMDb sentiment: quick LSTM run end to end with predictions, tiny SimpleRNN.
 
 use crate::common::*;
-use seqlab_experiments::RunOptions;
+use seqlab_experiments::imdb::{self, ImdbConfig, PredictOptions, Predictor};
+use seqlab_experiments::{RunOptions, RunOutcome};
+use seqlab_models::recurrent::RecurrentKind;
 use seqlab_train::History;
+use std::path::{Path, PathBuf};
 
 #[test]
 fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
-    use seqlab_experiments::imdb::{self, ImdbConfig, PredictOptions, Predictor};
-    use seqlab_models::recurrent::RecurrentKind;
     let Some(data) = shared_data() else {
         return;
     };
     let _serial = torch_serial();
     let dir = scratch("imdb");
+    let (out, outcome) = run_quick_lstm(&data, &dir);
+    assert_every_file_written_and_reported(&out, &outcome);
+    let m = read_json(&out.join("metrics.json"));
+    assert_both_protocols_learn(&m);
+    assert_protocol_sizes_and_parameters(&m, &out);
+    assert_history_carries_the_learning_rate(&m, &out);
+    let rows = assert_predictions_give_the_reported_auc(&m, &out);
+    assert_plots_are_drawn(&out);
+    let popts = predict_options(&dir);
+    let predictor = Predictor::load(&popts).unwrap();
+    let texts = assert_saved_model_reproduces_the_run(&data, &predictor, &rows);
+    assert_cli_predicts_text_and_file(&dir, &texts, &rows);
+    assert_cli_refuses_without_model_or_input();
+    // A review without words is an error, not a silent 0.5.
+    let err = predictor
+        .predict(&["good film", "?!  ..."])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("review 2 has no words"), "{err}");
+    assert_every_model_json_field_is_checked(&out, &popts);
+    // A corrupt weights file is an error naming it, not a panic.
+    std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
+    let err = Predictor::load(&popts).unwrap_err().to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Trains the quick LSTM on 3,000 reviews for up to 3 epochs; its folder and outcome.
+fn run_quick_lstm(data: &Path, dir: &Path) -> (PathBuf, RunOutcome) {
     let config = ImdbConfig {
         train_reviews: Some(3_000),
         test_reviews: Some(800),
@@ -20,11 +50,14 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         ..ImdbConfig::quick(RecurrentKind::Lstm)
     };
     let o = RunOptions {
-        data_dir: Some(data.clone()),
-        ..opts(&dir)
+        data_dir: Some(data.to_path_buf()),
+        ..opts(dir)
     };
     let outcome = seqlab_experiments::runner::run::<imdb::ImdbLstm>(&config, &o).unwrap();
-    let out = dir.join("imdb-lstm");
+    (dir.join("imdb-lstm"), outcome)
+}
+
+fn assert_every_file_written_and_reported(out: &Path, outcome: &RunOutcome) {
     for f in [
         "book_history.csv",
         "held_out_history.csv",
@@ -43,9 +76,10 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         assert!(out.join(f).is_file(), "{f} missing");
         assert!(outcome.files.iter().any(|g| g == f), "{f} not reported");
     }
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
-    // The model learns: AUC on test reviews it never saw is clearly above chance, in both protocols.
+}
+
+/// The model learns: AUC on test reviews it never saw is clearly above chance, in both protocols.
+fn assert_both_protocols_learn(m: &serde_json::Value) {
     for p in ["book", "held_out"] {
         let t = &m["protocols"][p]["test"];
         let auc = t["auc"].as_f64().unwrap();
@@ -68,6 +102,9 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         assert!((1..=3).contains(&runs) && (1..=runs).contains(&best));
         assert!(m["protocols"][p]["training_seconds"].as_f64().unwrap() > 0.0);
     }
+}
+
+fn assert_protocol_sizes_and_parameters(m: &serde_json::Value, out: &Path) {
     assert_eq!(m["protocols"]["held_out"]["train_reviews"], 2_400);
     // The paired protocol fits the held-out protocol's reviews and validates on the test set.
     assert_eq!(m["protocols"]["test_validated"]["train_reviews"], 2_400);
@@ -77,13 +114,15 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         .unwrap()
         - m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
     assert_eq!(m["protocol_effect"]["auc"].as_f64().unwrap(), diff);
-    assert!(seqlab_experiments::common::verify_manifest(&out).is_empty());
+    assert!(seqlab_experiments::common::verify_manifest(out).is_empty());
     assert_eq!(m["protocols"]["held_out"]["validation_reviews"], 600);
     assert_eq!(m["parameters"]["keras_count"], 652_577);
     assert_eq!(m["parameters"]["book"], 652_577);
     assert_eq!(m["parameters"]["libtorch"], 652_705);
+}
 
-    // Histories carry the learning rate; one row per epoch run.
+/// Histories carry the learning rate; one row per epoch run.
+fn assert_history_carries_the_learning_rate(m: &serde_json::Value, out: &Path) {
     let h =
         History::from_csv(&std::fs::read_to_string(out.join("book_history.csv")).unwrap()).unwrap();
     assert_eq!(
@@ -98,8 +137,10 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     assert!(std::fs::read_to_string(out.join("book_history.csv"))
         .unwrap()
         .starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
+}
 
-    // predictions.csv.gz: one row per test review; its AUC is the reported one.
+/// predictions.csv.gz: one row per test review; its AUC is the reported one. Its rows.
+fn assert_predictions_give_the_reported_auc(m: &serde_json::Value, out: &Path) -> Vec<Vec<String>> {
     let (header, rows) = read_csv(&out.join("predictions.csv.gz"));
     assert_eq!(
         header,
@@ -122,7 +163,10 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     let auc = seqlab_metrics::roc_auc(&scores, &truth).unwrap();
     let reported = m["protocols"]["book"]["test"]["auc"].as_f64().unwrap();
     assert!((auc - reported).abs() < 1e-3, "{auc} vs {reported}");
+    rows
+}
 
+fn assert_plots_are_drawn(out: &Path) {
     for (png, size) in [("loss.png", (1500, 460)), ("roc.png", (760, 700))] {
         let (w, h, ink, colours) = png_stats(&out.join(png));
         assert_eq!((w, h), size, "{png}");
@@ -131,9 +175,20 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
             "{png} looks blank: ink {ink}, colours {colours}"
         );
     }
+}
 
-    // The saved model, reloaded from its files, reproduces the run's probabilities.
-    let reviews = seqlab_data::datadir::DataDir::at(&data).imdb().unwrap();
+fn predict_options(dir: &Path) -> PredictOptions {
+    PredictOptions {
+        experiment: "imdb-lstm".into(),
+        results_dir: dir.to_path_buf(),
+        threshold: None,
+        device: tch::Device::Cpu,
+    }
+}
+
+/// The texts of the test reviews with prediction ids `ids` ("test/neg/<id>_<rating>").
+fn review_texts(data: &Path, ids: &[&str]) -> Vec<String> {
+    let reviews = seqlab_data::datadir::DataDir::at(data).imdb().unwrap();
     let find_text = |id: &str| {
         reviews
             .test
@@ -150,15 +205,19 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
             .text
             .clone()
     };
+    ids.iter().map(|id| find_text(id)).collect()
+}
+
+/// The saved model, reloaded from its files, reproduces the run's probabilities.
+/// The texts of the reviews it predicted (rows 0, 1 and 799).
+fn assert_saved_model_reproduces_the_run(
+    data: &Path,
+    predictor: &Predictor,
+    rows: &[Vec<String>],
+) -> Vec<String> {
     let picked = [&rows[0], &rows[1], &rows[799]];
-    let texts: Vec<String> = picked.iter().map(|r| find_text(&r[0])).collect();
-    let popts = PredictOptions {
-        experiment: "imdb-lstm".into(),
-        results_dir: dir.clone(),
-        threshold: None,
-        device: tch::Device::Cpu,
-    };
-    let predictor = Predictor::load(&popts).unwrap();
+    let ids: Vec<&str> = picked.iter().map(|r| r[0].as_str()).collect();
+    let texts = review_texts(data, &ids);
     let got = predictor.predict(&texts).unwrap();
     for (p, row) in got.iter().zip(&picked) {
         let want: f64 = row[2].parse().unwrap();
@@ -170,8 +229,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         assert_eq!(p.positive, p.probability >= predictor.threshold());
         assert!(p.tokens_used > 0 && p.tokens_used <= 128);
     }
+    texts
+}
 
-    // The CLI: --text and --file, and a clear error without a trained model.
+/// The CLI: --text and --file.
+fn assert_cli_predicts_text_and_file(dir: &Path, texts: &[String], rows: &[Vec<String>]) {
     let review_file = dir.join("reviews.txt");
     std::fs::write(&review_file, format!("{}\n\n{}\n", texts[0], texts[1])).unwrap();
     let (ok, stdout, stderr) = seqlab(&[
@@ -193,6 +255,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         (first - rows[0][2].parse::<f64>().unwrap()).abs() < 1e-3,
         "{stdout}"
     );
+}
+
+/// The CLI: a clear error without a trained model, for a model that predicts nothing, and
+/// for a missing review file.
+fn assert_cli_refuses_without_model_or_input() {
     let empty = scratch("imdb-empty");
     let (ok, _, stderr) = seqlab(&[
         "predict",
@@ -217,30 +284,34 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         empty.join("none.txt").to_str().unwrap(),
     ]);
     assert!(!ok && stderr.contains("none.txt"), "{stderr}");
-    // A review without words is an error, not a silent 0.5.
-    let err = predictor
-        .predict(&["good film", "?!  ..."])
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("review 2 has no words"), "{err}");
-    // Every field of model.json is checked, naming the file and the field.
+}
+
+/// Loads the model with `original` changed at `fields`; the error, or why there is none.
+fn refusal(
+    out: &Path,
+    popts: &PredictOptions,
+    original: &serde_json::Value,
+    fields: &[(&str, serde_json::Value)],
+) -> String {
+    let mut m = original.clone();
+    for (field, value) in fields {
+        m[*field] = value.clone();
+    }
+    std::fs::write(out.join("model.json"), m.to_string()).unwrap();
+    // Listed in the manifest as it now is: the checks behind the manifest's.
+    write_manifest(out);
+    match Predictor::load(popts) {
+        Ok(_) => format!("accepted: {fields:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Every field of model.json is checked, naming the file and the field; model.json is
+/// restored (and listed in the manifest again) afterwards.
+fn assert_every_model_json_field_is_checked(out: &Path, popts: &PredictOptions) {
     let model_json = out.join("model.json");
-    let original: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&model_json).unwrap()).unwrap();
-    // Loads with `original` changed at `fields`; the error, or why there is none.
-    let refusal = |fields: &[(&str, serde_json::Value)]| {
-        let mut m = original.clone();
-        for (field, value) in fields {
-            m[*field] = value.clone();
-        }
-        std::fs::write(&model_json, m.to_string()).unwrap();
-        // Listed in the manifest as it now is: the checks behind the manifest's.
-        write_manifest(&out);
-        match Predictor::load(&popts) {
-            Ok(_) => format!("accepted: {fields:?}"),
-            Err(e) => e.to_string(),
-        }
-    };
+    let original = read_json(&model_json);
+    let refusal = |fields: &[(&str, serde_json::Value)]| refusal(out, popts, &original, fields);
     for (field, value) in [
         ("maxlen", serde_json::json!(0)),
         ("maxlen", serde_json::json!(100_000_000_000u64)),
@@ -278,18 +349,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
         "{err}"
     );
     std::fs::write(&model_json, original.to_string()).unwrap();
-    write_manifest(&out);
-    // A corrupt weights file is an error naming it, not a panic.
-    std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
-    let err = Predictor::load(&popts).unwrap_err().to_string();
-    assert!(err.contains("model.safetensors"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    write_manifest(out);
 }
 
 #[test]
 fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
-    use seqlab_experiments::imdb::{self, ImdbConfig};
-    use seqlab_models::recurrent::RecurrentKind;
     let Some(data) = shared_data() else {
         return;
     };
