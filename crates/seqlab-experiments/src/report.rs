@@ -29,7 +29,7 @@ pub enum Results {
     /// No `metrics.json` yet.
     NotRun,
     /// One seed's results.
-    Single(SeedView),
+    Single(Box<SeedView>),
     /// A summary over seeds (`seeds/<seed>/` beside it).
     Seeds(Box<Summary>),
 }
@@ -48,7 +48,7 @@ impl Results {
             let summary: Summary = read_json(&dir.join("metrics.json"))?;
             return Ok(Results::Seeds(Box::new(summary)));
         }
-        Ok(Results::Single(e.seed_view(&dir)?))
+        Ok(Results::Single(Box::new(e.seed_view(&dir)?)))
     }
 
     /// The verdicts: published comparisons by outcome, goals met.
@@ -441,8 +441,11 @@ fn settings_table(settings: &[SettingSummary]) -> String {
     t
 }
 
+/// A training run and its epochs by seed.
+type EpochsBySeed = (String, BTreeMap<String, usize>);
+
 /// The epochs each training run took: one number where the seeds agree.
-fn epochs_table(epochs: &[(String, BTreeMap<String, usize>)]) -> String {
+fn epochs_table(epochs: &[EpochsBySeed]) -> String {
     if epochs.is_empty() {
         return String::new();
     }
@@ -686,9 +689,7 @@ fn warnings(problems: &[String], left_out: &[String]) -> String {
 }
 
 /// Settings and epochs of a section, over seeds where there are several.
-fn settings_and_epochs(
-    results: &Results,
-) -> (Vec<SettingSummary>, Vec<(String, BTreeMap<String, usize>)>) {
+fn settings_and_epochs(results: &Results) -> (Vec<SettingSummary>, Vec<EpochsBySeed>) {
     match results {
         Results::NotRun => (Vec::new(), Vec::new()),
         Results::Single(v) => {

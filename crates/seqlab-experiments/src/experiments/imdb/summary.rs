@@ -79,14 +79,17 @@ pub struct ImdbSummary {
     pub protocol_effect_over_seeds: EffectOverSeeds,
 }
 
+/// A protocol's index and its seeds' true-positive rates summed on the grid.
+type TprSum = (usize, Vec<f64>);
+
 /// Every seed's ROC (book and held-out protocols, faint) and their mean
 /// curves on a grid of false-positive rates: `(protocol index, summed TPR)`.
 fn roc_curves(
     seeds: &[SeedResult<ImdbDetails>],
     grid: &[f64],
     mut chart: LineChart,
-) -> Result<(LineChart, Vec<(usize, Vec<f64>)>), ExperimentError> {
-    let mut sums: Vec<(usize, Vec<f64>)> = Vec::new();
+) -> Result<(LineChart, Vec<TprSum>), ExperimentError> {
+    let mut sums: Vec<TprSum> = Vec::new();
     for seed in seeds {
         let (labels, probs) = read_predictions(&seed.dir.join(PREDICTIONS_FILE))?;
         // The book and held-out protocols: the comparison the report draws.
