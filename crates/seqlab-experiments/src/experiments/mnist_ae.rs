@@ -169,6 +169,30 @@ pub const BILSTM_DIFFERENCES: &[&str] = &[
     "The book shows the BiLSTM autoencoder's reconstructions as visibly sharper than the LSTM autoencoder's; here its best validation BCE is compared with that of the LSTM autoencoder of the same seed (at least 20% lower), in the summary over seeds, where both experiments' seeds are known.",
 ];
 
+/// The parts of the two autoencoder experiments that are the same.
+macro_rules! ae_parts {
+    () => {
+        fn run_seed(
+            config: &AeConfig,
+            ctx: &mut SeedContext<'_>,
+        ) -> Result<Outcome<AeDetails>, ExperimentError> {
+            seed_run(config, ctx)
+        }
+
+        fn targets(details: &AeDetails) -> Option<Vec<Target>> {
+            Some(targets(details))
+        }
+
+        fn measurements(details: &AeDetails) -> Option<Vec<Measurement>> {
+            Some(measurements(details))
+        }
+
+        fn settings(details: &AeDetails) -> Vec<Setting> {
+            settings_of(&details.settings)
+        }
+    };
+}
+
 /// `mnist-lstm-ae`: the LSTM autoencoder with a 2-D latent space.
 pub struct MnistLstmAe;
 
@@ -193,24 +217,7 @@ Pictures: test images and their reconstructions, the test images in the 2-D late
         AeConfig::profile(AutoencoderConfig::lstm_book(), quick)
     }
 
-    fn run_seed(
-        config: &AeConfig,
-        ctx: &mut SeedContext<'_>,
-    ) -> Result<Outcome<AeDetails>, ExperimentError> {
-        seed_run(config, ctx)
-    }
-
-    fn targets(details: &AeDetails) -> Option<Vec<Target>> {
-        Some(targets(details))
-    }
-
-    fn measurements(details: &AeDetails) -> Option<Vec<Measurement>> {
-        Some(measurements(details))
-    }
-
-    fn settings(details: &AeDetails) -> Vec<Setting> {
-        settings_of(&details.settings)
-    }
+    ae_parts!();
 
     fn epochs(details: &AeDetails) -> Vec<(String, usize)> {
         vec![("train".into(), details.run.epochs_run)]
@@ -236,24 +243,7 @@ Pictures: test images and their reconstructions; vector to sequence, the decoder
         AeConfig::profile(AutoencoderConfig::bilstm_book(), quick)
     }
 
-    fn run_seed(
-        config: &AeConfig,
-        ctx: &mut SeedContext<'_>,
-    ) -> Result<Outcome<AeDetails>, ExperimentError> {
-        seed_run(config, ctx)
-    }
-
-    fn targets(details: &AeDetails) -> Option<Vec<Target>> {
-        Some(targets(details))
-    }
-
-    fn measurements(details: &AeDetails) -> Option<Vec<Measurement>> {
-        Some(measurements(details))
-    }
-
-    fn settings(details: &AeDetails) -> Vec<Setting> {
-        settings_of(&details.settings)
-    }
+    ae_parts!();
 
     fn epochs(details: &AeDetails) -> Vec<(String, usize)> {
         MnistLstmAe::epochs(details)
