@@ -1,7 +1,8 @@
 //! The summary over seeds: every seed's ROC under the mean, and the paired protocol effect.
 
+use super::details::ImdbDetails;
+use super::protocols::*;
 use super::*;
-use super::{protocols::*, run::*};
 use crate::ExperimentError;
 use seqlab_metrics::{roc_curve, RocCurve, SeedSpread};
 use seqlab_plot::{LineChart, Series};
@@ -28,7 +29,6 @@ pub(super) fn tpr_at(roc: &RocCurve, fpr: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// One seed's test labels and per-protocol probabilities from its predictions table.
 /// Labels and the three protocols' probabilities of one seed's test reviews.
 fn read_predictions(path: &Path) -> Result<(Vec<bool>, [Vec<f64>; 3]), ExperimentError> {
     let rows = PredictionRow::read_all(path)?;
@@ -77,14 +77,18 @@ pub struct ImdbSummary {
     pub protocol_effect_over_seeds: EffectOverSeeds,
 }
 
-/// Every seed's ROC (book and held-out protocols, faint) and their mean
-/// curves on a grid of false-positive rates: `(protocol index, summed TPR)`.
+/// Per protocol index, the seeds' true-positive rates summed on a grid of
+/// false-positive rates.
+type TprSums = Vec<(usize, Vec<f64>)>;
+
+/// Every seed's ROC (book and held-out protocols, faint) on `chart`, and
+/// the sums behind their mean curves.
 fn roc_curves(
     seeds: &[SeedResult<ImdbDetails>],
     grid: &[f64],
     mut chart: LineChart,
-) -> Result<(LineChart, Vec<(usize, Vec<f64>)>), ExperimentError> {
-    let mut sums: Vec<(usize, Vec<f64>)> = Vec::new();
+) -> Result<(LineChart, TprSums), ExperimentError> {
+    let mut sums: TprSums = Vec::new();
     for seed in seeds {
         let (labels, probs) = read_predictions(&seed.dir.join(PREDICTIONS_FILE))?;
         // The book and held-out protocols: the comparison the report draws.
