@@ -626,7 +626,18 @@ mod tests {
     fn jobs_run_side_by_side_within_the_limit_and_failures_are_reported() {
         let dir = std::env::temp_dir().join(format!("seqlab-jobs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let job = |seed: u64, script: &str| Job {
+        std::fs::create_dir_all(&dir).unwrap();
+        let jobs = jobs_run_side_by_side_and_a_failure_is_logged(&dir);
+        jobs_run_one_at_a_time_in_order_when_asked(&dir);
+        a_job_of_two_threads_on_two_cores_runs_alone(&dir);
+        each_job_is_told_its_own_progress_file(&dir);
+        shell_lines_quote_and_refuse_what_would_split_them(&jobs[2]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A job of experiment "demo" that runs `script` under /bin/sh, logging to `dir`.
+    fn job(dir: &Path, seed: u64, script: &str) -> Job {
+        Job {
             experiment: "demo".into(),
             seed,
             threads: 1,
@@ -634,20 +645,23 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             log: dir.join(format!("{seed}.log")),
             after: None,
-        };
+        }
+    }
+
+    /// Each of the first two jobs waits (up to 5 s) for the other to have
+    /// started: both succeed only if they run at the same time. The third
+    /// fails. The jobs.
+    fn jobs_run_side_by_side_and_a_failure_is_logged(dir: &Path) -> Vec<Job> {
         let d = dir.display();
-        // Each of the first two waits (up to 5 s) for the other to have
-        // started: both succeed only if they run at the same time.
         let wait_for = |mine: &str, other: &str| {
             format!("touch {d}/{mine}; echo one epoch 1/1 - 0.1s; i=0; while [ ! -e {d}/{other} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; [ -e {d}/{other} ]")
         };
-        std::fs::create_dir_all(&dir).unwrap();
         let jobs = vec![
-            job(1, &wait_for("a", "b")),
-            job(2, &wait_for("b", "a")),
+            job(dir, 1, &wait_for("a", "b")),
+            job(dir, 2, &wait_for("b", "a")),
             Job {
                 after: Some(0),
-                ..job(3, "echo broken >&2; exit 3")
+                ..job(dir, 3, "echo broken >&2; exit 3")
             },
         ];
         let results = run_jobs(&jobs, JobLimit::Auto, 2);
@@ -662,55 +676,69 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("1.log"))
             .unwrap()
             .contains("epoch 1/1"));
-        // One at a time when asked, in order: the second starts after the first ended.
+        jobs
+    }
+
+    /// One at a time when asked, in order: the second starts after the first ended.
+    fn jobs_run_one_at_a_time_in_order_when_asked(dir: &Path) {
+        let d = dir.display();
         let one = JobLimit::Fixed(NonZeroUsize::new(1).unwrap());
         let serial = vec![
-            job(4, &format!("touch {d}/c; sleep 0.3; [ ! -e {d}/e ]")),
-            job(5, &format!("[ -e {d}/c ] && touch {d}/e")),
+            job(dir, 4, &format!("touch {d}/c; sleep 0.3; [ ! -e {d}/e ]")),
+            job(dir, 5, &format!("[ -e {d}/c ] && touch {d}/e")),
         ];
         let results = run_jobs(&serial, one, 2);
         assert!(results.iter().all(|r| r.ok), "{results:?}");
-        // A job of two threads on two cores runs alone under auto.
+    }
+
+    /// A job of two threads on two cores runs alone under auto.
+    fn a_job_of_two_threads_on_two_cores_runs_alone(dir: &Path) {
+        let d = dir.display();
         let wide = vec![
             Job {
                 threads: 2,
-                ..job(6, &format!("touch {d}/f; sleep 0.3; [ ! -e {d}/g ]"))
+                ..job(dir, 6, &format!("touch {d}/f; sleep 0.3; [ ! -e {d}/g ]"))
             },
-            job(7, &format!("[ -e {d}/f ] && touch {d}/g")),
+            job(dir, 7, &format!("[ -e {d}/f ] && touch {d}/g")),
         ];
         assert!(run_jobs(&wide, JobLimit::Auto, 2).iter().all(|r| r.ok));
-        // Each job is told its own progress file, next to its log, removed when it ended.
+    }
+
+    /// Each job is told its own progress file, next to its log, removed when it ended.
+    fn each_job_is_told_its_own_progress_file(dir: &Path) {
         let told = vec![job(
+            dir,
             8,
             r#"case "$SEQLAB_PROGRESS_FILE" in */8.progress.jsonl) echo '{"run":1}' >> "$SEQLAB_PROGRESS_FILE";; *) exit 1;; esac"#,
         )];
         assert!(run_jobs(&told, JobLimit::Auto, 2)[0].ok);
         assert!(dir.join("8.log").exists() && !dir.join("8.progress.jsonl").exists());
-        let line = jobs[2].shell_line(Path::new("/tmp/a b")).unwrap();
+    }
+
+    /// `broken`: the failing job, `sh -c 'echo broken >&2; exit 3'`.
+    fn shell_lines_quote_and_refuse_what_would_split_them(broken: &Job) {
+        use std::os::unix::ffi::OsStrExt;
+        let line = broken.shell_line(Path::new("/tmp/a b")).unwrap();
         assert_eq!(
             line,
             "cd '/tmp/a b' && /bin/sh -c 'echo broken >&2; exit 3'"
         );
         // One job per line: a line break or a byte that is not UTF-8 is refused, not split or rewritten.
-        let err = jobs[2].shell_line(Path::new("/tmp/a\nb")).unwrap_err();
+        let err = broken.shell_line(Path::new("/tmp/a\nb")).unwrap_err();
         assert!(
             err.contains("current folder") && err.contains("a\\nb"),
             "{err}"
         );
         let odd = Job {
             args: vec!["--results-dir".into(), "/r/x\ry".into()],
-            ..jobs[2].clone()
+            ..broken.clone()
         };
         assert!(odd
             .shell_line(Path::new("/tmp"))
             .unwrap_err()
             .contains("argument"));
-        {
-            use std::os::unix::ffi::OsStrExt;
-            let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff"));
-            let err = jobs[2].shell_line(bad).unwrap_err();
-            assert!(err.contains("not UTF-8"), "{err}");
-        }
-        std::fs::remove_dir_all(&dir).unwrap();
+        let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff"));
+        let err = broken.shell_line(bad).unwrap_err();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 }

@@ -22,16 +22,13 @@
 pub mod aggregate;
 pub mod bench;
 pub mod common;
-pub mod continuation;
 pub mod device;
 mod error;
 pub mod experiment;
-pub mod imdb;
+pub mod experiments;
 pub mod inspect;
 pub mod jobs;
-pub mod length_sweep;
 pub mod manifest;
-pub mod mnist_ae;
 mod options;
 pub mod readme;
 pub mod record;
@@ -39,12 +36,13 @@ mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod runner;
-pub mod seq2one;
-pub mod seq2seq;
+pub mod seeds;
 pub mod target;
-pub mod temporal_order;
 
 pub use error::{error_line, ExperimentError};
 pub use experiment::Experiment;
+pub use experiments::{
+    continuation, imdb, length_sweep, mnist_ae, seq2one, seq2seq, temporal_order,
+};
 pub use options::{RunOptions, RunOutcome, LIBTORCH_VERSION};
 pub use registry::{find, register, Registered, EXPERIMENTS};

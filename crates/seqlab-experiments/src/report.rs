@@ -718,6 +718,37 @@ fn settings_and_epochs(
     }
 }
 
+/// The experiment's sentences about one seed's run (the folder's, or the
+/// first seed's of a summary), generated from its recorded numbers.
+fn notes(results_dir: &Path, e: &Registered, results: &Results) -> String {
+    let (seed, notes) = match results {
+        Results::Single(v) => (None, v.notes.clone()),
+        Results::Seeds(s) => match s.seeds.first() {
+            Some(seed) => {
+                let dir = results_dir
+                    .join(e.name)
+                    .join(SEEDS_DIR)
+                    .join(seed.to_string());
+                (Some(*seed), e.seed_view(&dir).map(|v| v.notes).unwrap_or_default())
+            }
+            None => (None, Vec::new()),
+        },
+        Results::NotRun => (None, Vec::new()),
+    };
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut s = match seed {
+        Some(seed) => format!("Notes on seed {seed}'s run:\n\n"),
+        None => "Notes on the run:\n\n".to_string(),
+    };
+    for n in notes {
+        let _ = writeln!(s, "- {n}");
+    }
+    s.push('\n');
+    s
+}
+
 /// The settings, epochs, differences from the source and pictures of an
 /// experiment's section (pictures of one seed: the folder itself, or the
 /// first seed's, and those over all seeds).
@@ -726,6 +757,7 @@ fn settings_and_pictures(results_dir: &Path, e: &Registered, results: &Results) 
     let (settings, epochs) = settings_and_epochs(results);
     s.push_str(&settings_table(&settings));
     s.push_str(&epochs_table(&epochs));
+    s.push_str(&notes(results_dir, e, results));
     let diffs = e.differences();
     if !diffs.is_empty() {
         s.push_str("Differences from the source:\n\n");

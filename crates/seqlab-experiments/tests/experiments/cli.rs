@@ -10,6 +10,21 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
     for var in ["SEQLAB_DATA_DIR", "SEQLAB_MALLOC", "OMP_NUM_THREADS"] {
         assert!(ok && stdout.contains(var), "--help lacks {var}: {stdout}");
     }
+    assert_bad_options_are_refused();
+    if !tch::Cuda::is_available() {
+        assert_cuda_without_cuda_is_refused_before_any_result();
+    }
+    assert_a_plan_path_with_a_line_break_is_refused();
+    assert_a_symlinked_run_folder_is_refused();
+    let (ok, stdout, _) = seqlab(&["run", "--help"]);
+    assert!(
+        ok && stdout.contains("--results-dir") && stdout.contains("--quick"),
+        "{stdout}"
+    );
+}
+
+/// An unknown experiment or device, and counts of zero or far beyond the cores.
+fn assert_bad_options_are_refused() {
     let (ok, _, stderr) = seqlab(&["run", "nope"]);
     assert!(
         !ok && stderr.contains("unknown experiment \"nope\"") && stderr.contains("seq2one"),
@@ -32,24 +47,28 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
         !ok && stderr.contains("--jobs") && stderr.contains("4 per core"),
         "{stderr}"
     );
-    if !tch::Cuda::is_available() {
-        let dir = scratch("cli-cuda");
-        let (ok, _, stderr) = seqlab(&[
-            "run",
-            "seq2one",
-            "--quick",
-            "--device",
-            "cuda",
-            "--results-dir",
-            dir.to_str().unwrap(),
-        ]);
-        assert!(!ok && stderr.contains("CUDA was requested"), "{stderr}");
-        assert!(
-            !dir.join("seq2one").join("metrics.json").exists(),
-            "no results after a device error"
-        );
-    }
-    // A plan line is one line: a path with a line break is refused, naming it.
+}
+
+fn assert_cuda_without_cuda_is_refused_before_any_result() {
+    let dir = scratch("cli-cuda");
+    let (ok, _, stderr) = seqlab(&[
+        "run",
+        "seq2one",
+        "--quick",
+        "--device",
+        "cuda",
+        "--results-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("CUDA was requested"), "{stderr}");
+    assert!(
+        !dir.join("seq2one").join("metrics.json").exists(),
+        "no results after a device error"
+    );
+}
+
+/// A plan line is one line: a path with a line break is refused, naming it.
+fn assert_a_plan_path_with_a_line_break_is_refused() {
     let (ok, stdout, stderr) = seqlab(&[
         "reproduce-all",
         "--plan",
@@ -62,7 +81,10 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
         !ok && stdout.is_empty() && stderr.contains("line break") && stderr.contains("two\\nlines"),
         "{stderr}"
     );
-    // A symlinked run folder would become a real folder while its target kept the old run.
+}
+
+/// A symlinked run folder would become a real folder while its target kept the old run.
+fn assert_a_symlinked_run_folder_is_refused() {
     let dir = scratch("cli-link");
     let target = dir.join("elsewhere");
     std::fs::create_dir_all(&target).unwrap();
@@ -91,9 +113,4 @@ fn cli_lists_and_rejects_bad_input_with_clear_errors() {
         "{}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    let (ok, stdout, _) = seqlab(&["run", "--help"]);
-    assert!(
-        ok && stdout.contains("--results-dir") && stdout.contains("--quick"),
-        "{stdout}"
-    );
 }

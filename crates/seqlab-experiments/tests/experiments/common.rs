@@ -222,6 +222,11 @@ pub fn seed_results(dir: &Path) -> std::collections::BTreeMap<String, String> {
     out
 }
 
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 pub fn summary_seeds(exp: &Path) -> serde_json::Value {
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(exp.join("metrics.json")).unwrap()).unwrap();

@@ -1,29 +1,48 @@
 //! Multi-seed runs: parallel seed processes, kept seeds, locks, the plan.
 
 use crate::common::*;
+use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
     let (a, b) = (scratch("seeds-par"), scratch("seeds-seq"));
     for (dir, jobs) in [(&a, "2"), (&b, "1")] {
-        let (ok, stdout, err) = seqlab(&[
-            "run",
-            "continuation",
-            "--quick",
-            "--epochs",
-            "3",
-            "--seeds",
-            "7,9",
-            "--jobs",
-            jobs,
-            "--results-dir",
-            dir.to_str().unwrap(),
-        ]);
-        assert!(ok, "--jobs {jobs}: {err}");
-        assert!(stdout.contains("continuation (2 seeds)"), "{stdout}");
-        assert!(stdout.contains(" over 2 seeds, range ["), "{stdout}");
+        run_seeds_7_and_9(dir, jobs);
     }
+    assert_parallel_seeds_match_sequential(&a, &b);
+    assert_summary_over_seeds_7_and_9(&a);
+    assert_a_later_run_replaces_the_seeds(&a);
+    let (ok, _, err) = seqlab(&["run", "continuation", "--seeds", "7,9", "--only-seed", "8"]);
+    assert!(
+        !ok && err.contains("--only-seed 8 is not one of --seeds 7,9"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&a).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+/// Runs continuation with seeds 7 and 9 into `dir`, `jobs` at a time.
+fn run_seeds_7_and_9(dir: &Path, jobs: &str) {
+    let (ok, stdout, err) = seqlab(&[
+        "run",
+        "continuation",
+        "--quick",
+        "--epochs",
+        "3",
+        "--seeds",
+        "7,9",
+        "--jobs",
+        jobs,
+        "--results-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "--jobs {jobs}: {err}");
+    assert!(stdout.contains("continuation (2 seeds)"), "{stdout}");
+    assert!(stdout.contains(" over 2 seeds, range ["), "{stdout}");
+}
+
+fn assert_parallel_seeds_match_sequential(a: &Path, b: &Path) {
     for seed in ["7", "9"] {
         let (pa, pb) = (
             a.join("continuation/seeds").join(seed),
@@ -36,18 +55,16 @@ fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
             "seed {seed}: two jobs at once differ from one at a time"
         );
         assert!(seqlab_experiments::common::verify_manifest(&pa).is_empty());
-        let m: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(pa.join("metrics.json")).unwrap())
-                .unwrap();
+        let m = read_json(&pa.join("metrics.json"));
         assert_eq!(m["seed"].to_string(), seed);
         assert_eq!(m["seed_set"], serde_json::json!([7, 9]));
         assert_eq!(m["threads"], 1);
     }
-    // The summary: per target the two values, their mean, spread and interval.
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(a.join("continuation/metrics.json")).unwrap(),
-    )
-    .unwrap();
+}
+
+/// The summary: per target the two values, their mean, spread and interval.
+fn assert_summary_over_seeds_7_and_9(a: &Path) {
+    let s = read_json(&a.join("continuation/metrics.json"));
     assert_eq!(s["seeds"], serde_json::json!([7, 9]));
     let t = &s["targets"][0];
     let (v7, v9) = (
@@ -65,7 +82,10 @@ fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
         t["pass"],
         serde_json::json!((lo..=hi).contains(&t["mean"].as_f64().unwrap()))
     );
-    // A later run with other seeds replaces the folder's seeds.
+}
+
+/// A later run with other seeds replaces the folder's seeds.
+fn assert_a_later_run_replaces_the_seeds(a: &Path) {
     let (ok, _, err) = seqlab(&[
         "run",
         "continuation",
@@ -80,13 +100,6 @@ fn seeds_in_parallel_processes_match_a_sequential_run_and_are_summarised() {
     ]);
     assert!(ok, "{err}");
     assert!(!a.join("continuation/seeds/7").exists());
-    let (ok, _, err) = seqlab(&["run", "continuation", "--seeds", "7,9", "--only-seed", "8"]);
-    assert!(
-        !ok && err.contains("--only-seed 8 is not one of --seeds 7,9"),
-        "{err}"
-    );
-    std::fs::remove_dir_all(&a).unwrap();
-    std::fs::remove_dir_all(&b).unwrap();
 }
 
 #[test]
@@ -149,56 +162,72 @@ fn a_failed_multi_seed_run_keeps_the_earlier_seeds_until_a_run_of_new_ones_succe
 fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
     let dir = scratch("seeds-kill");
     let d = dir.to_str().unwrap().to_string();
-    let args = |seeds: &str, epochs: &str| -> Vec<String> {
-        [
-            "run",
-            "continuation",
-            "--quick",
-            "--quiet",
-            "--epochs",
-            epochs,
-            "--seeds",
-            seeds,
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .chain(["--results-dir".to_string(), d.clone()])
-        .collect()
-    };
-    let (ok, _, err) = seqlab(
-        &args("5,", "1")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let (ok, _, err) = seqlab_owned(&continuation_args(&d, "5,", "1"));
     assert!(ok, "{err}");
     let exp = dir.join("continuation");
-    let spawn = |a: Vec<String>| {
-        Command::new(env!("CARGO_BIN_EXE_seqlab"))
-            .args(a)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    // One seed job of a plan, as a scheduler starts it: no parent of seqlab's.
-    let mut a = args("7,8", "100000");
+    let job = a_seed_job_locks_its_experiment(&exp, &d);
+    a_killed_multi_seed_run_ends_its_jobs(&exp, &d, job);
+    // Nothing of the killed run was committed, and the earlier seed is untouched.
+    assert!(!exp.join("seeds/7/metrics.json").exists() && !exp.join("seeds/8").exists());
+    assert_eq!(summary_seeds(&exp), serde_json::json!([5]));
+    assert!(exp.join("seeds/5/metrics.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A quiet quick continuation run into results folder `d`.
+fn continuation_args(d: &str, seeds: &str, epochs: &str) -> Vec<String> {
+    [
+        "run",
+        "continuation",
+        "--quick",
+        "--quiet",
+        "--epochs",
+        epochs,
+        "--seeds",
+        seeds,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain(["--results-dir".to_string(), d.to_string()])
+    .collect()
+}
+
+fn seqlab_owned(args: &[String]) -> (bool, String, String) {
+    seqlab(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Starts seqlab with `args`, its output discarded.
+fn spawn_quiet(args: Vec<String>) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_seqlab"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// How many staging folders the experiment's seeds folder holds.
+fn staging(exp: &Path) -> usize {
+    std::fs::read_dir(exp.join("seeds"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with(seqlab_io::TEMP_PREFIX)
+        })
+        .count()
+}
+
+/// One seed job of a plan, as a scheduler starts it (no parent of seqlab's), holds the
+/// experiment against a single-seed run and the report; killed afterwards. Its process id.
+fn a_seed_job_locks_its_experiment(exp: &Path, d: &str) -> u32 {
+    let mut a = continuation_args(d, "7,8", "100000");
     a.extend(["--only-seed".into(), "7".into()]);
-    let mut job = spawn(a);
+    let mut job = spawn_quiet(a);
     let lock7 = exp.join("seeds/.7.lock");
     wait_for("the seed job's lock", || {
         lock_holder(&lock7) == Some(job.id())
     });
-    let staging = || {
-        std::fs::read_dir(exp.join("seeds"))
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy().starts_with(seqlab_io::TEMP_PREFIX)
-            })
-            .count()
-    };
-    wait_for("the seed job's staging folder", || staging() == 1);
+    wait_for("the seed job's staging folder", || staging(exp) == 1);
     // A single-seed run would replace the folder that holds the job's staging folder.
     let (ok, _, err) = seqlab(&[
         "run",
@@ -207,36 +236,36 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
         "--epochs",
         "1",
         "--results-dir",
-        &d,
+        d,
     ]);
     assert!(
         !ok && err.contains("continuation is being written by another run"),
         "{err}"
     );
-    assert_eq!(staging(), 1, "the live staging folder was removed");
+    assert_eq!(staging(exp), 1, "the live staging folder was removed");
     // The report leaves the folder alone and says so.
-    let (ok, _, err) = seqlab(&["report", "--results-dir", &d]);
+    let (ok, _, err) = seqlab(&["report", "--results-dir", d]);
     assert!(ok && err.contains("skipped continuation"), "{err}");
     job.kill().unwrap();
     job.wait().unwrap();
-    // A multi-seed run killed while its seeds train: they end with it.
-    let mut parent = spawn(args("7,8", "100000"));
+    job.id()
+}
+
+/// A multi-seed run killed while its seeds train: they end with it. `job` is the
+/// earlier, killed seed job, whose lock files must not be taken for theirs.
+fn a_killed_multi_seed_run_ends_its_jobs(exp: &Path, d: &str, job: u32) {
+    let mut parent = spawn_quiet(continuation_args(d, "7,8", "100000"));
     wait_for("both seeds' jobs", || {
         [7, 8].iter().all(|s| {
             lock_holder(&exp.join(format!("seeds/.{s}.lock")))
-                .is_some_and(|pid| pid != job.id() && pid != parent.id() && !ended(pid))
+                .is_some_and(|pid| pid != job && pid != parent.id() && !ended(pid))
         })
     });
     let workers: Vec<u32> = [7, 8]
         .iter()
         .filter_map(|s| lock_holder(&exp.join(format!("seeds/.{s}.lock"))))
         .collect();
-    let (ok, _, err) = seqlab(
-        &args("9,", "1")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let (ok, _, err) = seqlab_owned(&continuation_args(d, "9,", "1"));
     assert!(
         !ok && err.contains("seeds is being written by another run"),
         "{err}"
@@ -246,17 +275,22 @@ fn seed_jobs_lock_their_experiment_and_end_when_their_run_is_killed() {
     wait_for("the jobs to end with their parent", || {
         workers.iter().all(|&p| ended(p))
     });
-    // Nothing of the killed run was committed, and the earlier seed is untouched.
-    assert!(!exp.join("seeds/7/metrics.json").exists() && !exp.join("seeds/8").exists());
-    assert_eq!(summary_seeds(&exp), serde_json::json!([5]));
-    assert!(exp.join("seeds/5/metrics.json").is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
     let dir = scratch("plan");
     let results = dir.join("my results");
+    let plan = plan_three_seeds(&results);
+    run_plan_under_xargs(&dir, &plan);
+    std::fs::remove_dir_all(results.join("seq2seq-power/seeds/43")).unwrap();
+    assert_report_names_the_missing_seed(&results);
+    assert_report_names_a_corrupt_seed_file(&results);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The plan of seq2seq-power over three seeds: one line per seed, and a quoted closing hint.
+fn plan_three_seeds(results: &Path) -> String {
     let (ok, plan, err) = seqlab(&[
         "reproduce-all",
         "--plan",
@@ -286,13 +320,17 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
         err.contains(&format!(" report --results-dir '{}'", results.display())),
         "{err}"
     );
-    // What a user does with it: two at a time under xargs, then the report.
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("plan.txt"), &plan).unwrap();
+    plan
+}
+
+/// What a user does with the plan: two at a time under xargs.
+fn run_plan_under_xargs(dir: &Path, plan: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("plan.txt"), plan).unwrap();
     let status = Command::new("sh")
         .arg("-c")
         .arg("xargs -d '\\n' -P 2 -n 1 sh -c < plan.txt > xargs.log 2>&1")
-        .current_dir(&dir)
+        .current_dir(dir)
         .status()
         .unwrap();
     assert!(
@@ -300,7 +338,9 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
         "{}",
         std::fs::read_to_string(dir.join("xargs.log")).unwrap_or_default()
     );
-    std::fs::remove_dir_all(results.join("seq2seq-power/seeds/43")).unwrap();
+}
+
+fn assert_report_names_the_missing_seed(results: &Path) {
     let (ok, stdout, err) = seqlab(&["report", "--results-dir", results.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(
@@ -318,8 +358,11 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
         report.contains("(seq2seq-power/seeds/42/windows.png)"),
         "first seed's pictures"
     );
-    // A corrupt seed file is an error that names it, not "not run yet",
-    // and the report goes on with the experiments after it.
+}
+
+/// A corrupt seed file is an error that names it, not "not run yet",
+/// and the report goes on with the experiments after it.
+fn assert_report_names_a_corrupt_seed_file(results: &Path) {
     std::fs::write(
         results.join("seq2seq-power/seeds/42/metrics.json"),
         "{ half",
@@ -337,5 +380,4 @@ fn the_plan_runs_under_xargs_and_the_report_names_missing_seeds() {
             && report.contains("seeds/42/metrics.json"),
         "{report}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -236,6 +236,15 @@ impl Experiment for Continuation {
     const NAME: &'static str = NAME;
     const DESCRIPTION: &'static str = "seed-conditioned continuation (Flux forum): the asker's model as posted (two slips), each fix, then an LSTM encoder-decoder; vs the predict-the-mean baseline";
     const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
+    const ABOUT: &'static str = r#"Each sequence starts with five seeds drawn uniformly from [-1, 1]; five values follow, each the previous one plus half the 4th seed. 1,000 training and 100 validation sequences. The question from the Flux forum: the asker's small LSTM model collapsed to predicting each step's mean, and the thread never found out why. The runs answer it step by step:
+
+- `as_posted`: the asker's model and code as printed, both slips included.
+- `targets_fixed` and `prediction_fixed`: each slip fixed alone, to show what each does.
+- `both_fixed`: both slips fixed, with the posted budget.
+- `both_fixed_more_epochs`, `both_fixed_lr_0.01`, `both_fixed_width_16`: one change each to the asker's own setup, to tell a model that is too small or trained too briefly from a wrong one.
+- `encoder_decoder`: the recommended model, which reads the five seeds before it produces the continuation (its layout is under the settings).
+
+Each run is judged by its validation MSE over the five predicted values, divided by that of the predict-the-mean baseline, and by how much its predictions vary within a sequence."#;
     const THREADS: ThreadHint = ThreadHint::Single;
     const FULL_SEEDS: usize = 5;
 

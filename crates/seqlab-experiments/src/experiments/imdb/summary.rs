@@ -187,7 +187,11 @@ pub(super) fn summarise(
     };
     Ok(SummaryExtra {
         files: vec!["roc.png".into()],
-        report: vec![table, paragraph],
+        report: vec![
+            table,
+            paragraph,
+            "`roc.png`: each seed's test ROC, faint, for the book and held-out protocols; the solid curve is their mean (the seeds' true-positive rates averaged at each false-positive rate, on a grid of 201 rates), and the legend's ± is the standard deviation of the seeds' AUCs.".to_string(),
+        ],
         details: serde_json::to_value(&summary).map_err(|e| ExperimentError::Serialise {
             what: "the IMDb summary".into(),
             message: e.to_string(),

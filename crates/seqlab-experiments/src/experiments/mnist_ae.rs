@@ -181,6 +181,11 @@ impl Experiment for MnistLstmAe {
     const NAME: &'static str = "mnist-lstm-ae";
     const DESCRIPTION: &'static str = "MNIST rows: LSTM autoencoder with a 2-D latent space; reconstructions, latent scatter, generation";
     const DIFFERENCES: &'static [&'static str] = LSTM_DIFFERENCES;
+    const ABOUT: &'static str = r#"Each MNIST image is read as a sequence of 28 rows of 28 pixels (`byte / 255`). The model is the book's LSTM autoencoder, initialised like Keras. Its encoder (Dropout(0.1), LSTM(28), BatchNorm, Dropout(0.1), Dense(2, sigmoid)) maps an image to a point of a 2-D latent space; its decoder (RepeatVector(28), LSTM(28) returning every step, BatchNorm, time-distributed Dense(28, sigmoid)) maps the point back to 28 rows.
+
+Training: binary cross-entropy, Adam (lr 1e-3), batch 100, the 60,000 training images, validation on the 10,000 test images, the learning rate halved on a plateau and early stopping that restores the best epoch. The reconstruction error is compared with that of predicting the mean image.
+
+Pictures: test images and their reconstructions, the test images in the 2-D latent space coloured by digit (`latent.png`), images decoded from random latent points (`generated.png`), and each digit's mean test image, rounded to 0/1, encoded and decoded (`class_means.png`). Encoder and decoder are separate modules, saved as `encoder.safetensors` and `decoder.safetensors` (not committed); each loads on its own (`seqlab_experiments::mnist_ae::{load_encoder, load_decoder}`)."#;
     const THREADS: ThreadHint = ThreadHint::PerCore;
     const FULL_SEEDS: usize = 3;
 
@@ -218,6 +223,11 @@ impl Experiment for MnistBilstmAe {
     const NAME: &'static str = "mnist-bilstm-ae";
     const DESCRIPTION: &'static str = "MNIST rows: BiLSTM autoencoder with a 100-D latent space; vector-to-sequence and sequence-to-sequence";
     const DIFFERENCES: &'static [&'static str] = BILSTM_DIFFERENCES;
+    const ABOUT: &'static str = r#"Each MNIST image is read as a sequence of 28 rows of 28 pixels (`byte / 255`). The model is the book's BiLSTM autoencoder, initialised like Keras. Its encoder (Dropout(0.5), a bidirectional LSTM(28) whose two final states are joined, the backward one after it has read the whole image, BatchNorm, Dropout(0.5), Dense(100, sigmoid)) maps an image to a 100-D vector; its decoder (Dropout(0.1), RepeatVector(28), a bidirectional LSTM(28) returning every step, BatchNorm, time-distributed Dense(28, sigmoid)) maps the vector back to 28 rows.
+
+Training is the LSTM autoencoder's (`mnist-lstm-ae`): binary cross-entropy, Adam (lr 1e-3), batch 100, the 60,000 training images, validation on the 10,000 test images, the learning rate halved on a plateau and early stopping that restores the best epoch. It runs after `mnist-lstm-ae`, whose result at the same seed it is compared with.
+
+Pictures: test images and their reconstructions; vector to sequence, the decoder fed random 100-D vectors in `[0, 1)` (`generated.png`); sequence to sequence, each digit's mean test image, rounded to 0/1, encoded and decoded (`class_means.png`). Encoder and decoder are saved separately, as `encoder.safetensors` and `decoder.safetensors` (not committed), and each loads on its own (`seqlab_experiments::mnist_ae::{load_encoder, load_decoder}`)."#;
     const THREADS: ThreadHint = ThreadHint::PerCore;
     const FULL_SEEDS: usize = 3;
     const AFTER: Option<&'static str> = Some(MnistLstmAe::NAME);

@@ -52,7 +52,7 @@ use tch::Tensor;
 /// The experiment of one function pair: `config` is that pair's profile,
 /// the rest is shared.
 macro_rules! pair_experiment {
-    ($(#[$doc:meta])* $ty:ident, $pair:expr, $name:literal, $description:literal, $differences:expr) => {
+    ($(#[$doc:meta])* $ty:ident, $pair:expr, $name:literal, $description:literal, $differences:expr, $about:expr) => {
         $(#[$doc])*
         pub struct $ty;
 
@@ -62,6 +62,7 @@ macro_rules! pair_experiment {
             const NAME: &'static str = $name;
             const DESCRIPTION: &'static str = $description;
             const DIFFERENCES: &'static [&'static str] = $differences;
+            const ABOUT: &'static str = $about;
             const THREADS: ThreadHint = ThreadHint::Single;
             const FULL_SEEDS: usize = 5;
 
@@ -101,7 +102,8 @@ pair_experiment!(
     FunctionPair::SinCos,
     "seq2seq-sin-cos",
     "encoder-decoder LSTM with teacher forcing, sin -> cos windows: the post's zero-fed decoding as published, then fed back, then an improved recipe",
-    SIN_COS_DIFFERENCES
+    SIN_COS_DIFFERENCES,
+    ABOUT
 );
 pair_experiment!(
     /// `seq2seq-damped`: exp(-x/5) cos x -> exp(-x/5) sin x.
@@ -109,7 +111,8 @@ pair_experiment!(
     FunctionPair::Damped,
     "seq2seq-damped",
     "encoder-decoder LSTM, exp(-x/5) cos x -> exp(-x/5) sin x: as published (the sin -> cos model, zero-fed), then corrected",
-    DAMPED_POWER_DIFFERENCES
+    DAMPED_POWER_DIFFERENCES,
+    ABOUT
 );
 pair_experiment!(
     /// `seq2seq-power`: x^2 -> x^0.5.
@@ -117,8 +120,20 @@ pair_experiment!(
     FunctionPair::Power,
     "seq2seq-power",
     "encoder-decoder LSTM, x^2 -> x^0.5: as published (the sin -> cos model, zero-fed), then corrected",
-    DAMPED_POWER_DIFFERENCES
+    DAMPED_POWER_DIFFERENCES,
+    ABOUT
 );
+
+/// How the three pair experiments work (they share it; the pair and its
+/// runs differ, named in the settings and the differences).
+pub const ABOUT: &str = r#"The Keras seq2seq post's task: windows of 24 steps, taken over 100 grid points of an input function, are mapped to the same windows of a target function (this experiment's pair is under the settings). The model is the post's encoder-decoder: an LSTM(75) encoder whose final `(h, c)` start an LSTM(75) decoder, then a linear Dense(1). It is trained with teacher forcing: the decoder reads the target shifted right by one step, with a leading 0.
+
+Two recipes:
+
+- the **post recipe**: Adam (lr 1e-3), MSE, batch 10, 35 epochs of teacher forcing;
+- the **improved recipe**: longer teacher forcing, then training *free running*, on the model's own fed-back outputs, as it is used at inference, from a fresh Adam at a lower learning rate (epochs and rates under the settings).
+
+The runs go from the post's code as printed ("as published") to one correction at a time, listed under the differences below; each is scored by the error of its decoded windows against the target's."#;
 
 const NO_SEED: &str =
     "The post prints no seed; the same seeds initialise every run of one seed here.";

@@ -139,6 +139,21 @@ pub const DIFFERENCES: &[&str] = &[
     "training_seconds are wall times (they vary between runs); every other number depends only on the seed on a CPU.",
 ];
 
+/// How `imdb-rnn` and `imdb-lstm` work (they differ only in the recurrent cell).
+pub const ABOUT: &str = r#"Sentiment of IMDb reviews, from the raw `aclImdb` reviews (25,000 training, 25,000 test): a vocabulary ranked on the training reviews, Keras-style indexing that keeps 10,000 words and skips the 20 most frequent, and 128 word ids per review (padded and truncated at the front). The model is the book's, initialised like Keras: Embedding(10,000, 64), Dropout(0.3), SimpleRNN(32) (`imdb-rnn`) or LSTM(32) (`imdb-lstm`), BatchNorm, Dropout(0.2), Dense(1, sigmoid). Adam (lr 1e-3), binary cross-entropy, batch 100, up to 1,000 epochs, early stopping and the learning rate halved on a plateau of the validation loss. Measures: the test ROC AUC, and the balanced accuracy at the Youden-optimal threshold.
+
+Each seed trains the model three times, under the protocols defined in the differences below: the **book protocol** is the comparison with the book; the **held-out protocol** is an estimate whose choices never look at the test set; the **test-validated protocol** differs from the held-out one only in the reviews it validates on, so their paired difference is what validating on the test set changes.
+
+A seed's folder holds the three training histories, `loss.png`, `roc.png`, `metrics.json`, `predictions.csv.gz` (one row per test review: its id, label and probability under each protocol; pandas and `zcat` read it as it is) and the book protocol's model (`model.safetensors`, not committed, with `vocabulary.tsv` and `model.json`). Score your own reviews with it (after a multi-seed run, the lowest seed's model is used):
+
+```sh
+seqlab run imdb-lstm    # trains and saves the model
+seqlab predict imdb-lstm --text "A wonderful, moving film." --text "Dull and far too long."
+seqlab predict imdb-lstm --file reviews.txt    # one review per line; - reads stdin
+```
+
+It prints each review's probability of being positive and its label at the Youden threshold saved with the model (`--threshold` overrides). Before serving it checks that the files are the run's: `model.json` names the experiment, the run's `manifest.json` lists the weights and the vocabulary with the SHA-256 they have now, and every weight is finite; otherwise it refuses, naming the file."#;
+
 /// The IMDb SimpleRNN experiment.
 #[derive(Debug, Clone, Copy)]
 pub struct ImdbRnn;
@@ -156,6 +171,7 @@ macro_rules! imdb_experiment {
             const NAME: &'static str = $name;
             const DESCRIPTION: &'static str = $description;
             const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
+            const ABOUT: &'static str = ABOUT;
             const THREADS: ThreadHint = ThreadHint::PerCore;
             const FULL_SEEDS: usize = 5;
 
