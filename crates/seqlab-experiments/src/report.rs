@@ -729,7 +729,10 @@ fn notes(results_dir: &Path, e: &Registered, results: &Results) -> String {
                     .join(e.name)
                     .join(SEEDS_DIR)
                     .join(seed.to_string());
-                (Some(*seed), e.seed_view(&dir).map(|v| v.notes).unwrap_or_default())
+                (
+                    Some(*seed),
+                    e.seed_view(&dir).map(|v| v.notes).unwrap_or_default(),
+                )
             }
             None => (None, Vec::new()),
         },

@@ -2,9 +2,10 @@
 //! protocols' numbers), and what is read from them: the targets and the
 //! terminal's headline.
 
-use super::protocols::{ProtocolEffect, ProtocolMetrics};
-use super::Published;
+use super::protocols::{ProtocolEffect, ProtocolMetrics, Scored};
+use super::{published, Published};
 use crate::common::Target;
+use seqlab_models::recurrent::RecurrentKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,13 +78,73 @@ pub struct Parameters {
     pub explanation: String,
 }
 
+/// The book's Youden threshold and confusion matrix (as its two rates:
+/// specificity and sensitivity, whose mean is the balanced accuracy).
+fn confusion_targets(cell: &str, book: &Published, test: &Scored) -> Vec<Target> {
+    let [[tn, fp], [fn_, tp]] = book.confusion;
+    let rate = |hit: u64, miss: u64| hit as f64 / (hit + miss).max(1) as f64;
+    let measured = |row: usize, col: usize| -> f64 {
+        let r = test.confusion.get(row);
+        let hit = r.and_then(|r| r.get(col)).copied().unwrap_or(0);
+        let miss = r.and_then(|r| r.get(1 - col)).copied().unwrap_or(0);
+        if hit + miss == 0 {
+            f64::NAN
+        } else {
+            rate(hit, miss)
+        }
+    };
+    let source = format!("the book's IMDb {cell} confusion matrix at the Youden threshold");
+    vec![
+        Target::within(
+            &format!("{cell} Youden threshold (book protocol)"),
+            &format!("threshold {}", book.youden_threshold),
+            test.threshold,
+            0.0,
+            1.0,
+        )
+        .published_at(book.youden_threshold)
+        .source(&format!("the book's IMDb {cell} results"))
+        .bounds(0.0, 1.0),
+        Target::within(
+            &format!("{cell} specificity at the Youden threshold (book protocol)"),
+            &format!(
+                "[[{tn} {fp}] [{fn_} {tp}]]: {tn} of {} negative reviews",
+                tn + fp
+            ),
+            measured(0, 0),
+            0.0,
+            1.0,
+        )
+        .published_at(rate(tn, fp))
+        .source(&source)
+        .bounds(0.0, 1.0),
+        Target::within(
+            &format!("{cell} sensitivity at the Youden threshold (book protocol)"),
+            &format!(
+                "[[{tn} {fp}] [{fn_} {tp}]]: {tp} of {} positive reviews",
+                fn_ + tp
+            ),
+            measured(1, 1),
+            0.0,
+            1.0,
+        )
+        .published_at(rate(tp, fn_))
+        .source(&source)
+        .bounds(0.0, 1.0),
+    ]
+}
+
 /// The book's numbers for this model, and seqlab's stretch goal.
 pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
     let Some(b) = d.protocols.get("book") else {
         return Vec::new();
     };
-    let book = &d.published;
     let cell = d.settings.model.trim_start_matches("imdb ");
+    let book = &published(if cell == "LSTM" {
+        RecurrentKind::Lstm
+    } else {
+        RecurrentKind::RnnTanh
+    });
     let mut targets = vec![
         Target::within(
             &format!("{cell} ROC AUC (book protocol)"),
@@ -117,6 +178,7 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
         .published_at(book.keras_params as f64)
         .source("the book's model summary"),
     ];
+    targets.extend(confusion_targets(cell, book, &b.test));
     if cell == "LSTM" {
         targets.push(
             Target::within(

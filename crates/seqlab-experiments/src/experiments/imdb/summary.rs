@@ -3,12 +3,13 @@
 use super::details::ImdbDetails;
 use super::protocols::*;
 use super::*;
+use crate::experiment::SummaryContext;
+use crate::record::TargetSummary;
 use crate::ExperimentError;
 use seqlab_metrics::{roc_curve, RocCurve, SeedSpread};
 use seqlab_plot::{LineChart, Series};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The protocols of one seed, in `metrics.json` and predictions-table order.
@@ -134,8 +135,9 @@ fn protocol_over_seeds(
 /// false-positive rate), the protocols' table and the paired effect.
 pub(super) fn summarise(
     seeds: &[SeedResult<ImdbDetails>],
-    out: &Path,
+    ctx: SummaryContext<'_>,
 ) -> Result<SummaryExtra, ExperimentError> {
+    let out = ctx.dir;
     let cell = seeds
         .first()
         .map_or("model", |s| s.metrics.details.settings.model.as_str())
@@ -159,18 +161,7 @@ pub(super) fn summarise(
             let legend = format!("{label}: mean (AUC {:.3} ± sd {:.3})", auc.mean, auc.sd);
             chart = chart.series(Series::from_xy(legend, &grid, &mean)?.color(i));
         }
-        let _ = writeln!(
-            table,
-            "| {label} | {:.4} ± {:.4} | [{:.4}, {:.4}] | {} | {:.2}% ± {:.2} | {} |",
-            auc.mean,
-            auc.sd,
-            auc.min,
-            auc.max,
-            interval(auc, 4, 1.0),
-            bal.mean * 100.0,
-            bal.sd * 100.0,
-            auc.n
-        );
+        table.push_str(&table_row(label, auc, bal));
         per_protocol.insert((*key).to_string(), p);
     }
     chart = chart.series(
@@ -185,7 +176,9 @@ pub(super) fn summarise(
         protocols_over_seeds: per_protocol,
         protocol_effect_over_seeds: effect,
     };
+    let gain = lstm_gain(seeds, ctx.results_dir)?;
     Ok(SummaryExtra {
+        targets: gain.into_iter().collect(),
         files: vec!["roc.png".into()],
         report: vec![
             table,
@@ -198,6 +191,64 @@ pub(super) fn summarise(
         })?,
         ..SummaryExtra::default()
     })
+}
+
+/// For the LSTM: its book-protocol balanced accuracy minus the SimpleRNN's,
+/// paired by seed (both experiments' seeds must be there), against the
+/// book's "gain of about 2%". `None` for the SimpleRNN, or where no seed pairs.
+fn lstm_gain(
+    seeds: &[SeedResult<ImdbDetails>],
+    results_dir: &Path,
+) -> Result<Option<TargetSummary>, ExperimentError> {
+    let is_lstm = seeds
+        .first()
+        .is_some_and(|s| s.metrics.details.settings.model.ends_with("LSTM"));
+    if !is_lstm {
+        return Ok(None);
+    }
+    // The SimpleRNN's seeds, where they can be read (else no comparison).
+    let Ok(rnn) = crate::aggregate::load_seeds::<ImdbRnn>(results_dir) else {
+        return Ok(None);
+    };
+    let book = |s: &ImdbDetails| s.protocols.get("book").map(|p| p.test.balanced_accuracy);
+    let pairs: Vec<(u64, Target)> = seeds
+        .iter()
+        .filter_map(|l| {
+            let r = rnn
+                .iter()
+                .find(|r| r.seed == l.seed && r.metrics.info.profile == l.metrics.info.profile)?;
+            let gain = book(&l.metrics.details)? - book(&r.metrics.details)?;
+            Some((
+                l.seed,
+                Target::within(
+                    "LSTM minus SimpleRNN balanced accuracy (book protocol, paired by seed)",
+                    "\"a gain of about 2%\"",
+                    gain,
+                    f64::MIN,
+                    f64::MAX,
+                )
+                .published_at(0.02)
+                .source("the book, comparing its LSTM with its SimpleRNN")
+                .bounds(-1.0, 1.0),
+            ))
+        })
+        .collect();
+    Ok(crate::aggregate::summarise_targets(&pairs))
+}
+
+/// One protocol's row of the report's table.
+fn table_row(label: &str, auc: &SeedSpread, bal: &SeedSpread) -> String {
+    format!(
+        "| {label} | {:.4} ± {:.4} | [{:.4}, {:.4}] | {} | {:.2}% ± {:.2} | {} |\n",
+        auc.mean,
+        auc.sd,
+        auc.min,
+        auc.max,
+        interval(auc, 4, 1.0),
+        bal.mean * 100.0,
+        bal.sd * 100.0,
+        auc.n
+    )
 }
 
 /// Test-validated minus held-out protocol, paired by seed.
