@@ -30,12 +30,14 @@
 //! The module by concern: `config` (the full and quick profiles of
 //! [`ImdbConfig`]), `protocols` (encoding, training and scoring one protocol),
 //! `run` (one seed as named steps), `details` (what `metrics.json` records,
-//! the targets read from it), `plots`, `saved` (the saved model and
-//! [`Predictor`]) and `summary` (the summary over seeds).
+//! the targets read from it), `plots`, `saved` (the saved model's
+//! description and checks), `predict` ([`Predictor`], what `seqlab predict`
+//! serves) and `summary` (the summary over seeds).
 
 mod config;
 mod details;
 mod plots;
+mod predict;
 mod protocols;
 mod run;
 mod saved;
@@ -43,8 +45,9 @@ mod summary;
 
 pub use config::ImdbConfig;
 pub use details::{ImdbDetails, ImdbSettings, Parameters};
+pub use predict::{model_dir, predict, PredictOptions, Prediction, Predictor};
 pub use protocols::{ProtocolEffect, ProtocolMetrics, Scored};
-pub use saved::{model_dir, predict, PredictOptions, Prediction, Predictor, SavedModel};
+pub use saved::SavedModel;
 
 use crate::aggregate::{SeedResult, SummaryExtra};
 use crate::common::Target;
