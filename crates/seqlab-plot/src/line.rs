@@ -29,6 +29,8 @@ pub struct Series {
     /// Drawn pale (its colour mixed three parts in four with white), for
     /// many individual curves under a summary curve, such as one per seed.
     pub faint: bool,
+    /// A dot at every point, for series measured at a few x values only.
+    pub markers: bool,
 }
 
 /// How much of a faint series' colour is kept (the rest is white).
@@ -90,6 +92,12 @@ impl Series {
     /// Sets the palette colour index.
     pub fn color(mut self, index: usize) -> Series {
         self.color = Some(index);
+        self
+    }
+
+    /// Draws a dot at every point (see [`Series::markers`]).
+    pub fn markers(mut self) -> Series {
+        self.markers = true;
         self
     }
 
@@ -230,6 +238,14 @@ impl LineChart {
         self.bands
             .push(Band::new(name, x.to_vec(), lower.to_vec(), upper.to_vec()));
         Ok(self)
+    }
+
+    /// Draws a dot at every point of every series added so far.
+    pub fn with_markers(mut self) -> LineChart {
+        for s in &mut self.series {
+            s.markers = true;
+        }
+        self
     }
 
     /// Sets the visible x range.
@@ -515,6 +531,11 @@ impl LineChart {
                         plot.draw(&Circle::new(run[0], 3, faded(rgb(c), s.faint).filled()))?;
                     } else {
                         plot.line(&run, faded(rgb(c), s.faint), s.style)?;
+                    }
+                    if s.markers {
+                        for &p in &run {
+                            plot.draw(&Circle::new(p, 4, faded(rgb(c), s.faint).filled()))?;
+                        }
                     }
                 }
             }

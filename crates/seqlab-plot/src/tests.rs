@@ -708,3 +708,22 @@ fn fonts_render_text() {
         "title text missing ({title_dark} dark px)"
     );
 }
+
+#[test]
+fn markers_draw_a_dot_at_every_point() {
+    let chart = |markers: bool| {
+        let s = Series::new("s", vec![(0.0, 0.0), (1.0, 1.0), (2.0, 0.0)]).color(0);
+        let c = LineChart::new("markers").series(if markers { s.markers() } else { s });
+        decode(&c.render_png(400, 300).unwrap())
+    };
+    let colour = crate::PALETTE[0];
+    let (plain, dotted) = (chart(false), chart(true));
+    let near = |img: &Img| img.count_near((colour.0, colour.1, colour.2), 40);
+    // Three dots of radius 4 add well over 3 * 20 pixels of the series' colour.
+    assert!(
+        near(&dotted) > near(&plain) + 60,
+        "{} vs {}",
+        near(&dotted),
+        near(&plain)
+    );
+}

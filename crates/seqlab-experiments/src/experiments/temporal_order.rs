@@ -21,7 +21,7 @@
 //! trains for 100 epochs; the RNN gets the same budget.
 
 use crate::aggregate::{SeedResult, SummaryExtra};
-use crate::common::Target;
+use crate::common::{fmt_number, Target};
 use crate::experiment::{Experiment, Outcome, SeedContext, SummaryContext};
 use crate::record::Setting;
 use crate::ExperimentError;
@@ -36,6 +36,7 @@ use seqlab_train::tensors::{to_tensors, TensorData};
 use seqlab_train::{seed_all, History};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use tch::nn::VarStore;
 
@@ -284,8 +285,13 @@ Each seed trains an RNN(relu) and an LSTM of the same width at four settings (le
         for (name, level) in &first.metrics.details.levels {
             files.push(plot_level_over_seeds(name, level, seeds, ctx.dir)?);
         }
+        let report = match first.metrics.details.levels.contains_key("hard") {
+            true => vec![hard_lstm_per_seed(seeds)?],
+            false => Vec::new(),
+        };
         Ok(SummaryExtra {
             files,
+            report,
             ..SummaryExtra::default()
         })
     }
@@ -586,20 +592,72 @@ fn plot_level_over_seeds(
     Ok(file)
 }
 
-/// The test accuracy per epoch of one model's history CSV.
-fn test_accuracy(path: &Path) -> Result<Vec<f64>, ExperimentError> {
+/// HARD, LSTM, per seed: the first epoch at 100% test accuracy, the final
+/// test accuracy, and the largest rise of the training loss from one epoch
+/// to the next after that first 100% (where a late collapse shows), read
+/// from each seed's history.
+fn hard_lstm_per_seed(
+    seeds: &[SeedResult<TemporalOrderDetails>],
+) -> Result<String, ExperimentError> {
+    let mut t = String::from(
+        "HARD, LSTM, seed by seed (from each seed's `hard_lstm_history.csv`): the first epoch at 100% test accuracy, the test accuracy after the last epoch, and the largest rise of the training loss from one epoch to the next after that first 100%.\n\n| seed | first epoch at 100% | final test accuracy | largest training-loss rise after it |\n| --- | --- | --- | --- |\n",
+    );
+    let mut spiked = 0;
+    for s in seeds {
+        let path = s.dir.join("hard_lstm_history.csv");
+        let history = read_history(&path)?;
+        let (acc, loss) = (
+            history.column("val_accuracy").unwrap_or_default(),
+            history.column("loss").unwrap_or_default(),
+        );
+        let first = acc.iter().position(|&a| a >= 1.0);
+        let rise = first.and_then(|f| {
+            (f + 1..loss.len())
+                .map(|i| (i + 1, loss[i - 1], loss[i]))
+                .max_by(|a, b| (a.2 - a.1).total_cmp(&(b.2 - b.1)))
+        });
+        spiked += usize::from(rise.is_some_and(|(_, from, to)| to > 100.0 * from));
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} |",
+            s.seed,
+            first.map_or("never".into(), |f| (f + 1).to_string()),
+            acc.last().map_or("-".into(), |a| fmt_number(*a)),
+            rise.map_or("-".into(), |(epoch, from, to)| format!(
+                "epoch {epoch}: {} -> {}",
+                fmt_number(from),
+                fmt_number(to)
+            )),
+        );
+    }
+    let _ = write!(
+        t,
+        "\nAt {spiked} of {} seeds the training loss rises more than a hundredfold within one epoch after the model first reached 100% (RMSprop with the gradient norm clipped at 1): the final accuracy then depends on whether the last epoch falls inside such a spike or after the recovery.",
+        seeds.len()
+    );
+    Ok(t)
+}
+
+/// A history CSV, read back through [`History`].
+fn read_history(path: &Path) -> Result<History, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let saved = |message: String| ExperimentError::Saved {
+    History::from_csv(&text).map_err(|e| ExperimentError::Saved {
         path: path.to_path_buf(),
-        message,
-    };
-    History::from_csv(&text)
-        .map_err(|e| saved(e.to_string()))?
+        message: e.to_string(),
+    })
+}
+
+/// The test accuracy per epoch of one model's history CSV.
+fn test_accuracy(path: &Path) -> Result<Vec<f64>, ExperimentError> {
+    read_history(path)?
         .column("val_accuracy")
-        .ok_or_else(|| saved("no column \"val_accuracy\"".into()))
+        .ok_or_else(|| ExperimentError::Saved {
+            path: path.to_path_buf(),
+            message: "no column \"val_accuracy\"".into(),
+        })
 }
 
 /// One model's panel: each seed's curve faint, the mean with its band.

@@ -16,7 +16,7 @@ pub(super) fn plot_losses(
 ) -> Result<(), ExperimentError> {
     let mut lr = LineChart::new("Learning rate (ReduceLROnPlateau)")
         .x_label("epoch")
-        .y_label("learning rate")
+        .y_label("learning rate (log scale)")
         .log_y(true);
     for (h, name, color) in [
         (book.0, "book protocol", 0),
