@@ -1,11 +1,35 @@
 //! IMDb sentiment: quick LSTM run end to end with predictions, tiny SimpleRNN.
 
 use crate::common::*;
-use seqlab_experiments::imdb::{self, ImdbConfig, PredictOptions, Predictor};
+use seqlab_experiments::imdb::{
+    self, ImdbConfig, ImdbDetails, PredictOptions, PredictionRow, Predictor,
+};
+use seqlab_experiments::record::{read_json, SeedMetrics};
 use seqlab_experiments::{RunOptions, RunOutcome};
 use seqlab_models::recurrent::RecurrentKind;
 use seqlab_train::History;
 use std::path::{Path, PathBuf};
+
+/// Every file a seed run writes.
+const FILES: [&str; 13] = [
+    "book_history.csv",
+    "held_out_history.csv",
+    "test_validated_history.csv",
+    "manifest.json",
+    "loss.png",
+    "roc.png",
+    "metrics.json",
+    "timing.json",
+    "predictions.csv.gz",
+    "model.safetensors",
+    "vocabulary.tsv",
+    "model.json",
+    "model.txt",
+];
+
+/// Training and test reviews of the quick LSTM run.
+const TRAIN: usize = 3_000;
+const TEST: usize = 800;
 
 #[test]
 fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
@@ -14,26 +38,32 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     };
     let _serial = torch_serial();
     let dir = scratch("imdb");
-    let (out, outcome) = run_quick_lstm(&data, &dir);
-    assert_every_file_written_and_reported(&out, &outcome);
-    let m = read_json(&out.join("metrics.json"));
-    assert_both_protocols_learn(&m);
-    assert_protocol_sizes_and_parameters(&m, &out);
-    assert_history_carries_the_learning_rate(&m, &out);
-    let rows = assert_predictions_give_the_reported_auc(&m, &out);
-    assert_plots_are_drawn(&out);
-    let popts = predict_options(&dir);
-    let predictor = Predictor::load(&popts).unwrap();
-    let texts = assert_saved_model_reproduces_the_run(&data, &predictor, &rows);
-    assert_cli_predicts_text_and_file(&dir, &texts, &rows);
-    assert_cli_refuses_without_model_or_input();
+    let (outcome, out) = run_quick_lstm(&data, &dir);
+    for f in FILES {
+        assert!(out.join(f).is_file(), "{f} missing");
+        assert!(outcome.files.iter().any(|g| g == f), "{f} not reported");
+    }
+    assert!(seqlab_experiments::common::verify_manifest(&out).is_empty());
+    let m: SeedMetrics<ImdbDetails> = read_json(&out.join("metrics.json")).unwrap();
+    check_protocols(&m.details);
+    check_history(&out, &m.details);
+    let rows = check_predictions(&out, &m.details);
+    check_pictures(&out);
+    let popts = PredictOptions {
+        experiment: "imdb-lstm".into(),
+        results_dir: dir.clone(),
+        threshold: None,
+        device: tch::Device::Cpu,
+    };
+    let (predictor, texts) = check_reloaded_model(&data, &popts, &rows);
+    check_cli(&dir, &texts, &rows[0]);
     // A review without words is an error, not a silent 0.5.
     let err = predictor
         .predict(&["good film", "?!  ..."])
         .unwrap_err()
         .to_string();
     assert!(err.contains("review 2 has no words"), "{err}");
-    assert_every_model_json_field_is_checked(&out, &popts);
+    check_model_json_refusals(&out, &popts);
     // A corrupt weights file is an error naming it, not a panic.
     std::fs::write(out.join("model.safetensors"), b"not a checkpoint").unwrap();
     let err = Predictor::load(&popts).unwrap_err().to_string();
@@ -41,11 +71,11 @@ fn quick_imdb_lstm_learns_writes_every_file_and_serves_predictions() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Trains the quick LSTM on 3,000 reviews for up to 3 epochs; its folder and outcome.
-fn run_quick_lstm(data: &Path, dir: &Path) -> (PathBuf, RunOutcome) {
+/// The quick LSTM profile on 3,000 training and 800 test reviews, 3 epochs at most.
+fn run_quick_lstm(data: &Path, dir: &Path) -> (RunOutcome, PathBuf) {
     let config = ImdbConfig {
-        train_reviews: Some(3_000),
-        test_reviews: Some(800),
+        train_reviews: Some(TRAIN),
+        test_reviews: Some(TEST),
         max_epochs: 3,
         ..ImdbConfig::quick(RecurrentKind::Lstm)
     };
@@ -54,119 +84,79 @@ fn run_quick_lstm(data: &Path, dir: &Path) -> (PathBuf, RunOutcome) {
         ..opts(dir)
     };
     let outcome = seqlab_experiments::runner::run::<imdb::ImdbLstm>(&config, &o).unwrap();
-    (dir.join("imdb-lstm"), outcome)
+    (outcome, dir.join("imdb-lstm"))
 }
 
-fn assert_every_file_written_and_reported(out: &Path, outcome: &RunOutcome) {
-    for f in [
-        "book_history.csv",
-        "held_out_history.csv",
-        "test_validated_history.csv",
-        "manifest.json",
-        "loss.png",
-        "roc.png",
-        "metrics.json",
-        "timing.json",
-        "predictions.csv.gz",
-        "model.safetensors",
-        "vocabulary.tsv",
-        "model.json",
-        "model.txt",
-    ] {
-        assert!(out.join(f).is_file(), "{f} missing");
-        assert!(outcome.files.iter().any(|g| g == f), "{f} not reported");
-    }
-}
-
-/// The model learns: AUC on test reviews it never saw is clearly above chance, in both protocols.
-fn assert_both_protocols_learn(m: &serde_json::Value) {
+/// The model learns: AUC on test reviews it never saw is clearly above
+/// chance in both protocols; the reviews each protocol fits and validates on;
+/// the paired effect; the parameter counts.
+fn check_protocols(d: &ImdbDetails) {
     for p in ["book", "held_out"] {
-        let t = &m["protocols"][p]["test"];
-        let auc = t["auc"].as_f64().unwrap();
-        assert!(auc > 0.7, "{p}: AUC {auc}");
-        let bal = t["balanced_accuracy"].as_f64().unwrap();
+        let m = &d.protocols[p];
+        let t = &m.test;
+        assert!(t.auc > 0.7, "{p}: AUC {}", t.auc);
+        let bal = t.balanced_accuracy;
         assert!(bal > 0.6 && bal <= 1.0, "{p}: balanced accuracy {bal}");
-        let confusion: Vec<u64> = t["confusion"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
-            .collect();
-        assert_eq!(
-            confusion.iter().sum::<u64>(),
-            800,
-            "{p}: confusion {confusion:?}"
-        );
-        let runs = m["protocols"][p]["epochs_run"].as_u64().unwrap();
-        let best = m["protocols"][p]["best_epoch"].as_u64().unwrap();
-        assert!((1..=3).contains(&runs) && (1..=runs).contains(&best));
-        assert!(m["protocols"][p]["training_seconds"].as_f64().unwrap() > 0.0);
+        let total: u64 = t.confusion.iter().flatten().sum();
+        assert_eq!(total, TEST as u64, "{p}: confusion {:?}", t.confusion);
+        assert!((1..=3).contains(&m.epochs_run) && (1..=m.epochs_run).contains(&m.best_epoch));
+        assert!(m.training_seconds > 0.0);
     }
-}
-
-fn assert_protocol_sizes_and_parameters(m: &serde_json::Value, out: &Path) {
-    assert_eq!(m["protocols"]["held_out"]["train_reviews"], 2_400);
+    let (held_out, paired) = (&d.protocols["held_out"], &d.protocols["test_validated"]);
+    assert_eq!(held_out.train_reviews, 2_400);
+    assert_eq!(held_out.validation_reviews, 600);
     // The paired protocol fits the held-out protocol's reviews and validates on the test set.
-    assert_eq!(m["protocols"]["test_validated"]["train_reviews"], 2_400);
-    assert_eq!(m["protocols"]["test_validated"]["validation_reviews"], 800);
-    let diff = m["protocols"]["test_validated"]["test"]["auc"]
-        .as_f64()
-        .unwrap()
-        - m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
-    assert_eq!(m["protocol_effect"]["auc"].as_f64().unwrap(), diff);
-    assert!(seqlab_experiments::common::verify_manifest(out).is_empty());
-    assert_eq!(m["protocols"]["held_out"]["validation_reviews"], 600);
-    assert_eq!(m["parameters"]["keras_count"], 652_577);
-    assert_eq!(m["parameters"]["book"], 652_577);
-    assert_eq!(m["parameters"]["libtorch"], 652_705);
+    assert_eq!(paired.train_reviews, 2_400);
+    assert_eq!(paired.validation_reviews, TEST);
+    assert_eq!(d.protocol_effect.auc, paired.test.auc - held_out.test.auc);
+    assert_eq!(d.parameters.keras_count, 652_577);
+    assert_eq!(d.parameters.book, 652_577);
+    assert_eq!(d.parameters.libtorch, 652_705);
 }
 
 /// Histories carry the learning rate; one row per epoch run.
-fn assert_history_carries_the_learning_rate(m: &serde_json::Value, out: &Path) {
-    let h =
-        History::from_csv(&std::fs::read_to_string(out.join("book_history.csv")).unwrap()).unwrap();
-    assert_eq!(
-        h.len() as u64,
-        m["protocols"]["book"]["epochs_run"].as_u64().unwrap()
-    );
+fn check_history(out: &Path, d: &ImdbDetails) {
+    let text = std::fs::read_to_string(out.join("book_history.csv")).unwrap();
+    assert!(text.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
+    let h = History::from_csv(&text).unwrap();
+    assert_eq!(h.len(), d.protocols["book"].epochs_run);
     assert_eq!(
         h.columns(),
         ["loss", "accuracy", "val_loss", "val_accuracy"]
     );
     assert_eq!(h.learning_rates()[0], 1e-3);
-    assert!(std::fs::read_to_string(out.join("book_history.csv"))
-        .unwrap()
-        .starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"));
 }
 
-/// predictions.csv.gz: one row per test review; its AUC is the reported one. Its rows.
-fn assert_predictions_give_the_reported_auc(m: &serde_json::Value, out: &Path) -> Vec<Vec<String>> {
-    let (header, rows) = read_csv(&out.join("predictions.csv.gz"));
+/// predictions.csv.gz: one row per test review, read by the type that
+/// writes it; the book protocol's AUC over its rows is the reported one.
+fn check_predictions(out: &Path, d: &ImdbDetails) -> Vec<PredictionRow> {
     assert_eq!(
-        header,
-        [
-            "id",
-            "label",
-            "probability",
-            "probability_held_out",
-            "probability_test_validated"
-        ]
+        PredictionRow::header(),
+        "id,label,probability,probability_held_out,probability_test_validated\n"
     );
-    assert_eq!(rows.len(), 800);
-    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(ids.len(), 800, "review ids are unique");
-    assert!(rows[0][0].starts_with("test/neg/"));
-    let scores: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
-    let truth: Vec<bool> = rows.iter().map(|r| r[1] == "1").collect();
-    assert_eq!(truth.iter().filter(|&&t| t).count(), 400);
-    assert!(scores.iter().all(|p| (0.0..=1.0).contains(p)));
+    let path = out.join("predictions.csv.gz");
+    let (header, _) = read_csv(&path);
+    assert_eq!(format!("{}\n", header.join(",")), PredictionRow::header());
+    let rows = PredictionRow::read_all(&path).unwrap();
+    assert_eq!(rows.len(), TEST);
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), TEST, "review ids are unique");
+    assert!(rows[0].id.starts_with("test/neg/"));
+    let scores: Vec<f64> = rows.iter().map(|r| r.probabilities[0]).collect();
+    let truth: Vec<bool> = rows.iter().map(|r| r.positive).collect();
+    assert_eq!(truth.iter().filter(|&&t| t).count(), TEST / 2);
+    assert!(rows
+        .iter()
+        .flat_map(|r| r.probabilities)
+        .all(|p| (0.0..=1.0).contains(&p)));
     let auc = seqlab_metrics::roc_auc(&scores, &truth).unwrap();
-    let reported = m["protocols"]["book"]["test"]["auc"].as_f64().unwrap();
+    let reported = d.protocols["book"].test.auc;
     assert!((auc - reported).abs() < 1e-3, "{auc} vs {reported}");
     rows
 }
 
-fn assert_plots_are_drawn(out: &Path) {
+/// The loss and ROC pictures have their sizes and are not blank.
+fn check_pictures(out: &Path) {
     for (png, size) in [("loss.png", (1500, 460)), ("roc.png", (760, 700))] {
         let (w, h, ink, colours) = png_stats(&out.join(png));
         assert_eq!((w, h), size, "{png}");
@@ -177,50 +167,31 @@ fn assert_plots_are_drawn(out: &Path) {
     }
 }
 
-fn predict_options(dir: &Path) -> PredictOptions {
-    PredictOptions {
-        experiment: "imdb-lstm".into(),
-        results_dir: dir.to_path_buf(),
-        threshold: None,
-        device: tch::Device::Cpu,
-    }
-}
-
-/// The texts of the test reviews with prediction ids `ids` ("test/neg/<id>_<rating>").
-fn review_texts(data: &Path, ids: &[&str]) -> Vec<String> {
+/// The saved model, reloaded from its files, reproduces the run's
+/// probabilities of three test reviews; returns it and their texts.
+fn check_reloaded_model(
+    data: &Path,
+    popts: &PredictOptions,
+    rows: &[PredictionRow],
+) -> (Predictor, Vec<String>) {
     let reviews = seqlab_data::datadir::DataDir::at(data).imdb().unwrap();
-    let find_text = |id: &str| {
-        reviews
+    let text_of = |id: &str| {
+        let r = reviews
             .test
             .iter()
             .find(|r| {
-                format!(
-                    "test/{}/{}_{}",
-                    if r.positive { "pos" } else { "neg" },
-                    r.id,
-                    r.rating
-                ) == id
+                let side = if r.positive { "pos" } else { "neg" };
+                format!("test/{side}/{}_{}", r.id, r.rating) == id
             })
-            .unwrap()
-            .text
-            .clone()
+            .unwrap();
+        r.text.clone()
     };
-    ids.iter().map(|id| find_text(id)).collect()
-}
-
-/// The saved model, reloaded from its files, reproduces the run's probabilities.
-/// The texts of the reviews it predicted (rows 0, 1 and 799).
-fn assert_saved_model_reproduces_the_run(
-    data: &Path,
-    predictor: &Predictor,
-    rows: &[Vec<String>],
-) -> Vec<String> {
-    let picked = [&rows[0], &rows[1], &rows[799]];
-    let ids: Vec<&str> = picked.iter().map(|r| r[0].as_str()).collect();
-    let texts = review_texts(data, &ids);
+    let picked = [&rows[0], &rows[1], &rows[TEST - 1]];
+    let texts: Vec<String> = picked.iter().map(|r| text_of(&r.id)).collect();
+    let predictor = Predictor::load(popts).unwrap();
     let got = predictor.predict(&texts).unwrap();
     for (p, row) in got.iter().zip(&picked) {
-        let want: f64 = row[2].parse().unwrap();
+        let want = row.probabilities[0];
         assert!(
             (p.probability - want).abs() < 1e-5,
             "{} vs {want}",
@@ -229,11 +200,12 @@ fn assert_saved_model_reproduces_the_run(
         assert_eq!(p.positive, p.probability >= predictor.threshold());
         assert!(p.tokens_used > 0 && p.tokens_used <= 128);
     }
-    texts
+    (predictor, texts)
 }
 
-/// The CLI: --text and --file.
-fn assert_cli_predicts_text_and_file(dir: &Path, texts: &[String], rows: &[Vec<String>]) {
+/// `seqlab predict`: --text and --file, and clear errors without a
+/// trained model, for another experiment and for a missing file.
+fn check_cli(dir: &Path, texts: &[String], first_row: &PredictionRow) {
     let review_file = dir.join("reviews.txt");
     std::fs::write(&review_file, format!("{}\n\n{}\n", texts[0], texts[1])).unwrap();
     let (ok, stdout, stderr) = seqlab(&[
@@ -252,14 +224,9 @@ fn assert_cli_predicts_text_and_file(dir: &Path, texts: &[String], rows: &[Vec<S
     assert!(lines[0].contains("threshold"), "{stdout}");
     let first: f64 = lines[2].split_whitespace().next().unwrap().parse().unwrap();
     assert!(
-        (first - rows[0][2].parse::<f64>().unwrap()).abs() < 1e-3,
+        (first - first_row.probabilities[0]).abs() < 1e-3,
         "{stdout}"
     );
-}
-
-/// The CLI: a clear error without a trained model, for a model that predicts nothing, and
-/// for a missing review file.
-fn assert_cli_refuses_without_model_or_input() {
     let empty = scratch("imdb-empty");
     let (ok, _, stderr) = seqlab(&[
         "predict",
@@ -277,41 +244,31 @@ fn assert_cli_refuses_without_model_or_input() {
     );
     let (ok, _, stderr) = seqlab(&["predict", "seq2one", "--text", "good"]);
     assert!(!ok && stderr.contains("imdb-rnn"), "{stderr}");
-    let (ok, _, stderr) = seqlab(&[
-        "predict",
-        "imdb-lstm",
-        "--file",
-        empty.join("none.txt").to_str().unwrap(),
-    ]);
+    let missing = empty.join("none.txt");
+    let (ok, _, stderr) = seqlab(&["predict", "imdb-lstm", "--file", missing.to_str().unwrap()]);
     assert!(!ok && stderr.contains("none.txt"), "{stderr}");
 }
 
-/// Loads the model with `original` changed at `fields`; the error, or why there is none.
-fn refusal(
-    out: &Path,
-    popts: &PredictOptions,
-    original: &serde_json::Value,
-    fields: &[(&str, serde_json::Value)],
-) -> String {
-    let mut m = original.clone();
-    for (field, value) in fields {
-        m[*field] = value.clone();
-    }
-    std::fs::write(out.join("model.json"), m.to_string()).unwrap();
-    // Listed in the manifest as it now is: the checks behind the manifest's.
-    write_manifest(out);
-    match Predictor::load(popts) {
-        Ok(_) => format!("accepted: {fields:?}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// Every field of model.json is checked, naming the file and the field; model.json is
-/// restored (and listed in the manifest again) afterwards.
-fn assert_every_model_json_field_is_checked(out: &Path, popts: &PredictOptions) {
+/// Every field of model.json is checked, naming the file and the field;
+/// model.json is restored afterwards.
+fn check_model_json_refusals(out: &Path, popts: &PredictOptions) {
     let model_json = out.join("model.json");
-    let original = read_json(&model_json);
-    let refusal = |fields: &[(&str, serde_json::Value)]| refusal(out, popts, &original, fields);
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model_json).unwrap()).unwrap();
+    // Loads with `original` changed at `fields`; the error, or why there is none.
+    let refusal = |fields: &[(&str, serde_json::Value)]| {
+        let mut m = original.clone();
+        for (field, value) in fields {
+            m[*field] = value.clone();
+        }
+        std::fs::write(&model_json, m.to_string()).unwrap();
+        // Listed in the manifest as it now is: the checks behind the manifest's.
+        write_manifest(out);
+        match Predictor::load(popts) {
+            Ok(_) => format!("accepted: {fields:?}"),
+            Err(e) => e.to_string(),
+        }
+    };
     for (field, value) in [
         ("maxlen", serde_json::json!(0)),
         ("maxlen", serde_json::json!(100_000_000_000u64)),
@@ -370,15 +327,10 @@ fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
         ..opts(&dir)
     };
     seqlab_experiments::runner::run::<imdb::ImdbRnn>(&config, &o).unwrap();
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("imdb-rnn/metrics.json")).unwrap())
-            .unwrap();
-    let auc = m["protocols"]["held_out"]["test"]["auc"].as_f64().unwrap();
+    let m: SeedMetrics<ImdbDetails> = read_json(&dir.join("imdb-rnn/metrics.json")).unwrap();
+    let auc = m.details.protocols["held_out"].test.auc;
     assert!(auc > 0.6, "SimpleRNN held-out AUC {auc}");
-    assert_eq!(m["parameters"]["keras_count"], 643_265);
-    assert!(m["settings"]["model"]
-        .as_str()
-        .unwrap()
-        .contains("SimpleRNN"));
+    assert_eq!(m.details.parameters.keras_count, 643_265);
+    assert!(m.details.settings.model.contains("SimpleRNN"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,27 +11,43 @@
 //! epochs, EarlyStopping(val_loss, patience 7, restore best) and
 //! ReduceLROnPlateau(val_loss, factor 0.5, patience 3, min_delta 1e-4).
 //!
-//! Each experiment trains the model twice, under two protocols:
+//! Each experiment trains the model three times, under three protocols:
 //! - **book**: validation on the test set, as the book does. Early stopping
 //!   and the LR schedule then look at the test set, and so does the choice
 //!   of the decision threshold (Youden's J on the test ROC).
 //! - **held-out**: validation on 20% of the training reviews (a seeded,
 //!   stratified split); the threshold is chosen on that validation split;
 //!   the test set is touched once, at the end.
+//! - **test-validated**: the held-out protocol's training reviews,
+//!   initialisation and shuffling, validated on the test set; its paired
+//!   difference with the held-out protocol is the effect of validating on
+//!   the test set alone.
 //!
 //! The book protocol's model is the one saved (`model.safetensors`, with
 //! `vocabulary.tsv` and `model.json` beside it) and served by
+//! `seqlab predict`.
+//!
+//! The module by concern: `config` (the full and quick profiles of
+//! [`ImdbConfig`]), `protocols` (encoding, training and scoring one protocol),
+//! `run` (one seed as named steps), `details` (what `metrics.json` records,
+//! the targets read from it), `plots`, `saved` (the saved model's
+//! description and checks), `predict` ([`Predictor`], what `seqlab predict`
+//! serves) and `summary` (the summary over seeds).
 
 mod config;
+mod details;
+mod plots;
+mod predict;
 mod protocols;
 mod run;
 mod saved;
 mod summary;
 
 pub use config::ImdbConfig;
+pub use details::{ImdbDetails, ImdbSettings, Parameters};
+pub use predict::{model_dir, predict, PredictOptions, Prediction, Predictor};
 pub use protocols::{ProtocolEffect, ProtocolMetrics, Scored};
-pub use run::{ImdbDetails, ImdbSettings, Parameters};
-pub use saved::{model_dir, predict, PredictOptions, Prediction, Predictor, SavedModel};
+pub use saved::SavedModel;
 
 use crate::aggregate::{SeedResult, SummaryExtra};
 use crate::common::Target;
@@ -184,7 +200,7 @@ macro_rules! imdb_experiment {
             }
 
             fn targets(details: &ImdbDetails) -> Option<Vec<Target>> {
-                Some(run::targets(details))
+                Some(details::targets(details))
             }
 
             fn settings(details: &ImdbDetails) -> Vec<Setting> {

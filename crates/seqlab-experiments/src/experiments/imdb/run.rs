@@ -1,95 +1,23 @@
 //! One seed: prepare the reviews, train the three protocols, write the artefacts, the details.
 
+use super::details::{headline, targets, ImdbDetails, ImdbSettings, Parameters};
+use super::plots::{plot_losses, plot_roc};
 use super::*;
 use super::{config::*, protocols::*, saved::*};
-use crate::common::{ResultsDir, Target};
+use crate::common::ResultsDir;
 use crate::experiment::{Outcome, SeedContext};
 use crate::ExperimentError;
 use seqlab_data::datadir::DataDir;
 use seqlab_data::rng::streams;
 use seqlab_data::split::stratified_split;
 use seqlab_data::text::{Side, TextEncoder, Vocabulary};
-use seqlab_metrics::RocCurve;
 use seqlab_models::summary::thousands;
 use seqlab_models::summary::Summary as ModelSummary;
 use seqlab_models::Model;
-use seqlab_plot::{Figure, LineChart, Series};
 use seqlab_train::checkpoint::save_weights;
 use seqlab_train::optim::OptimizerConfig;
-use seqlab_train::History;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 use tch::Device;
-
-/// One seed's details in `metrics.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ImdbDetails {
-    /// The settings the seed ran with.
-    pub settings: ImdbSettings,
-    /// Parameter counts: libtorch's, Keras', the book's.
-    pub parameters: Parameters,
-    /// Per protocol (`book`, `held_out`, `test_validated`): its numbers.
-    pub protocols: BTreeMap<String, ProtocolMetrics>,
-    /// Test-validated minus held-out protocol.
-    pub protocol_effect: ProtocolEffect,
-    /// What the book prints for this model.
-    pub published: Published,
-}
-
-/// The settings of one seed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ImdbSettings {
-    /// The model's name (`imdb SimpleRNN`, `imdb LSTM`).
-    pub model: String,
-    /// Words kept by the Keras indexing.
-    pub num_words: usize,
-    /// Most frequent words skipped.
-    pub skip_top: usize,
-    /// Ids per review.
-    pub maxlen: usize,
-    /// Words of the vocabulary ranked on the training reviews.
-    pub vocabulary_words: usize,
-    /// Embedding width.
-    pub embedding_dim: i64,
-    /// Recurrent units.
-    pub hidden_size: i64,
-    /// Dropout after the embedding.
-    pub embedding_dropout: f64,
-    /// Dropout before the output layer.
-    pub head_dropout: f64,
-    /// Mini-batch size.
-    pub batch_size: usize,
-    /// The optimiser.
-    pub optimizer: String,
-    /// Epochs at most.
-    pub max_epochs: usize,
-    /// EarlyStopping, described.
-    pub early_stopping: String,
-    /// ReduceLROnPlateau, described.
-    pub reduce_lr: String,
-    /// Share of the training reviews the held-out protocol validates on.
-    pub val_fraction: f64,
-    /// Training reviews.
-    pub train_reviews: usize,
-    /// Test reviews.
-    pub test_reviews: usize,
-}
-
-/// Parameter counts of the model.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Parameters {
-    /// As libtorch stores them.
-    pub libtorch: i64,
-    /// As Keras counts them (one bias per recurrent layer).
-    pub keras_count: i64,
-    /// The book's summary.
-    pub book: i64,
-    /// Trainable (libtorch).
-    pub trainable: i64,
-    /// Why the counts differ.
-    pub explanation: String,
-}
 
 /// The reviews of one seed, encoded, and the held-out protocol's split.
 struct Prepared {
@@ -294,7 +222,12 @@ fn write_model(
         vocabulary: VOCABULARY_FILE.to_string(),
         protocol: "book (best val_loss on the test set)".to_string(),
     };
-    out.write_json(MODEL_FILE, &saved)?;
+    // In the fields' order, as `model.json` has always been written (write_json sorts keys).
+    let text = serde_json::to_string_pretty(&saved).map_err(|e| ExperimentError::Serialise {
+        what: MODEL_FILE.into(),
+        message: e.to_string(),
+    })?;
+    out.write_text(MODEL_FILE, &format!("{text}\n"))?;
     out.write_text("model.txt", summary_text)
 }
 
@@ -348,34 +281,6 @@ fn details(
     })
 }
 
-/// The terminal lines after the targets.
-fn headline(d: &ImdbDetails) -> Vec<String> {
-    let get = |k: &str| d.protocols.get(k);
-    let (Some(b), Some(h), Some(p)) = (get("book"), get("held_out"), get("test_validated")) else {
-        return Vec::new();
-    };
-    vec![
-        format!(
-            "held-out protocol: AUC {:.4}, balanced accuracy {:.2}% (threshold {:.3} chosen on the validation split); book protocol: AUC {:.4}, {:.2}%",
-            h.test.auc,
-            h.test.balanced_accuracy * 100.0,
-            h.test.threshold,
-            b.test.auc,
-            b.test.balanced_accuracy * 100.0
-        ),
-        format!(
-            "validating on the test set, same {} training reviews: AUC {:+.4}, balanced accuracy {:+.2} points against the held-out protocol",
-            h.train_reviews,
-            d.protocol_effect.auc,
-            d.protocol_effect.balanced_accuracy * 100.0
-        ),
-        format!(
-            "best epochs {} (book), {} (held-out) and {} (test-validated); epochs run {}, {} and {}",
-            b.best_epoch, h.best_epoch, p.best_epoch, b.epochs_run, h.epochs_run, p.epochs_run
-        ),
-    ]
-}
-
 /// One seed with explicit settings: the three protocols, their files in `ctx.out`.
 pub(super) fn seed_run(
     config: &ImdbConfig,
@@ -411,123 +316,6 @@ pub(super) fn seed_run(
         .headline(lines))
 }
 
-/// The book's Youden threshold and confusion matrix (as its two rates:
-/// specificity and sensitivity, whose mean is the balanced accuracy).
-fn confusion_targets(cell: &str, book: &Published, test: &Scored) -> Vec<Target> {
-    let [[tn, fp], [fn_, tp]] = book.confusion;
-    let rate = |hit: u64, miss: u64| hit as f64 / (hit + miss).max(1) as f64;
-    let measured = |row: usize, col: usize| -> f64 {
-        let r = test.confusion.get(row);
-        let hit = r.and_then(|r| r.get(col)).copied().unwrap_or(0);
-        let miss = r.and_then(|r| r.get(1 - col)).copied().unwrap_or(0);
-        if hit + miss == 0 {
-            f64::NAN
-        } else {
-            rate(hit, miss)
-        }
-    };
-    let source = format!("the book's IMDb {cell} confusion matrix at the Youden threshold");
-    vec![
-        Target::within(
-            &format!("{cell} Youden threshold (book protocol)"),
-            &format!("threshold {}", book.youden_threshold),
-            test.threshold,
-            0.0,
-            1.0,
-        )
-        .published_at(book.youden_threshold)
-        .source(&format!("the book's IMDb {cell} results"))
-        .bounds(0.0, 1.0),
-        Target::within(
-            &format!("{cell} specificity at the Youden threshold (book protocol)"),
-            &format!(
-                "[[{tn} {fp}] [{fn_} {tp}]]: {tn} of {} negative reviews",
-                tn + fp
-            ),
-            measured(0, 0),
-            0.0,
-            1.0,
-        )
-        .published_at(rate(tn, fp))
-        .source(&source)
-        .bounds(0.0, 1.0),
-        Target::within(
-            &format!("{cell} sensitivity at the Youden threshold (book protocol)"),
-            &format!(
-                "[[{tn} {fp}] [{fn_} {tp}]]: {tp} of {} positive reviews",
-                fn_ + tp
-            ),
-            measured(1, 1),
-            0.0,
-            1.0,
-        )
-        .published_at(rate(tp, fn_))
-        .source(&source)
-        .bounds(0.0, 1.0),
-    ]
-}
-
-/// The book's numbers for this model, and seqlab's stretch goal.
-pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
-    let Some(b) = d.protocols.get("book") else {
-        return Vec::new();
-    };
-    let cell = d.settings.model.trim_start_matches("imdb ");
-    let book = &published(if cell == "LSTM" {
-        RecurrentKind::Lstm
-    } else {
-        RecurrentKind::RnnTanh
-    });
-    let mut targets = vec![
-        Target::within(
-            &format!("{cell} ROC AUC (book protocol)"),
-            &format!("AUC {:.2}", book.auc),
-            b.test.auc,
-            book.auc,
-            1.0,
-        )
-        .published_at(book.auc)
-        .source(&format!("the book's IMDb {cell} results"))
-        .bounds(0.0, 1.0),
-        Target::within(
-            &format!("{cell} balanced accuracy at the Youden threshold (book protocol)"),
-            &format!("balanced accuracy {:.2}%", book.balanced_accuracy * 100.0),
-            b.test.balanced_accuracy,
-            book.balanced_accuracy,
-            1.0,
-        )
-        .published_at(book.balanced_accuracy)
-        .source(&format!(
-            "the book's IMDb {cell} results, at the Youden-optimal threshold"
-        ))
-        .bounds(0.0, 1.0),
-        Target::within(
-            &format!("{cell} Keras-counted parameters"),
-            &format!("{} total parameters", book.keras_params),
-            d.parameters.keras_count as f64,
-            book.keras_params as f64,
-            book.keras_params as f64,
-        )
-        .published_at(book.keras_params as f64)
-        .source("the book's model summary"),
-    ];
-    targets.extend(confusion_targets(cell, book, &b.test));
-    if cell == "LSTM" {
-        targets.push(
-            Target::within(
-                "LSTM ROC AUC, stretch (book protocol)",
-                "seqlab's stretch goal: AUC at least 0.94 (the book prints 0.93)",
-                b.test.auc,
-                0.94,
-                1.0,
-            )
-            .goal()
-            .bounds(0.0, 1.0),
-        );
-    }
-    targets
-}
-
 /// `predictions.csv.gz`'s text: [`PredictionRow`]s of the test reviews.
 pub(super) fn predictions_csv(test: &Encoded, probs: &[&[f64]; 3]) -> String {
     let mut s = PredictionRow::header();
@@ -541,100 +329,4 @@ pub(super) fn predictions_csv(test: &Encoded, probs: &[&[f64]; 3]) -> String {
         s.push_str(&row.line());
     }
     s
-}
-
-pub(super) fn plot_losses(
-    title: &str,
-    book: (&History, usize),
-    held_out: (&History, usize),
-    path: &Path,
-) -> Result<(), ExperimentError> {
-    let curve = |h: &History,
-                 col: &str,
-                 name: &str,
-                 color: usize|
-     -> Result<Option<Series>, ExperimentError> {
-        let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
-        Ok(match h.column(col) {
-            Some(y) => Some(Series::from_xy(name, &x, &y)?.color(color)),
-            None => None,
-        })
-    };
-    let panel = |h: &History, what: &str, best: usize| -> Result<LineChart, ExperimentError> {
-        let mut c = LineChart::new(what)
-            .x_label("epoch")
-            .y_label("binary cross-entropy");
-        if let Some(s) = curve(h, "loss", "train", 0)? {
-            c = c.series(s);
-        }
-        if let Some(s) = curve(h, "val_loss", "validation", 1)? {
-            c = c.series(s.dashed());
-        }
-        // A vertical marker at the restored epoch, spanning the plotted losses.
-        let all: Vec<f64> = ["loss", "val_loss"]
-            .iter()
-            .filter_map(|col| h.column(col))
-            .flatten()
-            .filter(|v| v.is_finite())
-            .collect();
-        if let (Some(lo), Some(hi)) = (
-            all.iter().copied().reduce(f64::min),
-            all.iter().copied().reduce(f64::max),
-        ) {
-            let x = best as f64;
-            // Headroom above the curves keeps the legend inside the plot.
-            c = c.y_range(0.0, hi * 1.4);
-            c = c.series(
-                Series::from_xy(format!("best epoch {best}"), &[x, x], &[lo, hi])?
-                    .color(7)
-                    .dashed(),
-            );
-        }
-        Ok(c)
-    };
-    let mut lr = LineChart::new("Learning rate (ReduceLROnPlateau)")
-        .x_label("epoch")
-        .y_label("learning rate (log scale)")
-        .log_y(true);
-    for (h, name, color) in [
-        (book.0, "book protocol", 0),
-        (held_out.0, "held-out protocol", 2),
-    ] {
-        let x: Vec<f64> = h.epochs().iter().map(|e| e.epoch as f64).collect();
-        let s = Series::from_xy(name, &x, &h.learning_rates())?.color(color);
-        lr = lr.series(if color == 2 { s.dashed() } else { s });
-    }
-    Figure::new(1500, 460)
-        .title(title)
-        .grid(1, 3)
-        .panel(panel(
-            book.0,
-            "Book protocol: validation = test set",
-            book.1,
-        )?)
-        .panel(panel(
-            held_out.0,
-            "Held-out protocol: validation = 20% of train",
-            held_out.1,
-        )?)
-        .panel(lr)
-        .save_png(path)?;
-    Ok(())
-}
-
-pub(super) fn plot_roc(
-    title: &str,
-    curves: &[(&str, &RocCurve, f64)],
-    path: &Path,
-) -> Result<(), ExperimentError> {
-    let series: Vec<seqlab_plot::RocSeries<'_>> = curves
-        .iter()
-        .map(|(name, roc, auc)| seqlab_plot::RocSeries {
-            name,
-            fpr: &roc.fpr,
-            tpr: &roc.tpr,
-            auc: *auc,
-        })
-        .collect();
-    Ok(seqlab_plot::plot_roc(title, &series, path, 760, 700)?)
 }

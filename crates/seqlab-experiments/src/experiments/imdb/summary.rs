@@ -1,7 +1,8 @@
 //! The summary over seeds: every seed's ROC under the mean, and the paired protocol effect.
 
+use super::details::ImdbDetails;
+use super::protocols::*;
 use super::*;
-use super::{protocols::*, run::*};
 use crate::experiment::SummaryContext;
 use crate::record::TargetSummary;
 use crate::ExperimentError;
@@ -9,7 +10,6 @@ use seqlab_metrics::{roc_curve, RocCurve, SeedSpread};
 use seqlab_plot::{LineChart, Series};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The protocols of one seed, in `metrics.json` and predictions-table order.
@@ -30,7 +30,6 @@ pub(super) fn tpr_at(roc: &RocCurve, fpr: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// One seed's test labels and per-protocol probabilities from its predictions table.
 /// Labels and the three protocols' probabilities of one seed's test reviews.
 fn read_predictions(path: &Path) -> Result<(Vec<bool>, [Vec<f64>; 3]), ExperimentError> {
     let rows = PredictionRow::read_all(path)?;
@@ -79,17 +78,18 @@ pub struct ImdbSummary {
     pub protocol_effect_over_seeds: EffectOverSeeds,
 }
 
-/// A protocol's index and its seeds' true-positive rates summed on the grid.
-type TprSum = (usize, Vec<f64>);
+/// Per protocol index, the seeds' true-positive rates summed on a grid of
+/// false-positive rates.
+type TprSums = Vec<(usize, Vec<f64>)>;
 
-/// Every seed's ROC (book and held-out protocols, faint) and their mean
-/// curves on a grid of false-positive rates: `(protocol index, summed TPR)`.
+/// Every seed's ROC (book and held-out protocols, faint) on `chart`, and
+/// the sums behind their mean curves.
 fn roc_curves(
     seeds: &[SeedResult<ImdbDetails>],
     grid: &[f64],
     mut chart: LineChart,
-) -> Result<(LineChart, Vec<TprSum>), ExperimentError> {
-    let mut sums: Vec<TprSum> = Vec::new();
+) -> Result<(LineChart, TprSums), ExperimentError> {
+    let mut sums: TprSums = Vec::new();
     for seed in seeds {
         let (labels, probs) = read_predictions(&seed.dir.join(PREDICTIONS_FILE))?;
         // The book and held-out protocols: the comparison the report draws.
@@ -161,18 +161,7 @@ pub(super) fn summarise(
             let legend = format!("{label}: mean (AUC {:.3} ± sd {:.3})", auc.mean, auc.sd);
             chart = chart.series(Series::from_xy(legend, &grid, &mean)?.color(i));
         }
-        let _ = writeln!(
-            table,
-            "| {label} | {:.4} ± {:.4} | [{:.4}, {:.4}] | {} | {:.2}% ± {:.2} | {} |",
-            auc.mean,
-            auc.sd,
-            auc.min,
-            auc.max,
-            interval(auc, 4, 1.0),
-            bal.mean * 100.0,
-            bal.sd * 100.0,
-            auc.n
-        );
+        table.push_str(&table_row(label, auc, bal));
         per_protocol.insert((*key).to_string(), p);
     }
     chart = chart.series(
@@ -245,6 +234,21 @@ fn lstm_gain(
         })
         .collect();
     Ok(crate::aggregate::summarise_targets(&pairs))
+}
+
+/// One protocol's row of the report's table.
+fn table_row(label: &str, auc: &SeedSpread, bal: &SeedSpread) -> String {
+    format!(
+        "| {label} | {:.4} ± {:.4} | [{:.4}, {:.4}] | {} | {:.2}% ± {:.2} | {} |\n",
+        auc.mean,
+        auc.sd,
+        auc.min,
+        auc.max,
+        interval(auc, 4, 1.0),
+        bal.mean * 100.0,
+        bal.sd * 100.0,
+        auc.n
+    )
 }
 
 /// Test-validated minus held-out protocol, paired by seed.
