@@ -808,6 +808,9 @@ fn headline(d: &Seq2SeqDetails) -> Vec<String> {
     headline
 }
 
+/// The windows the post plots (its `init_points`), clamped to the last window.
+const POST_WINDOWS: [usize; 4] = [0, 24, 49, 74];
+
 fn plot_windows(
     title: &str,
     windows: &Windows,
@@ -816,7 +819,7 @@ fn plot_windows(
 ) -> Result<(), ExperimentError> {
     let n = windows.len();
     let w = windows.encoder_input.shape()[1];
-    let picks: Vec<usize> = (0..4).map(|k| k * (n - 1) / 3).collect();
+    let picks: Vec<usize> = POST_WINDOWS.iter().map(|&p| p.min(n - 1)).collect();
     let mut fig = Figure::new(1300, 900).title(title).grid(2, 2);
     for &i in &picks {
         let start = windows.starts[i];
