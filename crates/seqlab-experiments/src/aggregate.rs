@@ -282,19 +282,28 @@ fn value_map(values: &[(u64, f64)]) -> BTreeMap<String, Option<f64>> {
         .collect()
 }
 
-/// One target over seeds: `first` describes it (what, published, range);
-/// `per_seed` holds each seed's own target of the same `what`, or `None`
-/// where a seed lacks it (then there is no spread, and the summary says so).
-pub fn summarise_target(first: &Target, per_seed: &[(u64, Option<&Target>)]) -> TargetSummary {
-    let values: Vec<(u64, f64)> = per_seed
+/// The seeds' values where a seed has the item, and the seeds without it.
+fn present_and_absent<T>(
+    per_seed: &[(u64, Option<&T>)],
+    value: fn(&T) -> f64,
+) -> (Vec<(u64, f64)>, Vec<u64>) {
+    let values = per_seed
         .iter()
-        .filter_map(|(seed, t)| t.map(|t| (*seed, t.measured)))
+        .filter_map(|(seed, t)| t.map(|t| (*seed, value(t))))
         .collect();
-    let absent: Vec<u64> = per_seed
+    let absent = per_seed
         .iter()
         .filter(|(_, t)| t.is_none())
         .map(|(s, _)| *s)
         .collect();
+    (values, absent)
+}
+
+/// One target over seeds: `first` describes it (what, published, range);
+/// `per_seed` holds each seed's own target of the same `what`, or `None`
+/// where a seed lacks it (then there is no spread, and the summary says so).
+pub fn summarise_target(first: &Target, per_seed: &[(u64, Option<&Target>)]) -> TargetSummary {
+    let (values, absent) = present_and_absent(per_seed, |t| t.measured);
     let mut out = TargetSummary {
         what: first.what.clone(),
         published: first.published.clone(),
@@ -363,15 +372,7 @@ pub fn summarise_measurement(
     first: &Measurement,
     per_seed: &[(u64, Option<&Measurement>)],
 ) -> MeasurementSummary {
-    let values: Vec<(u64, f64)> = per_seed
-        .iter()
-        .filter_map(|(seed, m)| m.map(|m| (*seed, m.measured)))
-        .collect();
-    let absent: Vec<u64> = per_seed
-        .iter()
-        .filter(|(_, m)| m.is_none())
-        .map(|(s, _)| *s)
-        .collect();
+    let (values, absent) = present_and_absent(per_seed, |m| m.measured);
     let mut out = MeasurementSummary {
         what: first.what.clone(),
         values: value_map(&values),

@@ -121,7 +121,8 @@ impl SeedContext<'_> {
 pub struct Outcome<D> {
     /// The experiment's own numbers and settings.
     pub details: D,
-    /// Numbers compared with the sources, with their accepted ranges.
+    /// Numbers compared with the sources, with their accepted ranges, where
+    /// [`Experiment::targets`] does not derive them from the details.
     pub targets: Vec<Target>,
     /// Numbers without a target (a finding reported with its spread over seeds).
     pub measurements: Vec<Measurement>,
@@ -132,15 +133,24 @@ pub struct Outcome<D> {
 }
 
 impl<D> Outcome<D> {
-    /// An outcome with `details` and `targets` and nothing else yet.
-    pub fn new(details: D, targets: Vec<Target>) -> Self {
+    /// An outcome with `details` and nothing else yet. Its targets are
+    /// [`Experiment::targets`] of the details where the experiment derives
+    /// them so (then the runner does); else add them with [`Outcome::targets`].
+    pub fn new(details: D) -> Self {
         Self {
             details,
-            targets,
+            targets: Vec::new(),
             measurements: Vec::new(),
             timing: Vec::new(),
             headline: Vec::new(),
         }
+    }
+
+    /// Sets the targets, for an experiment that does not derive them from
+    /// its details.
+    pub fn targets(mut self, targets: Vec<Target>) -> Self {
+        self.targets = targets;
+        self
     }
 
     /// Adds wall times (seconds) by part.

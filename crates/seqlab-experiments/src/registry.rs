@@ -19,7 +19,8 @@ pub struct Registered {
     pub description: &'static str,
     /// How it works (Markdown; empty where not written).
     pub about: &'static str,
-    differences: &'static [&'static str],
+    /// Where the reproduction differs from its source, and why.
+    pub differences: &'static [&'static str],
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     pub threads: ThreadHint,
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
@@ -28,15 +29,9 @@ pub struct Registered {
     pub after: Option<&'static str>,
     /// The `what` of its headline target (`None`: the first target).
     pub headline: Option<&'static str>,
-    kind: Kind,
-}
-
-/// The typed parts of an entry, behind plain function pointers.
-#[derive(Clone, Copy)]
-struct Kind {
-    run: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
-    summarise: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
-    seed_view: fn(&Path) -> Result<record::SeedView, ExperimentError>,
+    run_fn: fn(&RunOptions) -> Result<RunOutcome, ExperimentError>,
+    summarise_fn: fn(&Path, bool) -> Result<Option<record::Summary>, ExperimentError>,
+    seed_view_fn: fn(&Path) -> Result<record::SeedView, ExperimentError>,
 }
 
 fn run_profile<E: Experiment>(opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
@@ -67,11 +62,9 @@ pub const fn register<E: Experiment>() -> Registered {
         full_seeds: E::FULL_SEEDS,
         after: E::AFTER,
         headline: E::HEADLINE,
-        kind: Kind {
-            run: run_profile::<E>,
-            summarise: aggregate::aggregate::<E>,
-            seed_view: seed_view_of::<E>,
-        },
+        run_fn: run_profile::<E>,
+        summarise_fn: aggregate::aggregate::<E>,
+        seed_view_fn: seed_view_of::<E>,
     }
 }
 
@@ -79,12 +72,7 @@ impl Registered {
     /// Runs one seed of the profile `opts` asks for (with the process's
     /// thread count as it is) and writes its folder ([`RunOptions::out_dir`]).
     pub fn run(&self, opts: &RunOptions) -> Result<RunOutcome, ExperimentError> {
-        (self.kind.run)(opts)
-    }
-
-    /// Where the reproduction differs from its source, and why.
-    pub fn differences(&self) -> &'static [&'static str] {
-        self.differences
+        (self.run_fn)(opts)
     }
 
     /// Sets libtorch's intra-op threads from `opts.threads` and the
@@ -102,12 +90,12 @@ impl Registered {
         results_dir: &Path,
         allow_mixed: bool,
     ) -> Result<Option<record::Summary>, ExperimentError> {
-        (self.kind.summarise)(results_dir, allow_mixed)
+        (self.summarise_fn)(results_dir, allow_mixed)
     }
 
     /// One seed's folder as the report reads it.
     pub fn seed_view(&self, dir: &Path) -> Result<record::SeedView, ExperimentError> {
-        (self.kind.seed_view)(dir)
+        (self.seed_view_fn)(dir)
     }
 }
 

@@ -58,13 +58,7 @@ impl Results {
             Results::NotRun => {}
             Results::Single(v) => {
                 for x in &v.metrics.targets {
-                    let verdict = match (x.kind(), x.published_value) {
-                        (TargetKind::Published, Some(p)) => {
-                            Some(Verdict::of(p, [x.measured, x.measured]))
-                        }
-                        _ => None,
-                    };
-                    t.count(verdict, x.pass);
+                    t.count(x.verdict(), x.pass);
                 }
             }
             Results::Seeds(s) => {
@@ -346,13 +340,11 @@ fn single_seed_table(targets: &[Target]) -> String {
         "| verdict | what | published or expected | accepted | measured |\n| --- | --- | --- | --- | --- |\n",
     );
     for x in targets {
-        let mark = match (x.kind(), x.published_value) {
-            (TargetKind::Published, Some(p)) => match Verdict::of(p, [x.measured, x.measured]) {
-                Verdict::Consistent => "consistent".to_string(),
-                v => format!("**{}**", v.name()),
-            },
-            _ if x.pass => "PASS (goal)".to_string(),
-            _ => "**MISS** (goal)".to_string(),
+        let mark = match x.verdict() {
+            Some(Verdict::Consistent) => "consistent".to_string(),
+            Some(v) => format!("**{}**", v.name()),
+            None if x.pass => "PASS (goal)".to_string(),
+            None => "**MISS** (goal)".to_string(),
         };
         let _ = writeln!(
             t,
@@ -762,7 +754,7 @@ fn settings_and_pictures(results_dir: &Path, e: &Registered, results: &Results) 
     s.push_str(&settings_table(&settings));
     s.push_str(&epochs_table(&epochs));
     s.push_str(&notes(results_dir, e, results));
-    let diffs = e.differences();
+    let diffs = e.differences;
     if !diffs.is_empty() {
         s.push_str("Differences from the source:\n\n");
         for d in diffs {

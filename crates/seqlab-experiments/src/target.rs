@@ -135,14 +135,23 @@ impl Target {
         self
     }
 
+    /// A published comparison's verdict on this one measurement (its value
+    /// takes the interval's place); `None` for a goal.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match (self.kind(), self.published_value) {
+            (TargetKind::Published, Some(p)) => {
+                Some(Verdict::of(p, [self.measured, self.measured]))
+            }
+            _ => None,
+        }
+    }
+
     /// A one-line report, e.g. `PASS RNN test accuracy: 1.0000 (expected >= 0.99; published 100%)`.
     pub fn line(&self) -> String {
-        if let (TargetKind::Published, Some(p)) = (self.kind(), self.published_value) {
+        if let Some(verdict) = self.verdict() {
             return format!(
                 "{} {}: {} (published {})",
-                Verdict::of(p, [self.measured, self.measured])
-                    .name()
-                    .to_uppercase(),
+                verdict.name().to_uppercase(),
                 self.what,
                 fmt_number(self.measured),
                 self.published

@@ -300,8 +300,7 @@ Each run is judged by its validation MSE over the five predicted values, divided
             training_seconds: recommended.seconds,
             truth_within_sequence_spread: Some(within_spread(data.val.continuation.data())),
         };
-        let targets = targets(&details);
-        Ok(Outcome::new(details, targets)
+        Ok(Outcome::new(details)
             .timing(timing)
             .measurements(measurements)
             .headline(headline))

@@ -288,8 +288,7 @@ It tests the claim, which the Flux post invites, that vanilla RNNs degrade as th
             settings: settings(config, epochs),
             test_accuracy: accuracy_table(&runs),
         };
-        let targets = targets(&details.test_accuracy, &config.lengths);
-        Ok(Outcome::new(details, targets).timing(timing))
+        Ok(Outcome::new(details).timing(timing))
     }
 
     fn targets(details: &LengthSweepDetails) -> Option<Vec<Target>> {

@@ -439,10 +439,9 @@ pub fn seed_run(
     let (run, recon) = evaluate(&trained, &data)?;
     write_artefacts(config, ctx.seed, &trained, &data, &recon, ctx.out)?;
     let details = details(config, epochs, &trained, &data, run);
-    let targets = targets(&details);
     let headline = headline(&details.run);
     let seconds = details.run.training_seconds;
-    Ok(Outcome::new(details, targets)
+    Ok(Outcome::new(details)
         .timing([("training", seconds)])
         .headline(headline))
 }

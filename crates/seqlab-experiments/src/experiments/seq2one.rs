@@ -238,8 +238,7 @@ Three runs per seed:
                 .map(|(label, t)| (label.to_string(), t.metrics))
                 .collect(),
         };
-        let targets = targets(&details.runs);
-        Ok(Outcome::new(details, targets).timing(timing))
+        Ok(Outcome::new(details).timing(timing))
     }
 
     fn targets(details: &Seq2OneDetails) -> Option<Vec<Target>> {

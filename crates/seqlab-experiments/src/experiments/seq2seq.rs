@@ -420,16 +420,13 @@ pub fn seed_run(
     write_artefacts(config.windows.pair, &p, &published, &post, &improved, out)?;
     out.write_text("model.txt", &summary.to_string())?;
     let details = details(config, &p, &summary, published, post, improved, cce_check);
-    let targets = targets(&details);
     let headline = headline(&details);
     let recipes = &details.recipes;
     let timing = [
         ("post_training", recipes.post.training_seconds),
         ("improved_training", recipes.improved.training_seconds),
     ];
-    Ok(Outcome::new(details, targets)
-        .timing(timing)
-        .headline(headline))
+    Ok(Outcome::new(details).timing(timing).headline(headline))
 }
 
 /// The post's recipe trained on this pair's windows, with its model and summary.

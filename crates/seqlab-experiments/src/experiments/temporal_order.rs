@@ -237,8 +237,7 @@ Each seed trains an RNN(relu) and an LSTM of the same width at four settings (le
             levels.insert(level.name.to_string(), result);
             timing.extend(seconds);
         }
-        let targets = targets(&levels);
-        Ok(Outcome::new(TemporalOrderDetails { levels }, targets).timing(timing))
+        Ok(Outcome::new(TemporalOrderDetails { levels }).timing(timing))
     }
 
     fn targets(details: &TemporalOrderDetails) -> Option<Vec<Target>> {

@@ -1,6 +1,6 @@
 //! One seed: prepare the reviews, train the three protocols, write the artefacts, the details.
 
-use super::details::{headline, targets, ImdbDetails, ImdbSettings, Parameters};
+use super::details::{headline, ImdbDetails, ImdbSettings, Parameters};
 use super::plots::{plot_losses, plot_roc};
 use super::*;
 use super::{config::*, protocols::*, saved::*};
@@ -310,10 +310,7 @@ pub(super) fn seed_run(
         ),
     ];
     let lines = headline(&details);
-    let targets = targets(&details);
-    Ok(Outcome::new(details, targets)
-        .timing(timing)
-        .headline(lines))
+    Ok(Outcome::new(details).timing(timing).headline(lines))
 }
 
 /// `predictions.csv.gz`'s text: [`PredictionRow`]s of the test reviews.
