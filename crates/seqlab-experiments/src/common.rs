@@ -271,6 +271,37 @@ impl CsvTable {
     }
 }
 
+/// Keras' summary lines for a model: total, and, where the number of
+/// untrained parameters is known, trainable and non-trainable.
+pub fn keras_split(total: i64, non_trainable: Option<i64>) -> String {
+    use seqlab_models::summary::thousands;
+    match non_trainable {
+        Some(n) => format!(
+            "{} total, {} trainable, {} non-trainable",
+            thousands(total),
+            thousands(total - n),
+            thousands(n)
+        ),
+        None => format!("{} total", thousands(total)),
+    }
+}
+
+/// Reads a history CSV written by [`ResultsDir::write_history`].
+///
+/// # Errors
+/// The file cannot be read ([`ExperimentError::Read`], naming it) or is not
+/// a history ([`ExperimentError::Saved`], naming it).
+pub fn read_history(path: &Path) -> Result<History, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    History::from_csv(&text).map_err(|e| ExperimentError::Saved {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
 pub use crate::manifest::{check_manifest_lists, sha256_hex, verify_manifest, MANIFEST_FILE};
 
 /// Keras-style callbacks on `val_loss`: EarlyStopping restoring the best

@@ -51,6 +51,18 @@ impl Summary {
         self.rows.iter().map(|r| r.params - r.non_trainable).sum()
     }
 
+    /// Parameters the optimiser does not train (batch-norm statistics);
+    /// the same in both counts.
+    pub fn non_trainable_params(&self) -> i64 {
+        self.rows.iter().map(|r| r.non_trainable).sum()
+    }
+
+    /// Trainable parameters as Keras counts them (its summary's
+    /// "Trainable params" line).
+    pub fn keras_trainable_params(&self) -> i64 {
+        self.total_keras_params() - self.non_trainable_params()
+    }
+
     fn shows_keras(&self) -> bool {
         self.rows.iter().any(|r| r.params != r.keras_params)
     }
@@ -141,8 +153,10 @@ impl fmt::Display for Summary {
         if keras {
             writeln!(
                 f,
-                "Keras would count {} params: libtorch recurrent layers keep two bias vectors (b_ih, b_hh) where Keras keeps one.",
-                thousands(self.total_keras_params())
+                "Keras would count {} params (trainable {}, non-trainable {}): libtorch recurrent layers keep two bias vectors (b_ih, b_hh) where Keras keeps one.",
+                thousands(self.total_keras_params()),
+                thousands(self.keras_trainable_params()),
+                thousands(self.non_trainable_params())
             )?;
         }
         Ok(())
@@ -167,6 +181,14 @@ mod tests {
                     non_trainable: 0,
                 },
                 SummaryRow {
+                    name: "bn".into(),
+                    layer: "BatchNormalization".into(),
+                    output_shape: shape_str(&[32]),
+                    params: 128,
+                    keras_params: 128,
+                    non_trainable: 64,
+                },
+                SummaryRow {
                     name: "dense".into(),
                     layer: "Dense".into(),
                     output_shape: shape_str(&[1]),
@@ -180,8 +202,15 @@ mod tests {
         assert!(text.contains("lstm (LSTM)"), "{text}");
         assert!(text.contains("(None, 32)"));
         assert!(text.contains("12,544") && text.contains("12,416"));
-        assert!(text.contains("Total params: 12,577"));
-        assert!(text.contains("Keras would count 12,449 params"));
+        assert!(text.contains("Total params: 12,705"));
+        assert!(text.contains("Trainable params: 12,641"));
+        assert!(text.contains("Non-trainable params: 64"));
+        // The book's LSTM layer, batch norm and head: 12,416 + 128 + 33.
+        assert!(
+            text.contains("Keras would count 12,577 params (trainable 12,513, non-trainable 64)"),
+            "{text}"
+        );
+        assert_eq!(s.keras_trainable_params(), 12_513);
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
     }

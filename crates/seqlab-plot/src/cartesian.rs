@@ -573,7 +573,9 @@ pub(crate) fn draw_cartesian<'b>(
     };
     let (bw, _) = body.dim_in_pixel();
 
-    // Decide where the legend goes (needs the pixel layout for Auto).
+    // Decide where the legend goes (needs the pixel layout for Auto). When
+    // it must go inside after all, the corner hiding the least data.
+    let mut fallback = Corner::UpperRight;
     let mut placement = match (&legend, axes.legend) {
         (None, _) | (_, LegendPosition::Hidden) => Placement::None,
         (Some(_), LegendPosition::UpperLeft) => Placement::Inside(Corner::UpperLeft),
@@ -586,19 +588,23 @@ pub(crate) fn draw_cartesian<'b>(
             let chart = build(&body, &full)?;
             let plot = plot_pixels(&chart);
             let (pw, ph) = (plot.2 - plot.0, plot.3 - plot.1);
+            let hidden: Vec<(Corner, usize)> = [
+                Corner::UpperRight,
+                Corner::UpperLeft,
+                Corner::LowerRight,
+                Corner::LowerLeft,
+            ]
+            .into_iter()
+            .map(|c| (c, covered(&chart, &axes.occupancy, plot, b, c)))
+            .collect();
+            if let Some(&(c, _)) = hidden.iter().min_by_key(|(_, n)| *n) {
+                fallback = c;
+            }
             if b.w as f64 > 0.4 * pw as f64 || b.h as f64 > 0.55 * ph as f64 {
                 Placement::Outside
             } else {
-                let free = [
-                    Corner::UpperRight,
-                    Corner::UpperLeft,
-                    Corner::LowerRight,
-                    Corner::LowerLeft,
-                ]
-                .into_iter()
-                .find(|c| covered(&chart, &axes.occupancy, plot, b, *c) == 0);
-                match free {
-                    Some(c) => Placement::Inside(c),
+                match hidden.iter().find(|(_, n)| *n == 0) {
+                    Some(&(c, _)) => Placement::Inside(c),
                     None => Placement::Outside,
                 }
             }
@@ -607,7 +613,7 @@ pub(crate) fn draw_cartesian<'b>(
     if let (Placement::Outside, Some(b)) = (&placement, &legend) {
         // Keep at least half the width for the plot itself.
         if (b.w + 2 * LEGEND_INSET) as u32 > bw / 2 {
-            placement = Placement::Inside(Corner::UpperRight);
+            placement = Placement::Inside(fallback);
         }
     }
 

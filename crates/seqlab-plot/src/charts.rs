@@ -26,6 +26,18 @@ pub fn history_figure(
     title: &str,
     val_name: &str,
 ) -> Result<Figure, PlotError> {
+    history_figure_named(epochs, column, title, "train", val_name)
+}
+
+/// [`history_figure`] with the training curves' legend entry named
+/// `train_name` (for example to say which samples it was measured on).
+pub fn history_figure_named(
+    epochs: &[f64],
+    column: impl Fn(&str) -> Option<Vec<f64>>,
+    title: &str,
+    train_name: &str,
+    val_name: &str,
+) -> Result<Figure, PlotError> {
     let curve = |col: &str, name: &str, color: usize, dashed: bool| match column(col) {
         Some(values) => {
             let s = Series::from_xy(name, epochs, &values)?.color(color);
@@ -33,7 +45,7 @@ pub fn history_figure(
         }
         None => Ok::<_, PlotError>(None),
     };
-    let train_loss = curve("loss", "train", 0, false)?.ok_or_else(|| {
+    let train_loss = curve("loss", train_name, 0, false)?.ok_or_else(|| {
         PlotError::InvalidInput("a training history needs a \"loss\" column".into())
     })?;
     // Losses that fall over several decades are unreadable on a linear axis.
@@ -55,7 +67,7 @@ pub fn history_figure(
         loss = loss.series(s);
     }
     let fig = Figure::new(1100, 440).title(title);
-    Ok(match curve("accuracy", "train", 0, false)? {
+    Ok(match curve("accuracy", train_name, 0, false)? {
         Some(train_acc) => {
             let mut acc = LineChart::new("Accuracy")
                 .x_label("epoch")

@@ -77,7 +77,9 @@ mod ticks;
 #[cfg(test)]
 mod tests;
 
-pub use charts::{history_figure, plot_history, plot_roc, roc_axes, roc_chart, RocSeries};
+pub use charts::{
+    history_figure, history_figure_named, plot_history, plot_roc, roc_axes, roc_chart, RocSeries,
+};
 pub use error::PlotError;
 pub use figure::{Figure, Panel, MAX_SIDE};
 pub use images::{GrayImage, ImageGrid};

@@ -677,6 +677,28 @@ fn legend_has_a_white_box_in_the_free_corner() {
 }
 
 #[test]
+fn a_wide_legend_with_no_free_corner_goes_where_it_hides_least() {
+    // Lines along the top edge, along the right half of the bottom edge,
+    // and a short stub in the lower left: every corner hides some data, and
+    // the legend is too wide to go outside, so it takes the lower left.
+    let top: Vec<(f64, f64)> = (0..=20).map(|i| (f64::from(i) / 2.0, 9.0)).collect();
+    let bottom: Vec<(f64, f64)> = (10..=20).map(|i| (f64::from(i) / 2.0, 1.0)).collect();
+    let chart = LineChart::new("")
+        .series(Series::new("a legend label long enough to be wide", top))
+        .series(Series::new("b", bottom))
+        .series(Series::new("c", vec![(0.2, 0.2), (0.4, 0.8)]))
+        .x_range(0.0, 10.0)
+        .y_range(0.0, 10.0);
+    let img = rgb_img(&Figure::new(420, 400).panel(chart));
+    let c = palette_color(0);
+    let lower_left = (0..img.w / 2)
+        .flat_map(|x| (img.h / 2..img.h).map(move |y| (x, y)))
+        .filter(|&(x, y)| near(img.at(x, y), c, 30))
+        .count();
+    assert!(lower_left > 20, "legend glyph not in the lower left");
+}
+
+#[test]
 fn outside_legend_and_many_groups_fit() {
     let mut chart = ScatterChart::new("Ten groups");
     for k in 0..10 {

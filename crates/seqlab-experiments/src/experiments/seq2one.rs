@@ -22,7 +22,7 @@
 //! ([`Experiment::run_seed`]) that reads as its steps: prepare the data,
 //! train each run, name the targets.
 
-use crate::common::{plot_history, Target};
+use crate::common::Target;
 use crate::experiment::{Experiment, Outcome, SeedContext};
 use crate::record::{settings_of, Setting};
 use crate::ExperimentError;
@@ -195,6 +195,7 @@ Three runs per seed:
             Run {
                 label: "ff_as_published",
                 title: format!("Feed-forward, as published: each epoch trains on the first {} samples (the post's slip)", data.published.len()),
+                train_name: format!("train (its {} samples)", data.published.len()),
                 net: Net::FeedForward,
                 epochs: ff_epochs,
                 on: &data.published,
@@ -205,6 +206,7 @@ Three runs per seed:
                     "Feed-forward, corrected: each epoch trains on all {} samples",
                     data.train.len()
                 ),
+                train_name: "train".into(),
                 net: Net::FeedForward,
                 epochs: ff_epochs,
                 on: &data.train,
@@ -212,6 +214,7 @@ Three runs per seed:
             Run {
                 label: "rnn",
                 title: "Two stacked RNN(relu) layers of 128, read at the last step".into(),
+                train_name: "train".into(),
                 net: Net::Rnn,
                 epochs: rnn_epochs,
                 on: &data.train,
@@ -316,10 +319,12 @@ impl Net {
     }
 }
 
-/// One training run: its name (file stem), plot title, network, epochs and data.
+/// One training run: its name (file stem), plot title, the legend name of
+/// its training curves, network, epochs and data.
 struct Run<'a> {
     label: &'static str,
     title: String,
+    train_name: String,
     net: Net,
     epochs: usize,
     on: &'a TensorData,
@@ -359,7 +364,14 @@ fn train(
     )?;
     ctx.out.write_history(run.label, &report.history)?;
     let png = ctx.out.path(&format!("{}.png", run.label));
-    plot_history(&report.history, &run.title, "test", &png)?;
+    seqlab_plot::history_figure_named(
+        &report.history.epoch_numbers(),
+        |name| report.history.column(name),
+        &run.title,
+        &run.train_name,
+        "test",
+    )?
+    .save_png(&png)?;
     let (train_accuracy, _) = accuracy_and_loss(model.as_ref(), &data.train)?;
     let (test_accuracy, test_loss) = accuracy_and_loss(model.as_ref(), &data.test)?;
     Ok(Trained {

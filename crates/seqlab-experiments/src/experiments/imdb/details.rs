@@ -177,6 +177,16 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
         )
         .published_at(book.keras_params as f64)
         .source("the book's model summary"),
+        Target::within(
+            &format!("{cell} epoch of the lowest validation loss (book protocol)"),
+            &format!("overfits after epoch {}", book.overfits_after_epoch),
+            b.best_epoch as f64,
+            1.0,
+            f64::MAX,
+        )
+        .published_at(book.overfits_after_epoch as f64)
+        .source(&format!("the book's IMDb {cell} results"))
+        .bounds(1.0, f64::MAX),
     ];
     targets.extend(confusion_targets(cell, book, &b.test));
     if cell == "LSTM" {

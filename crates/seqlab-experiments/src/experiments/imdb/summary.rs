@@ -177,8 +177,9 @@ pub(super) fn summarise(
         protocol_effect_over_seeds: effect,
     };
     let gain = lstm_gain(seeds, ctx.results_dir)?;
+    let first_loss = first_epoch_loss(seeds)?;
     Ok(SummaryExtra {
-        targets: gain.into_iter().collect(),
+        targets: gain.into_iter().chain(first_loss).collect(),
         files: vec!["roc.png".into()],
         report: vec![
             table,
@@ -233,6 +234,49 @@ fn lstm_gain(
             ))
         })
         .collect();
+    Ok(crate::aggregate::summarise_targets(&pairs))
+}
+
+/// The book-protocol training loss after the first epoch (each seed's
+/// `book_history.csv`) against the loss the book's training log prints.
+/// `None` when no seed has that history.
+fn first_epoch_loss(
+    seeds: &[SeedResult<ImdbDetails>],
+) -> Result<Option<TargetSummary>, ExperimentError> {
+    let Some(first) = seeds.first() else {
+        return Ok(None);
+    };
+    let cell = first
+        .metrics
+        .details
+        .settings
+        .model
+        .trim_start_matches("imdb ");
+    let book = published(if cell == "LSTM" {
+        RecurrentKind::Lstm
+    } else {
+        RecurrentKind::RnnTanh
+    });
+    let mut pairs = Vec::new();
+    for s in seeds {
+        let history = crate::common::read_history(&s.dir.join("book_history.csv"))?;
+        let Some(&loss) = history.column("loss").as_deref().and_then(<[f64]>::first) else {
+            continue;
+        };
+        pairs.push((
+            s.seed,
+            Target::within(
+                &format!("{cell} training loss after the first epoch (book protocol)"),
+                &format!("\"loss: {:.4}\" after epoch 1", book.first_epoch_loss),
+                loss,
+                0.0,
+                f64::MAX,
+            )
+            .published_at(book.first_epoch_loss)
+            .source(&format!("the book's training log of the IMDb {cell} model"))
+            .bounds(0.0, f64::MAX),
+        ));
+    }
     Ok(crate::aggregate::summarise_targets(&pairs))
 }
 
