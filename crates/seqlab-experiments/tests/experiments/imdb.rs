@@ -1,6 +1,7 @@
 //! IMDb sentiment: quick LSTM run end to end with predictions, tiny SimpleRNN.
 
 use crate::common::*;
+use seqlab_experiments::aggregate::aggregate;
 use seqlab_experiments::imdb::{
     self, ImdbConfig, ImdbDetails, PredictOptions, PredictionRow, Predictor,
 };
@@ -333,4 +334,47 @@ fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
     assert_eq!(m.details.parameters.keras_count, 643_265);
     assert!(m.details.settings.model.contains("SimpleRNN"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The summary compares each committed seed's first-epoch training loss
+/// (its `book_history.csv`) with the book's, and a seed whose history is
+/// gone is an error naming the file.
+#[test]
+fn the_summary_reads_the_first_epoch_loss_from_each_seed_history() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results");
+    let dir = scratch("imdb-first-epoch");
+    let exp = dir.join(imdb::RNN_NAME);
+    copy_dir(&committed.join(imdb::RNN_NAME), &exp);
+    let summary = aggregate::<imdb::ImdbRnn>(&dir, false).unwrap().unwrap();
+    let what = "SimpleRNN training loss after the first epoch (book protocol)";
+    let t = summary.targets.iter().find(|t| t.what == what);
+    let t = t.unwrap_or_else(|| panic!("{:?}", summary.targets));
+    assert_eq!(t.published_value, Some(0.3542));
+    assert_eq!(t.n, summary.seeds.len());
+    for seed in &summary.seeds {
+        let text =
+            std::fs::read_to_string(exp.join(format!("seeds/{seed}/book_history.csv"))).unwrap();
+        let first = History::from_csv(&text).unwrap().column("loss").unwrap()[0];
+        assert_eq!(t.values[&seed.to_string()], Some(first), "seed {seed}");
+    }
+    let gone = exp.join(format!("seeds/{}/book_history.csv", summary.seeds[0]));
+    std::fs::remove_file(&gone).unwrap();
+    let err = aggregate::<imdb::ImdbRnn>(&dir, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("book_history.csv"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }

@@ -108,6 +108,8 @@ fn assert_bilstm(dir: &Path, o: &RunOptions) {
         (p.keras_count, p.encoder_keras_count, p.decoder_keras_count),
         (49_408, 18_692, 30_716)
     );
+    assert_eq!(p.non_trainable, Some(224));
+    assert_eq!(p.keras_trainable(), Some(49_184));
     assert!(
         !out.join("latent.png").exists(),
         "no 2-D scatter for a 100-D latent space"
@@ -159,6 +161,16 @@ fn tiny_mnist_autoencoders_learn_draw_and_round_trip_through_saved_halves() {
     assert!(r.best_val_bce < r.first_epoch_val_bce - 0.05, "{r:?}");
     assert!(r.reconstruction_mse < r.mean_image_mse, "{r:?}");
     assert_eq!(d.parameters.keras_count, 10_950);
+    // Keras' split: the two batch norms' moving statistics are not trained,
+    // and the book's summary prints the trainable count.
+    assert_eq!(d.parameters.non_trainable, Some(112));
+    let targets = MnistLstmAe::targets(&d).unwrap_or_default();
+    let trainable = targets
+        .iter()
+        .find(|t| t.what == "Keras-counted trainable parameters");
+    let trainable = trainable.unwrap_or_else(|| panic!("{targets:?}"));
+    assert_eq!(trainable.measured, 10_838.0);
+    assert_eq!(trainable.published_value, Some(10_838.0));
     assert_halves_round_trip(&data, &out, &d);
     assert_bilstm(&dir, &o);
     std::fs::remove_dir_all(&dir).unwrap();
