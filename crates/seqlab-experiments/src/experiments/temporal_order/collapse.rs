@@ -12,7 +12,7 @@ use seqlab_plot::{Figure, LegendPosition, LineChart, Series};
 use seqlab_train::diagnostics::StepRecord;
 use std::path::Path;
 
-/// Steps shown before and after the worst onset (two epochs each way).
+/// Steps shown before and after the worst onset (two epochs of 31 each way).
 const WINDOW: usize = 62;
 
 /// The diagnosis columns of the per-seed table (see `summary::hard_lstm_per_seed`).
@@ -144,7 +144,7 @@ pub(super) fn plot(
 ) -> Result<Option<String>, ExperimentError> {
     let mut fig = Figure::new(1500, 860)
         .title(format!(
-            "Temporal order, HARD, LSTM as configured: the steps two epochs either side of each seed's worst collapse onset (step 0; logarithmic axis)"
+            "Temporal order, HARD, LSTM as configured: the {WINDOW} steps either side of each seed's worst collapse onset (step 0; logarithmic axis)"
         ))
         .grid(2, seeds.len().div_ceil(2).max(1));
     for s in seeds {

@@ -182,7 +182,15 @@ struct KeepBest<'a> {
     model: &'a dyn ModuleT,
     data: TensorData,
     history: History,
-    best: Option<(usize, f64, f64, Vec<(String, Tensor)>)>,
+    best: Option<BestEpoch>,
+}
+
+/// The epoch of lowest validation loss so far, with a copy of its weights.
+struct BestEpoch {
+    epoch: usize,
+    loss: f64,
+    accuracy: f64,
+    weights: Vec<(String, Tensor)>,
 }
 
 impl<'a> KeepBest<'a> {
@@ -203,7 +211,13 @@ impl<'a> KeepBest<'a> {
         net: &dyn ModuleT,
         test: &TensorData,
     ) -> Result<Kept, ExperimentError> {
-        let Some((epoch, _, validation_accuracy, weights)) = self.best else {
+        let Some(BestEpoch {
+            epoch,
+            accuracy: validation_accuracy,
+            weights,
+            ..
+        }) = self.best
+        else {
             return Err(ExperimentError::InvalidOption(
                 "restore-best kept no epoch (no epoch was trained)".into(),
             ));
@@ -249,7 +263,7 @@ impl Callback for KeepBest<'_> {
             lr: end.lr,
             seconds: 0.0,
         })?;
-        if self.best.as_ref().is_none_or(|b| e.loss < b.1) {
+        if self.best.as_ref().is_none_or(|b| e.loss < b.loss) {
             let weights = tch::no_grad(|| {
                 end.vs
                     .variables()
@@ -257,7 +271,12 @@ impl Callback for KeepBest<'_> {
                     .map(|(n, t)| (n, t.detach().copy()))
                     .collect()
             });
-            self.best = Some((end.epoch, e.loss, accuracy, weights));
+            self.best = Some(BestEpoch {
+                epoch: end.epoch,
+                loss: e.loss,
+                accuracy,
+                weights,
+            });
         }
         Ok(Control::Continue)
     }
