@@ -21,7 +21,7 @@ pub(super) fn row(d: Option<&StepDiagnosis>) -> String {
         return "- | - | - | - | - | -".into();
     };
     let rms = match d.solved_epoch {
-        Some(_) => fmt_number(d.quiet_rms / d.learning_rms),
+        Some(_) => ratio(d.quiet_rms / d.learning_rms),
         None => "-".into(),
     };
     let Some(o) = d.worst_onset() else {
@@ -34,9 +34,9 @@ pub(super) fn row(d: Option<&StepDiagnosis>) -> String {
         o.batch,
         fmt_number(o.loss),
         fmt_number(o.next_loss),
-        fmt_number(o.grad_norm / d.quiet_grad_norm),
-        fmt_number(o.update_norm / d.quiet_update_norm),
-        fmt_number(o.update_max / d.update_cap.unwrap_or(f64::NAN)),
+        ratio(o.grad_norm / d.quiet_grad_norm),
+        ratio(o.update_norm / d.quiet_update_norm),
+        ratio(o.update_max / d.update_cap.unwrap_or(f64::NAN)),
     )
 }
 
@@ -48,6 +48,8 @@ struct Pooled {
     grad_ratio: f64,
     update_ratio: f64,
     cap_fraction: f64,
+    onset_loss: f64,
+    next_loss: f64,
     above_clip: usize,
     rms_ratio: f64,
     large: usize,
@@ -70,6 +72,8 @@ fn pooled(diagnoses: &[&StepDiagnosis], clip: f64) -> Pooled {
         grad_ratio: per_onset(&|d, o| o.grad_norm / d.quiet_grad_norm),
         update_ratio: per_onset(&|d, o| o.update_norm / d.quiet_update_norm),
         cap_fraction: per_onset(&|d, o| o.update_max / d.update_cap.unwrap_or(f64::NAN)),
+        onset_loss: per_onset(&|_, o| o.loss),
+        next_loss: per_onset(&|_, o| o.next_loss),
         above_clip: diagnoses
             .iter()
             .flat_map(|d| &d.onsets)
@@ -86,9 +90,21 @@ fn pooled(diagnoses: &[&StepDiagnosis], clip: f64) -> Pooled {
     }
 }
 
+/// A ratio to three significant digits (`104`, `17.3`, `0.699`).
+pub(super) fn ratio(x: f64) -> String {
+    match x.abs() {
+        a if a >= 100.0 => format!("{x:.0}"),
+        a if a >= 10.0 => format!("{x:.1}"),
+        a if a >= 1.0 => format!("{x:.2}"),
+        _ => format!("{x:.3}"),
+    }
+}
+
 /// The finding about the HARD LSTM's collapses, in words, from the seeds'
-/// diagnoses: whether the update at a collapse's onset is RMSprop's
-/// normalised step at its ceiling, and what clipping and `v` did there.
+/// diagnoses: whether the step at a collapse's onset is outsized (at least
+/// [`LARGE_UPDATE`] times a quiet step at the median onset), what clipping
+/// did there, and whether `v` had decayed to tiny values (below a tenth of
+/// its level while learning).
 pub(super) fn finding(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
     let diagnoses: Vec<&StepDiagnosis> = seeds
         .iter()
@@ -101,35 +117,36 @@ pub(super) fn finding(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
     let p = pooled(&diagnoses, clip);
     if p.onsets == 0 {
         return format!(
-            "**Finding.** No collapse onset at any of the {} seeds with recorded steps: the late spikes the report once showed are not in this run.",
+            "**Finding.** No collapse onset at any of the {} seeds with recorded steps.",
             p.seeds
         );
     }
-    let confirmed = p.update_ratio >= LARGE_UPDATE && p.cap_fraction >= 0.9;
-    let mechanism = if confirmed {
-        "RMSprop's normalised step at its ceiling"
+    let step = if p.update_ratio >= LARGE_UPDATE {
+        format!("confirmed: a collapse starts with an outsized step, at least {LARGE_UPDATE} times a quiet one at the median onset")
     } else {
-        "not explained by RMSprop's ceiling alone"
+        format!("not confirmed: at the median onset the step is less than {LARGE_UPDATE} times a quiet one")
     };
     let v = if p.rms_ratio < 0.1 {
-        format!("v had decayed to tiny values: sqrt(v) on the quiet steps is a median {} of its level while learning", fmt_number(p.rms_ratio))
+        format!("As supposed, v had decayed to tiny values: sqrt(v) on the quiet steps is a median {} of its level while learning.", ratio(p.rms_ratio))
     } else {
-        format!("v had not decayed to tiny values (sqrt(v) on the quiet steps is a median {} of its level while learning): what makes the step large is the gradient's jump against that v", fmt_number(p.rms_ratio))
+        format!("Not as supposed, v had not decayed to tiny values: sqrt(v) on the quiet steps is a median {} of its level while learning. What makes the step large is the gradient's jump against that v, not v's decay.", ratio(p.rms_ratio))
     };
     format!(
-        "**Finding.** {} collapse onsets at {} of {} seeds. At the median onset the batch loss is still below the quiet threshold, yet the gradient norm before clipping is {} times the seed's quiet median; the step then moves the weights {} times as far as a quiet step, and its largest change of one weight is {} of RMSprop's ceiling lr/sqrt(1-alpha) = {}: the collapse starts with {mechanism}. Clipping the gradient norm at {} scaled the gradient at {} of the {} onsets, and cannot shrink such a step: RMSprop divides the (clipped) gradient by its own running size, so a gradient far above the recent ones moves every weight it touches by about the ceiling whatever its norm. {v}. The reverse does not hold as strictly: of the {} quiet steps whose update was at least {} times the quiet median, {} were followed by a batch loss of at least {SPIKE_LOSS}. The size of these steps is proportional to the learning rate and to nothing the clip controls; hence the two corrections below: keep the weights a validation set prefers (the collapse then costs nothing at the end), or lower the learning rate once the training loss stops improving.",
+        "**Finding.** {} collapse onsets at {} of {} seeds (median batch loss at the onset {}, median loss of the batch after it {}). At the median onset the gradient norm before clipping is {} times the seed's quiet median; the step then moves the weights {} times as far as a quiet step, and its largest change of one weight is {} of RMSprop's ceiling lr/sqrt(1-alpha) = {}. The mechanism is {step}. Clipping the gradient norm at {clip} scaled the gradient at {} of the {} onsets and did not prevent them: RMSprop divides the clipped gradient by the root of its own running squared average, which the quiet steps' small gradients had set, so the step size does not follow the gradient's norm. {v} {} of the {} onsets made a step at least {LARGE_UPDATE} times the quiet median, while of the {} quiet steps that made one, {} were followed by a batch loss of at least {SPIKE_LOSS}: such a step is nearly always where a collapse starts, but it does not always start one. Each value's step is bounded by the learning rate times a constant (the ceiling), and by nothing the clip controls: hence the two corrections below.",
         p.onsets,
         p.seeds_with_onsets,
         p.seeds,
-        fmt_number(p.grad_ratio),
-        fmt_number(p.update_ratio),
-        fmt_number(p.cap_fraction),
+        fmt_number(p.onset_loss),
+        fmt_number(p.next_loss),
+        ratio(p.grad_ratio),
+        ratio(p.update_ratio),
+        ratio(p.cap_fraction),
         fmt_number(diagnoses.first().and_then(|d| d.update_cap).unwrap_or(f64::NAN)),
-        fmt_number(clip),
         p.above_clip,
         p.onsets,
+        p.large_followed,
+        p.onsets,
         p.large,
-        fmt_number(LARGE_UPDATE),
         p.large_followed,
     )
 }
@@ -175,7 +192,9 @@ pub(super) fn plot(
         .x_label("step from the onset")
         .y_label("value (log scale)")
         .log_y(true)
-        .legend(LegendPosition::LowerRight)
+        // Headroom above the largest gradient norms for the legend.
+        .y_range(1e-5, 1e7)
+        .legend(LegendPosition::UpperLeft)
         .series(series("batch loss", |r| r.loss, 0)?)
         .series(series("gradient norm before clipping", |r| r.grad_norm, 1)?)
         .series(series("update norm", |r| r.update_norm, 2)?)

@@ -6,7 +6,6 @@ use super::details::{ModelResult, TemporalOrderDetails};
 use crate::aggregate::SeedResult;
 use crate::common::fmt_number;
 use crate::length_sweep::SweepRun;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The note on MODERATE and on the length sweep.
@@ -19,41 +18,43 @@ pub(super) fn note(seeds: &[SeedResult<TemporalOrderDetails>], results_dir: &Pat
 }
 
 /// MODERATE's LSTM seed by seed: when it first reached 100%, its final
-/// accuracy, and the collapse onsets its steps show.
+/// accuracy, its quiet steps and collapse onsets (against HARD's).
 fn moderate(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
-    let runs: Vec<(u64, &ModelResult)> = seeds
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.seed,
-                s.metrics
-                    .details
-                    .levels
-                    .get("moderate_100")?
-                    .models
-                    .get("lstm")?,
-            ))
-        })
-        .collect();
+    let lstm = |level: &str| -> Vec<(u64, &ModelResult)> {
+        seeds
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.seed,
+                    s.metrics.details.levels.get(level)?.models.get("lstm")?,
+                ))
+            })
+            .collect()
+    };
+    let runs = lstm("moderate_100");
     if runs.is_empty() {
         return "MODERATE did not run here.".into();
     }
-    let mut t = String::from("MODERATE, LSTM, seed by seed (first epoch at 100% test accuracy; final test accuracy; collapse onsets as defined above): ");
+    let quiet = |runs: &[(u64, &ModelResult)]| -> usize {
+        runs.iter()
+            .filter_map(|(_, m)| m.diagnosis.as_ref())
+            .map(|d| d.quiet_steps)
+            .sum()
+    };
     let rows: Vec<String> = runs
         .iter()
         .map(|(seed, m)| {
+            let d = m.diagnosis.as_ref();
             format!(
-                "seed {seed}: {}; {}; {}",
+                "seed {seed}: {}, {}, {}, {}",
                 m.first_epoch_at_100
                     .map_or("never".into(), |e| format!("epoch {e}")),
                 fmt_number(m.final_test_accuracy),
-                m.diagnosis
-                    .as_ref()
-                    .map_or("-".into(), |d| d.onsets.len().to_string())
+                d.map_or("-".into(), |d| d.quiet_steps.to_string()),
+                d.map_or("-".into(), |d| d.onsets.len().to_string())
             )
         })
         .collect();
-    t.push_str(&rows.join("; "));
     let onsets: usize = runs
         .iter()
         .filter_map(|(_, m)| m.diagnosis.as_ref())
@@ -64,19 +65,21 @@ fn moderate(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
         .filter(|(_, m)| m.first_epoch_at_100.is_none())
         .count();
     let latest = runs.iter().filter_map(|(_, m)| m.first_epoch_at_100).max();
-    let _ = write!(
-        t,
-        ". {onsets} onsets in all. {unsolved} of {} seeds never reach 100%{}. ",
+    let mut t = format!(
+        "MODERATE, LSTM, seed by seed (first epoch at 100% test accuracy, final test accuracy, quiet steps, collapse onsets, as defined above): {}. {onsets} onsets in all, on {} quiet steps against HARD's {} over the same seeds; {unsolved} of {} seeds never reach 100%{}. ",
+        rows.join("; "),
+        quiet(&runs),
+        quiet(&lstm("hard")),
         runs.len(),
         latest.map_or(String::new(), |e| format!(
-            " and the latest that does gets there at epoch {e} of {}",
+            ", and the latest that does gets there at epoch {e} of {}",
             runs[0].1.epochs
         ))
     );
     t.push_str(if onsets == 0 {
-        "MODERATE (no gradient clipping, PyTorch's initialisation) learns slowly enough that its loss rarely reaches the plateau where HARD's collapses start; a seed that ends far below 100% on another CPU is then more likely one that had not yet learned within the budget than a late spike, and neither correction would help it: restore-best can only keep an epoch that was good, and a learning-rate decay slows a seed that is still learning. Without that run's history the two cannot be told apart."
+        "So the mechanism is not seen at MODERATE on this CPU, whose LSTM trains without clipping from PyTorch's initialisation and reaches the plateau later. A MODERATE seed that ends far below 100% on another CPU could as well be one that had not learned within the budget as a late collapse; without that run's step record the two cannot be told apart. Restore-best would rescue only the latter (it can keep only an epoch that was good), and a learning-rate decay helps neither a seed still learning nor one whose rate has not yet been reduced."
     } else {
-        "MODERATE's LSTM shows the same onsets as HARD's, so the same mechanism can end a MODERATE run low on another CPU, and restore-best on a validation set would apply to it as it does to HARD."
+        "The same onsets appear at MODERATE, so the same mechanism can end a MODERATE run low on another CPU, and restore-best on a validation set would apply to it as it does to HARD."
     });
     t
 }

@@ -2,6 +2,7 @@
 //! seeds, the HARD LSTM seed by seed with its corrections, and the goals
 //! that need every seed.
 
+use super::collapse::{ratio, read_steps};
 use super::details::{LevelResult, ModelResult, TemporalOrderDetails};
 use super::diagnosis::{QUIET_LOSS, SPIKE_LOSS};
 use super::{collapse, others};
@@ -32,7 +33,7 @@ pub(super) fn summarise(
         report.push(hard_lstm_per_seed(seeds));
         report.push(collapse::finding(seeds));
         files.extend(collapse::plot(seeds, ctx.dir)?);
-        report.push(corrections_per_seed(seeds));
+        report.push(corrections_per_seed(seeds)?);
         targets.extend(every_seed_goals(seeds));
     }
     report.push(others::note(seeds, ctx.results_dir));
@@ -80,7 +81,11 @@ fn plot_level_over_seeds(
             .map(|s| test_accuracy(&s.dir.join(format!("{name}_{label}_history.csv"))))
             .collect::<Result<Vec<_>, _>>()?;
         let title = match &model.correction {
-            Some(_) => format!("{} ({})", model.model, label.replace('_', " ")),
+            Some(_) => format!(
+                "{} ({})",
+                model.model,
+                label.trim_start_matches("lstm_").replace('_', " ")
+            ),
             None => model.model.clone(),
         };
         fig = fig.panel(panel_over_seeds(&title, &per_seed)?);
@@ -123,7 +128,9 @@ fn hard_lstm_per_seed(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
 }
 
 /// The corrections next to the as-configured run, seed by seed.
-fn corrections_per_seed(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
+fn corrections_per_seed(
+    seeds: &[SeedResult<TemporalOrderDetails>],
+) -> Result<String, ExperimentError> {
     let described = |label: &str| {
         seeds
             .iter()
@@ -131,7 +138,7 @@ fn corrections_per_seed(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
             .unwrap_or_else(|| "not run".into())
     };
     let mut t = format!(
-        "The corrections, each one change alone, next to the as-configured LSTM. *Restore-best* trains exactly as configured (the column *same training* says whether its history file equals the as-configured run's) and ends with the {}. *Learning-rate decay*: {}.\n\n| seed | as configured: best / final | restore-best: kept epoch (validation accuracy) | restore-best: test accuracy | same training | lr decay: reduced after epochs | lr decay: best / final | lr decay: collapse onsets |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "The corrections, each one change alone, next to the as-configured LSTM. *Restore-best* trains exactly as configured (the column *same training* says whether its history file equals the as-configured run's; so `hard.png` gives it no panel of its own) and ends with the {}. *Learning-rate decay*: {}.\n\n| seed | as configured: best / final | restore-best: kept epoch (validation accuracy) | restore-best: test accuracy | same training | lr decay: reduced after epochs | lr decay: best / final | lr decay: collapse onsets |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
         described("lstm_restore_best"),
         described("lstm_lr_decay")
     );
@@ -171,7 +178,94 @@ fn corrections_per_seed(seeds: &[SeedResult<TemporalOrderDetails>]) -> String {
                 .map_or_else(dash, |d| d.onsets.len().to_string()),
         );
     }
-    t
+    t.push_str(&corrections_in_words(seeds)?);
+    Ok(t)
+}
+
+/// The corrections over seeds, in words: how often each ends at 99% or
+/// more, and for the learning-rate decay the onsets before and after its
+/// first reduction.
+fn corrections_in_words(
+    seeds: &[SeedResult<TemporalOrderDetails>],
+) -> Result<String, ExperimentError> {
+    let runs = |label: &str| -> Vec<&ModelResult> {
+        seeds.iter().filter_map(|s| hard(s, label)).collect()
+    };
+    let at_99 = |runs: &[&ModelResult]| {
+        runs.iter()
+            .filter(|m| m.final_test_accuracy >= 0.99)
+            .count()
+    };
+    let (configured, rb, lr) = (
+        runs("lstm"),
+        runs("lstm_restore_best"),
+        runs("lstm_lr_decay"),
+    );
+    let same = seeds
+        .iter()
+        .filter(|s| same_history(&s.dir, "hard_lstm", "hard_lstm_restore_best"))
+        .count();
+    let decay = decay_exposure(seeds)?;
+    let (before, after) = (decay.onsets[0], decay.onsets[1]);
+    let expected = before as f64 / decay.quiet[0] as f64 * decay.quiet[1] as f64;
+    Ok(format!(
+        "\nFinal test accuracy of at least 99%: as configured at {} of {} seeds, restore-best at {} of {} (its training equal to the as-configured run's at {same} of {} seeds), learning-rate decay at {} of {}. The decay's collapse onsets: {before} on {} quiet steps before its first reduction, {after} on {} quiet steps after it, where the rate before would have given {}{}: {}; until its first reduction the run trains as configured, collapses included, and the rate falls only once the training loss has stopped improving for the patience.",
+        at_99(&configured),
+        configured.len(),
+        at_99(&rb),
+        rb.len(),
+        seeds.len(),
+        at_99(&lr),
+        lr.len(),
+        decay.quiet[0],
+        decay.quiet[1],
+        ratio(expected),
+        match decay.never {
+            0 => String::new(),
+            n => format!(" ({n} runs never reduced it)"),
+        },
+        match after {
+            0 => "at the lower rate no collapse starts, as the mechanism above predicts",
+            _ => "collapses go on at the lower rate",
+        }
+    ))
+}
+
+/// The learning-rate decay's onsets and quiet steps before and after its
+/// first reduction, over the seeds, and the runs that never reduced it.
+struct Exposure {
+    onsets: [usize; 2],
+    quiet: [usize; 2],
+    never: usize,
+}
+
+/// [`Exposure`] from each seed's recorded steps of the decay run.
+fn decay_exposure(seeds: &[SeedResult<TemporalOrderDetails>]) -> Result<Exposure, ExperimentError> {
+    let mut e = Exposure {
+        onsets: [0, 0],
+        quiet: [0, 0],
+        never: 0,
+    };
+    for s in seeds {
+        let Some(m) = hard(s, "lstm_lr_decay") else {
+            continue;
+        };
+        let first = m.lr_reduced_after.first().copied().unwrap_or(usize::MAX);
+        e.never += usize::from(m.lr_reduced_after.is_empty());
+        let side = |epoch: usize| usize::from(epoch > first);
+        for o in m.diagnosis.iter().flat_map(|d| &d.onsets) {
+            e.onsets[side(o.epoch)] += 1;
+        }
+        let solved = m.first_epoch_at_100.unwrap_or(usize::MAX);
+        let steps = read_steps(&s.dir.join("hard_lstm_lr_decay_diagnostics.csv.gz"))?;
+        for r in steps
+            .iter()
+            .filter(|r| r.epoch > solved && r.loss < QUIET_LOSS)
+        {
+            e.quiet[side(r.epoch)] += 1;
+        }
+    }
+    Ok(e)
 }
 
 /// `1, 2, 3`, or `none`.
