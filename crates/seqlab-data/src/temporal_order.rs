@@ -306,6 +306,19 @@ pub fn generate_split(
     ))
 }
 
+/// Generates `n` validation sequences of level `d` from the
+/// [`rng::streams::SPLIT`] stream of `seed`: independent of the training
+/// data ([`generate`], [`FreshBatches`]) and of the test set
+/// ([`generate_split`]) of the same seed, for choosing among a run's
+/// epochs without looking at the test set.
+pub fn generate_validation(n: usize, d: Difficulty, seed: u64) -> Result<Dataset, DataError> {
+    Ok(sample_dataset(
+        &mut rng::stream(seed, rng::streams::SPLIT),
+        n,
+        d,
+    ))
+}
+
 /// The course's stream of fresh training batches: every call draws a new
 /// random batch, so no sequence is seen twice (with high probability).
 ///
@@ -469,6 +482,18 @@ mod tests {
                 alphabet: "XYabcdBE"
             }
         );
+    }
+
+    #[test]
+    fn validation_sequences_are_neither_training_nor_test_sequences() {
+        let d = Difficulty::Easy;
+        let val = generate_validation(50, d, 7).unwrap();
+        let (train, test) = generate_split(50, 50, d, 7).unwrap();
+        assert_eq!(val, generate_validation(50, d, 7).unwrap());
+        assert_ne!(val, train);
+        assert_ne!(val, test);
+        assert_ne!(val, generate_validation(50, d, 8).unwrap());
+        assert_eq!(val.inputs().shape(), &[50, d.padded_len(), N_FEATURES]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The fit loop.
 
 use crate::callbacks::{Callback, Control, EarlyStopping, EpochEnd, ReduceLrOnPlateau};
+use crate::diagnostics::{StepProbe, StepRecord};
 use crate::guard::guarded;
 use crate::history::{EpochRecord, History};
 use crate::objective::{Loss, Metric};
@@ -47,6 +48,9 @@ pub struct FitConfig {
     pub verbosity: Verbosity,
     /// Name shown in progress lines.
     pub label: String,
+    /// Measure every optimiser step into [`FitReport::steps`] (see
+    /// [`crate::diagnostics`]); off by default. Training is the same either way.
+    pub record_steps: bool,
 }
 
 impl FitConfig {
@@ -54,7 +58,7 @@ impl FitConfig {
     /// same order every run; set `seed` to vary it), no metrics, no early
     /// stopping, no learning-rate schedule, no gradient clipping, validation
     /// batches of `batch_size`, no validation split, one line printed per
-    /// epoch, label `"train"`.
+    /// epoch, label `"train"`, no step diagnostics.
     pub fn new(epochs: usize, batch_size: usize, optimizer: OptimizerConfig, loss: Loss) -> Self {
         Self {
             epochs,
@@ -71,6 +75,7 @@ impl FitConfig {
             validation_split: 0.0,
             verbosity: Verbosity::Epochs,
             label: "train".into(),
+            record_steps: false,
         }
     }
 }
@@ -87,6 +92,9 @@ pub struct FitReport {
     pub stopped_epoch: Option<usize>,
     /// Wall-clock seconds of the whole fit.
     pub seconds: f64,
+    /// Every optimiser step, measured, when [`FitConfig::record_steps`] is
+    /// set (else empty).
+    pub steps: Vec<StepRecord>,
 }
 
 /// Loss and metrics of a model on a data set.
@@ -509,13 +517,26 @@ pub fn fit_stream(
     val: Option<&TensorData>,
     config: FitConfig,
 ) -> Result<FitReport, TrainError> {
+    fit_stream_with_callbacks(vs, model, epoch_data, val, config, &mut [])
+}
+
+/// [`fit_stream`] with callbacks of your own, called after each epoch as in
+/// [`fit_with_callbacks`].
+pub fn fit_stream_with_callbacks(
+    vs: &mut VarStore,
+    model: &dyn ModuleT,
+    epoch_data: &mut dyn FnMut(usize) -> Result<TensorData, TrainError>,
+    val: Option<&TensorData>,
+    config: FitConfig,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<FitReport, TrainError> {
     if config.validation_split != 0.0 {
         return Err(TrainError::InvalidConfig(
             "validation_split needs one fixed training set; fit_stream draws a new one each epoch"
                 .into(),
         ));
     }
-    run(vs, model, epoch_data, val, config, &mut [])
+    run(vs, model, epoch_data, val, config, callbacks)
 }
 
 fn run(
@@ -566,6 +587,10 @@ fn run(
         .as_ref()
         .is_some_and(|e| e.restore_best_weights());
     let mut stopped_epoch = None;
+    let mut probe = config
+        .record_steps
+        .then(|| StepProbe::new(config.optimizer.kind));
+    let mut steps = Vec::new();
 
     let mut progress = FitProgress::new(config.verbosity, &config.label, config.epochs);
     for epoch in 0..config.epochs {
@@ -625,10 +650,9 @@ fn run(
             }
             opt.zero_grad()?;
             loss.f_backward()?;
-            if let Some(max) = config.clip_grad_norm {
-                opt.clip_grad_norm(max)?;
-            }
-            opt.step()?;
+            let at = (epoch + 1, batch_no, value);
+            let record = optimiser_step(&mut opt, config.clip_grad_norm, probe.as_mut(), at)?;
+            steps.extend(record);
             tch::no_grad(|| acc.add(value, &out.detach(), &b.y))?;
             progress.batch_done(batch_no, acc.loss());
         }
@@ -739,5 +763,29 @@ fn run(
         restored_epoch,
         stopped_epoch,
         seconds: started.elapsed().as_secs_f64(),
+        steps,
     })
+}
+
+/// Clips the gradients (if `clip` is set) and steps `opt`; with a probe,
+/// measures the step taken at `(epoch, batch, loss)`.
+fn optimiser_step(
+    opt: &mut crate::optim::Optimizer,
+    clip: Option<f64>,
+    mut probe: Option<&mut StepProbe>,
+    (epoch, batch, loss): (usize, usize, f64),
+) -> Result<Option<StepRecord>, TrainError> {
+    if let Some(p) = probe.as_deref_mut() {
+        p.before_clip(opt)?;
+    }
+    if let Some(max) = clip {
+        opt.clip_grad_norm(max)?;
+    }
+    if let Some(p) = probe.as_deref_mut() {
+        p.before_step(opt)?;
+    }
+    opt.step()?;
+    probe
+        .map(|p| p.after_step(opt, epoch, batch, loss))
+        .transpose()
 }

@@ -44,6 +44,7 @@
 pub mod callbacks;
 pub mod checkpoint;
 pub mod device;
+pub mod diagnostics;
 pub mod fit;
 pub mod guard;
 pub mod history;

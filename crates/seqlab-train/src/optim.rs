@@ -349,25 +349,66 @@ impl Optimizer {
         Ok(())
     }
 
-    /// Scales the gradients so that their joint 2-norm is at most `max`
-    /// (the norm of all gradients as one vector, as `clip_grad_norm_` in
-    /// PyTorch). Call it after the backward pass, before [`step`](Self::step).
-    pub fn clip_grad_norm(&mut self, max: f64) -> Result<(), TrainError> {
+    /// The gradients the next [`step`](Self::step) uses: the gradient
+    /// buffer, or each variable's defined gradient.
+    fn grads(&mut self) -> Result<Vec<Tensor>, TrainError> {
         self.settle()?;
-        let grads: Vec<Tensor> = match &self.mode {
+        Ok(match &self.mode {
             Mode::Flat { grads, .. } => grads.iter().map(Tensor::shallow_clone).collect(),
             Mode::PerVariable { vars, .. } => vars
                 .iter()
                 .map(Tensor::grad)
                 .filter(Tensor::defined)
                 .collect(),
-        };
+        })
+    }
+
+    /// The joint 2-norm of the gradients `grads` (0 for none).
+    fn joint_norm(grads: &[Tensor]) -> Result<f64, TrainError> {
         if grads.is_empty() {
-            return Ok(());
+            return Ok(0.0);
         }
         tch::no_grad(|| {
             let norms: Vec<Tensor> = grads.iter().map(Tensor::f_norm).collect::<Result<_, _>>()?;
-            let total = Tensor::f_stack(&norms, 0)?.f_norm()?.f_double_value(&[])?;
+            Ok(Tensor::f_stack(&norms, 0)?.f_norm()?.f_double_value(&[])?)
+        })
+    }
+
+    /// The joint 2-norm of the gradients as they are now (after the
+    /// backward pass: before any clipping), the norm
+    /// [`clip_grad_norm`](Self::clip_grad_norm) compares with its maximum.
+    /// Reads the gradients only.
+    pub fn grad_norm(&mut self) -> Result<f64, TrainError> {
+        let grads = self.grads()?;
+        Self::joint_norm(&grads)
+    }
+
+    /// Every trainable value as one flat 1-D tensor (a copy), in the order
+    /// of the variables; with [`flat_grad`](Self::flat_grad), what
+    /// diagnostics compare before and after a step.
+    pub fn flat_values(&self) -> Result<Tensor, TrainError> {
+        match &self.mode {
+            Mode::Flat { params, .. } => flat_copy(vec![params.detach()]),
+            Mode::PerVariable { vars, .. } => flat_copy(vars.iter().map(Tensor::detach).collect()),
+        }
+    }
+
+    /// Every gradient the next step uses as one flat 1-D tensor (a copy).
+    pub fn flat_grad(&mut self) -> Result<Tensor, TrainError> {
+        let grads = self.grads()?;
+        flat_copy(grads)
+    }
+
+    /// Scales the gradients so that their joint 2-norm is at most `max`
+    /// (the norm of all gradients as one vector, as `clip_grad_norm_` in
+    /// PyTorch). Call it after the backward pass, before [`step`](Self::step).
+    pub fn clip_grad_norm(&mut self, max: f64) -> Result<(), TrainError> {
+        let grads = self.grads()?;
+        if grads.is_empty() {
+            return Ok(());
+        }
+        let total = Self::joint_norm(&grads)?;
+        tch::no_grad(|| {
             let coef = max / (total + 1e-6);
             if coef < 1.0 {
                 for mut g in grads {
@@ -386,6 +427,20 @@ impl Optimizer {
         }
         Ok(())
     }
+}
+
+/// `pieces` flattened and concatenated into one new 1-D tensor.
+fn flat_copy(pieces: Vec<Tensor>) -> Result<Tensor, TrainError> {
+    if pieces.is_empty() {
+        return Ok(Tensor::f_zeros([0], (tch::Kind::Float, tch::Device::Cpu))?);
+    }
+    tch::no_grad(|| {
+        let flat: Vec<Tensor> = pieces
+            .iter()
+            .map(|t| t.f_reshape([-1]))
+            .collect::<Result<_, _>>()?;
+        Ok(Tensor::f_cat(&flat, 0)?)
+    })
 }
 
 /// Views of consecutive slices of the flat `buffer`, shaped like `vars`, in order.

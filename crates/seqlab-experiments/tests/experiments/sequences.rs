@@ -7,7 +7,10 @@ use seqlab_experiments::record::{read_json, SeedMetrics};
 use seqlab_experiments::runner::run;
 use seqlab_experiments::temporal_order::{TemporalOrder, TemporalOrderDetails};
 use seqlab_experiments::Experiment;
+use seqlab_train::diagnostics::StepRecord;
 use seqlab_train::History;
+use std::io::Read as _;
+use std::path::Path;
 
 #[test]
 fn quick_temporal_order_lstm_beats_rnn_on_hard() {
@@ -38,6 +41,9 @@ fn quick_temporal_order_lstm_beats_rnn_on_hard() {
         "hard.png",
         "hard_lstm_history.csv",
         "hard_rnn_history.csv",
+        "hard_lstm_diagnostics.csv.gz",
+        "hard_lstm_lr_decay_history.csv",
+        "hard_lstm_restore_best_validation.csv",
         "easy_10_lstm_history.csv",
     ] {
         assert!(outcome.files.iter().any(|g| g == f), "{f} not written");
@@ -49,7 +55,52 @@ fn quick_temporal_order_lstm_beats_rnn_on_hard() {
     assert_eq!(h.len(), 20);
     let (w, _, ink, colours) = png_stats(&outcome.dir.join("hard.png"));
     assert!(w == 1100 && ink > 0.02 && colours > 20);
+    hard_corrections_ran_as_labelled(&outcome.dir, &m);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The HARD LSTM's steps were recorded and diagnosed, and its two
+/// corrections ran as their own runs: restore-best trained exactly as the
+/// as-configured LSTM and kept an epoch it chose on validation sequences.
+fn hard_corrections_ran_as_labelled(dir: &Path, m: &SeedMetrics<TemporalOrderDetails>) {
+    let hard = &m.details.levels["hard"].models;
+    let steps = StepRecord::from_csv(&gunzip(&dir.join("hard_lstm_diagnostics.csv.gz"))).unwrap();
+    assert_eq!(steps.len(), 20 * 31);
+    assert!(steps
+        .iter()
+        .all(|s| s.grad_norm > 0.0 && s.update_norm > 0.0));
+    let diagnosis = hard["lstm"].diagnosis.as_ref().unwrap();
+    assert_eq!(diagnosis.steps, steps.len());
+    // RMSprop moves no weight by more than lr / sqrt(1 - alpha) in one step.
+    let cap = diagnosis.update_cap.unwrap();
+    assert!(steps.iter().all(|s| s.update_max <= cap * 1.0001), "{cap}");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    assert_eq!(
+        read("hard_lstm_history.csv"),
+        read("hard_lstm_restore_best_history.csv")
+    );
+    let rb = &hard["lstm_restore_best"];
+    let kept = rb.kept_epoch.unwrap();
+    let validation = History::from_csv(&read("hard_lstm_restore_best_validation.csv")).unwrap();
+    let losses = validation.column("validation_loss").unwrap();
+    let lowest = losses.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(losses[kept - 1], lowest, "kept epoch {kept} of {losses:?}");
+    assert!(rb.correction.as_deref().unwrap().contains("validation"));
+    let decay = &hard["lstm_lr_decay"];
+    assert!(decay
+        .correction
+        .as_deref()
+        .unwrap()
+        .contains("ReduceLROnPlateau"));
+    assert!(decay.diagnosis.is_some() && hard["rnn"].diagnosis.is_none());
+}
+
+fn gunzip(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text
 }
 
 #[test]
