@@ -11,7 +11,6 @@ use crate::common::{fmt_number, Target};
 use crate::experiment::SummaryContext;
 use crate::ExperimentError;
 use seqlab_plot::{Figure, LineChart, Series};
-use seqlab_train::History;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -325,21 +324,9 @@ fn every_seed_goals(
         .collect()
 }
 
-/// A history CSV, read back through [`History`].
-pub(super) fn read_history(path: &Path) -> Result<History, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    History::from_csv(&text).map_err(|e| ExperimentError::Saved {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
 /// The test accuracy per epoch of one model's history CSV.
 fn test_accuracy(path: &Path) -> Result<Vec<f64>, ExperimentError> {
-    read_history(path)?
+    crate::common::read_history(path)?
         .column("val_accuracy")
         .ok_or_else(|| ExperimentError::Saved {
             path: path.to_path_buf(),
