@@ -231,11 +231,27 @@ fn third_slip(seeds: &[SeedResult<ContinuationDetails>]) -> Option<String> {
         .iter()
         .map(|r| per_seed(seeds, &ratio(r)))
         .collect::<Option<_>>()?;
+    let written = per_seed(seeds, &next_value_loss(runs[1]))?;
+    let fixed = per_seed(seeds, &next_value_loss(runs[2]))?;
+    let identity_loss = per_seed(seeds, &rows[rows.len() - 1].1)?;
+    let nearer: Vec<f64> = (0..written.len())
+        .map(|i| {
+            f64::from(u8::from(
+                (written[i] - identity_loss[i]).abs() < (written[i] - fixed[i]).abs(),
+            ))
+        })
+        .collect();
+    let reading = if 2 * nearer.iter().filter(|&&x| x > 0.5).count() > nearer.len() {
+        "from epoch 2 it is taught the identity, and its one-step loss ends where the identity's does"
+    } else {
+        "its one-step loss does not end nearer the identity's in most seeds"
+    };
     Some(format!(
-        "**The third slip: the targets fixed as written.** Inside the epoch loop the posted code has `ytrain = [makeSequence(x0[i],seqLength) for i in 1:nTrains]`, which rebinds the global training targets after the first epoch. With `batchSequences` as posted it changes nothing (the batches come from `xtrain`); with `batchSequences` using its argument (`targets_fixed_as_written`), epoch 1 trains on the next values and epochs 2 onwards on these raw ten-value sequences, whose value at each scored step is that step's input: the identity again. In Julia, epoch 2 would stop with an error (`x[i][e][:,1]` on a `Float32`); the run shows what the line means numerically. Its MSE / baseline is {} over seeds (as_posted {}, targets_fixed {}). `targets_fixed` is the fix: `batchSequences` uses its argument and the line is removed.\n\n{table}",
+        "**The third slip: the targets fixed as written.** Inside the epoch loop the posted code has `ytrain = [makeSequence(x0[i],seqLength) for i in 1:nTrains]`, which rebinds the global training targets after the first epoch. With `batchSequences` as posted it changes nothing (the batches come from `xtrain`); with `batchSequences` using its argument (`targets_fixed_as_written`), epoch 1 trains on the next values and epochs 2 onwards on these raw ten-value sequences, whose value at each scored step is that step's input: the identity again. In Julia, epoch 2 would stop with an error (`x[i][e][:,1]` on a `Float32`); the run shows what the line means numerically. Its MSE / baseline is {} over seeds (as_posted {}, targets_fixed {}); its last one-step loss against the next values is nearer the identity's own (each input taken as its next value) than targets_fixed's in {} seeds: {reading}. `targets_fixed` is the fix: `batchSequences` uses its argument and the line is removed.\n\n{table}",
         mean_sd(&ratios[1], 3),
         mean_sd(&ratios[0], 3),
         mean_sd(&ratios[2], 3),
+        count(&nearer, |x| x > 0.5),
     ))
 }
 
@@ -249,20 +265,28 @@ fn targets_or_batch(seeds: &[SeedResult<ContinuationDetails>]) -> Option<String>
     let mut effects = Vec::new();
     for (what, from, to) in CHANGES {
         let v = per_seed(seeds, &change(from, to))?;
+        let interval = SeedSpread::of(&v).ok().and_then(|s| s.ci95);
+        let shown = interval.map_or(String::new(), |[lo, hi]| {
+            format!(", 95% interval [{lo:.3}, {hi:.3}]")
+        });
         lines.push(format!(
-            "- {what} (`{to}` − `{from}`): {} (lower in {} seeds)",
+            "- {what} (`{to}` − `{from}`): {}{shown} (lower in {} seeds)",
             mean_sd(&v, 3),
             count(&v, |x| x < 0.0)
         ));
-        effects.push(mean(&v));
+        effects.push(interval);
     }
     let loss_small = per_seed(seeds, &next_value_loss("both_fixed_batch_3"))?;
     let loss_large = per_seed(seeds, &next_value_loss("both_fixed"))?;
-    let lower: Vec<f64> = loss_small
+    let gain: Vec<f64> = loss_small
         .iter()
         .zip(&loss_large)
         .map(|(a, b)| b - a)
         .collect();
+    let fixed_ratios = [ratio("both_fixed_batch_3"), ratio("both_fixed")]
+        .iter()
+        .map(|p| per_seed(seeds, p).map(|v| mean(&v)))
+        .collect::<Option<Vec<f64>>>()?;
     let rows: Vec<(String, Pick<'_>)> = [
         "as_posted",
         "targets_fixed_batch_3",
@@ -275,42 +299,50 @@ fn targets_or_batch(seeds: &[SeedResult<ContinuationDetails>]) -> Option<String>
     .map(|r| (format!("{r}: MSE / baseline"), ratio(r)))
     .collect();
     let table = seed_table(seeds, &rows, 4)?;
-    let verdict = batch_verdict(&effects, &lower);
+    let verdict = batch_verdict(&effects, &gain, &fixed_ratios);
     Some(format!(
-        "**Targets or batch size.** The fix's `batchSequences(ytrain, {large})` makes batches of {large} ({large_updates} updates per epoch) where the posted code makes batches of {small} ({small_updates}). Run at the posted batches of {small} in the posted order, the fixes differ from the slipped runs in the targets alone. Changes of MSE / baseline, paired by seed (mean ± sd over seeds):\n\n{}\n\nWith both slips fixed, the last one-step validation loss against the next values is {} at batches of {small} and {} at batches of {large}, lower at batches of {small} in {} seeds. {verdict}\n\n{table}",
+        "**Targets or batch size.** The fix's `batchSequences(ytrain, {large})` makes batches of {large} ({large_updates} updates per epoch) where the posted code makes batches of {small} ({small_updates}). Run at the posted batches of {small} in the posted order, the fixes differ from the slipped runs in the targets alone. Changes of MSE / baseline, paired by seed (mean ± sd over seeds, Student's t interval for the mean):\n\n{}\n\nWith both slips fixed, the last one-step validation loss against the next values is {} at batches of {small} and {} at batches of {large}, lower at batches of {small} in {} seeds. {verdict}\n\n{table}",
         lines.join("\n"),
         mean_sd(&loss_small, 4),
         mean_sd(&loss_large, 4),
-        count(&lower, |x| x > 0.0),
+        count(&gain, |x| x > 0.0),
     ))
 }
 
-/// Which effect is which, from the mean paired changes (targets, batch,
-/// targets with the prediction fixed, batch with the prediction fixed) and
-/// the seeds' one-step losses at batch 16 less those at batch 3.
-fn batch_verdict(effects: &[f64], loss_gain: &[f64]) -> String {
-    let word = |x: f64| if x < 0.0 { "lowers" } else { "raises" };
-    let [t, b, t2, b2] = effects else {
+/// Which effect is which, from the 95% intervals of the paired changes
+/// (targets, batch, targets with the prediction fixed, batch with the
+/// prediction fixed), the seeds' one-step losses at batch 16 less those at
+/// batch 3, and the mean ratios of both_fixed at batch 3 and at batch 16.
+fn batch_verdict(effects: &[Option<[f64; 2]>], loss_gain: &[f64], fixed: &[f64]) -> String {
+    let above = |e: &Option<[f64; 2]>| e.is_some_and(|[lo, _]| lo > 0.0);
+    let below = |e: &Option<[f64; 2]>| e.is_some_and(|[_, hi]| hi < 0.0);
+    let ([t, b, t2, b2], [at_3, at_16]) = (effects, fixed) else {
         return String::new();
     };
-    let mut s = format!(
-        "On average over seeds, the targets fix at the posted batch size {} the error by {:.3} of the baseline's with the prediction as posted and {} it by {:.3} with it fixed; the batches of 16 then {} it by {:.3} and {} it by {:.3}.",
-        word(*t), t.abs(), word(*t2), t2.abs(), word(*b), b.abs(), word(*b2), b2.abs()
-    );
-    let fewer_updates_hurt =
-        *b2 > 0.0 && 2 * loss_gain.iter().filter(|&&x| x > 0.0).count() > loss_gain.len();
-    if fewer_updates_hurt {
-        s.push_str(" So part of what looked like a model too small for 20 epochs (both_fixed) is the fix's batch size: its fewer updates learn the next value less well in the same 20 epochs.");
+    let mut s = String::new();
+    if above(t) {
+        s.push_str("With the prediction as posted, the targets fix makes the continuation worse (interval above 0): a model that learned the next value extrapolates a slope it cannot know from the 5th seed alone. ");
     }
-    if b2.abs() > t2.abs() {
-        s.push_str(
-            " With the prediction fixed, the batch size moves the error more than the targets do.",
-        );
+    let better_steps = 2 * loss_gain.iter().filter(|&&x| x > 0.0).count() > loss_gain.len();
+    let batch_clear = [b, b2].iter().any(|e| above(e) || below(e));
+    s.push_str(match (better_steps, batch_clear) {
+        (true, false) => "The batches of 3 learn the next value better in most seeds, but the change of the continuation's error from batches of 3 to 16 is not distinguishable from 0 over these seeds, with the prediction as posted or fixed. ",
+        (true, true) => "The batches of 3 learn the next value better in most seeds, and the change of the continuation's error from batches of 3 to 16 is distinguishable from 0 in at least one pairing. ",
+        (false, _) => "The batches of 3 do not learn the next value better in most seeds. ",
+    });
+    let targets_clear = if above(t2) || below(t2) {
+        "is"
     } else {
-        s.push_str(
-            " With the prediction fixed, the targets move the error more than the batch size does.",
-        );
-    }
+        "is not"
+    };
+    s.push_str(&format!(
+        "With the prediction fixed, the targets' change {targets_clear} distinguishable from 0. Both fixed, the model stays at {at_3:.3} of the baseline's error at batches of 3 and {at_16:.3} at batches of 16 on average: "
+    ));
+    s.push_str(if above(b2) {
+        "part of what looked like a model too small for 20 epochs is the fix's batch size."
+    } else {
+        "the fix's batch size does not explain the model staying near the baseline; it is too small or too briefly trained at either batch size (the variants with more epochs, a larger rate or more width are in the table above)."
+    });
     s
 }
 
