@@ -14,9 +14,18 @@
 //! biases for the dense layers; for the LSTM Glorot-uniform input and
 //! recurrent weights, zero biases and a forget-gate bias of 1
 //! ([`RecurrentInit::Flux`]).
+//!
+//! A reset model starts from a zero state, unless
+//! [`NextStepConfig::trainable_state`] is set: then the LSTM's initial
+//! `(h, c)` are parameters (zeros at first, shared by every sequence of a
+//! batch) that training updates and a reset returns to, as Flux 0.11 and
+//! 0.12 did (their `LSTMCell` kept `h` and `c` (0.11) or `state0` (0.12)
+//! among its trainable fields, and `reset!` set the state back to them).
 
 use crate::keras;
-use crate::recurrent::{recurrent, Recurrent, RecurrentConfig, RecurrentInit, RecurrentKind};
+use crate::recurrent::{
+    recurrent, Recurrent, RecurrentConfig, RecurrentInit, RecurrentKind, RecurrentState,
+};
 use crate::summary::{shape_str, Summary, SummaryRow};
 use crate::{Model, ModelError};
 use std::borrow::Borrow;
@@ -35,6 +44,10 @@ pub struct NextStepConfig {
     pub warmup: i64,
     /// LSTM initialisation.
     pub init: RecurrentInit,
+    /// The LSTM's initial `(h, c)` are trained parameters (Flux 0.11/0.12's
+    /// `Recur`), not zeros; absent in older settings: `false`.
+    #[serde(default)]
+    pub trainable_state: bool,
 }
 
 impl NextStepConfig {
@@ -45,6 +58,7 @@ impl NextStepConfig {
             relu_width: 5,
             warmup: 4,
             init: RecurrentInit::Flux,
+            trainable_state: false,
         }
     }
 }
@@ -57,6 +71,9 @@ pub struct NextStepLstm {
     lstm: Recurrent,
     hidden: nn::Linear,
     out: nn::Linear,
+    /// The trained initial `(h, c)`, each `[1, 1, width]`, when
+    /// [`NextStepConfig::trainable_state`] is set.
+    initial: Option<(Tensor, Tensor)>,
 }
 
 /// Builds a [`NextStepLstm`] under `path`.
@@ -72,18 +89,29 @@ pub fn next_step_lstm<'a, P: Borrow<nn::Path<'a>>>(
         )));
     }
     let w = config.width;
+    let embed = keras::dense(path / "dense_in", 1, w)?;
+    let lstm = recurrent(
+        path / "lstm",
+        &RecurrentConfig {
+            init: config.init,
+            ..RecurrentConfig::new(RecurrentKind::Lstm, w, w)
+        },
+    )?;
+    let hidden = keras::dense(path / "dense_relu", w, config.relu_width)?;
+    let out = keras::dense(path / "dense_out", config.relu_width, 1)?;
+    // Created last and as zeros: the other layers draw the same weights
+    // with or without it.
+    let initial = config.trainable_state.then(|| {
+        let state = path / "lstm_state0";
+        (state.zeros("h", &[1, 1, w]), state.zeros("c", &[1, 1, w]))
+    });
     Ok(NextStepLstm {
         config: config.clone(),
-        embed: keras::dense(path / "dense_in", 1, w)?,
-        lstm: recurrent(
-            path / "lstm",
-            &RecurrentConfig {
-                init: config.init,
-                ..RecurrentConfig::new(RecurrentKind::Lstm, w, w)
-            },
-        )?,
-        hidden: keras::dense(path / "dense_relu", w, config.relu_width)?,
-        out: keras::dense(path / "dense_out", config.relu_width, 1)?,
+        embed,
+        lstm,
+        hidden,
+        out,
+        initial,
     })
 }
 
@@ -94,14 +122,23 @@ impl NextStepLstm {
     }
 
     /// The prediction after every step of `xs` `[batch, steps, 1]`,
-    /// `[batch, steps, 1]`, from `state` (zeros when `None`: a reset
-    /// model), and the state after the last step.
+    /// `[batch, steps, 1]`, from `state` (when `None`, a reset model's: the
+    /// trained initial state, or zeros), and the state after the last step.
     pub fn steps(
         &self,
         xs: &Tensor,
-        state: Option<&crate::recurrent::RecurrentState>,
+        state: Option<&RecurrentState>,
         train: bool,
-    ) -> (Tensor, crate::recurrent::RecurrentState) {
+    ) -> (Tensor, RecurrentState) {
+        let reset;
+        let state = match (state, &self.initial) {
+            (None, Some((h, c))) => {
+                let shape = [1, xs.size()[0], self.config.width];
+                reset = RecurrentState::HC(h.expand(shape, false), c.expand(shape, false));
+                Some(&reset)
+            }
+            (state, _) => state,
+        };
         let (h, state) = self.lstm.forward(&self.embed.forward(xs), state, train);
         let y = self.out.forward(&self.hidden.forward(&h).relu());
         (y, state)
@@ -126,6 +163,15 @@ impl NextStepLstm {
             }
             Tensor::cat(&outs, 1).squeeze_dim(2)
         })
+    }
+}
+
+impl NextStepLstm {
+    /// Parameters of the trained initial state (`2 * width`, or 0).
+    fn initial_params(&self) -> i64 {
+        self.initial
+            .as_ref()
+            .map_or(0, |(h, c)| h.numel() as i64 + c.numel() as i64)
     }
 }
 
@@ -168,13 +214,80 @@ impl Model for NextStepLstm {
                     name: "lstm".into(),
                     layer: "LSTM".into(),
                     output_shape: shape_str(&[steps, c.width]),
-                    params: self.lstm.num_params(),
-                    keras_params: self.lstm.keras_params(),
+                    params: self.lstm.num_params() + self.initial_params(),
+                    keras_params: self.lstm.keras_params() + self.initial_params(),
                     non_trainable: 0,
                 },
                 keras::dense_row("dense_relu", &self.hidden, &[steps, c.relu_width]),
                 keras::dense_row("dense_out", &self.out, &[steps, 1]),
             ],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::ModuleT;
+    use tch::{Device, Kind};
+
+    /// A forum model under a fresh seed, with or without a trained initial state.
+    fn model(trainable_state: bool) -> (nn::VarStore, NextStepLstm) {
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = NextStepConfig {
+            trainable_state,
+            ..NextStepConfig::forum()
+        };
+        let m = next_step_lstm(vs.root() / "m", &config).unwrap();
+        (vs, m)
+    }
+
+    fn inputs() -> Tensor {
+        Tensor::linspace(-1.0, 1.0, 18, (Kind::Float, Device::Cpu)).reshape([2, 9, 1])
+    }
+
+    #[test]
+    fn a_trained_initial_state_starts_at_zero_and_leaves_the_other_weights_alone() {
+        let (vs_zero, zero) = model(false);
+        let (vs_state, state) = model(true);
+        let vars = vs_state.variables();
+        for name in ["m.lstm_state0.h", "m.lstm_state0.c"] {
+            assert_eq!(vars[name].size(), [1, 1, 3]);
+            assert_eq!(vars[name].abs().sum(Kind::Double).double_value(&[]), 0.0);
+        }
+        assert_eq!(vars.len(), vs_zero.variables().len() + 2);
+        for (name, v) in vs_zero.variables() {
+            assert!(v.equal(&vars[&name]), "{name} differs");
+        }
+        // Zeros at first: the same outputs as a model that starts from zeros.
+        let xs = inputs();
+        assert!(zero
+            .forward_t(&xs, false)
+            .equal(&state.forward_t(&xs, false)));
+        let params = |m: &NextStepLstm| m.summary(&[9, 1]).total_keras_params();
+        assert_eq!(params(&state), params(&zero) + 6);
+    }
+
+    #[test]
+    fn the_initial_state_is_trained_and_a_reset_returns_to_it() {
+        let (vs, m) = model(true);
+        let xs = inputs();
+        let h0 = vs.variables()["m.lstm_state0.h"].shallow_clone();
+        let c0 = vs.variables()["m.lstm_state0.c"].shallow_clone();
+        m.forward_t(&xs, true).square().sum(Kind::Float).backward();
+        for t in [&h0, &c0] {
+            let g = t.grad();
+            assert!(g.defined() && g.abs().sum(Kind::Double).double_value(&[]) > 0.0);
+        }
+        let before = m.continue_from(&xs.narrow(1, 4, 1), 5);
+        tch::no_grad(|| {
+            let _ = h0.shallow_clone().fill_(0.5);
+        });
+        // Both the training view and a reset prediction start from it.
+        let after = m.continue_from(&xs.narrow(1, 4, 1), 5);
+        assert!(!before.equal(&after));
+        let (_, zero) = model(false);
+        assert!(!zero.forward_t(&xs, false).equal(&m.forward_t(&xs, false)));
     }
 }

@@ -8,6 +8,7 @@ mod fuzz_predict;
 mod bench;
 mod cli;
 mod common;
+mod continuation;
 mod data;
 mod imdb;
 mod io;
