@@ -189,6 +189,9 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
         .bounds(1.0, f64::MAX),
     ];
     targets.extend(confusion_targets(cell, book, &b.test));
+    if cell == "SimpleRNN" {
+        targets.extend(toy_simple_rnn());
+    }
     if cell == "LSTM" {
         targets.push(
             Target::within(
@@ -203,6 +206,31 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
         );
     }
     targets
+}
+
+/// The book's first recurrent example, before the IMDb model: a Keras
+/// `SimpleRNN(10)` on 5 steps of 2 features, whose summary prints 130
+/// parameters. seqlab's SimpleRNN layer of that shape, counted as Keras
+/// counts (one bias vector), against it. `None` only if the layer cannot be
+/// built, which would be a bug.
+fn toy_simple_rnn() -> Option<Target> {
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let config = seqlab_models::recurrent::RecurrentConfig::new(RecurrentKind::RnnTanh, 2, 10);
+    let layer = seqlab_models::recurrent::recurrent(vs.root() / "toy", &config).ok()?;
+    let counted = layer.keras_params() as f64;
+    Some(
+        Target::within(
+            "the book's toy SimpleRNN(10) on 5 steps of 2 features: Keras-counted parameters",
+            "\"Total params: 130\", \"Trainable params: 130\"",
+            counted,
+            130.0,
+            130.0,
+        )
+        .published_at(130.0)
+        .source(
+            "the book's chapter on recurrent networks, section \"Simple RNNs\", model.summary()",
+        ),
+    )
 }
 
 /// The terminal lines after the targets.
