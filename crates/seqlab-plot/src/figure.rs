@@ -214,6 +214,11 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, PlotError>
         let mut enc = png::Encoder::new(&mut out, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
+        // Charts are mostly flat colour: the best deflate level with a
+        // filter chosen per row makes files about a third smaller (the
+        // committed results travel to the device machine within a budget).
+        enc.set_compression(png::Compression::Best);
+        enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
         let mut writer = enc.write_header().map_err(e)?;
         writer.write_image_data(rgb).map_err(e)?;
         writer.finish().map_err(e)?;
