@@ -516,7 +516,11 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     let main_med: Vec<Option<f64>> = main.iter().map(|r| median(r)).collect();
     let geo = |v: &[Option<f64>]| geomean(&v.iter().flatten().copied().collect::<Vec<_>>());
     let (cpu, peak) = cpu_model();
-    let mut md = String::from("# seqlab vs PyTorch eager: training throughput\n\n");
+    let mut md = String::from(if keras {
+        "# seqlab vs PyTorch eager and Keras 3: training throughput\n\n"
+    } else {
+        "# seqlab vs PyTorch eager: training throughput\n\n"
+    });
     md.push_str(&format!(
         "Written by `cargo xtask bench{}`. Machine: {cpu}, {cores} logical CPUs; device {}; seqlab on tch 0.24 / libtorch \
          2.11.0, PyTorch {torch_version} (the PyPI wheel). Each number is samples per second over the median of {} timed epochs \
