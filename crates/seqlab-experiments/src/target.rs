@@ -68,6 +68,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// A count the source prints (parameters of a model summary), compared
+    /// exactly: met when `counted == printed`, with `printed` as the
+    /// published value.
+    pub fn count(what: &str, published: &str, counted: i64, printed: i64) -> Self {
+        Self::within(
+            what,
+            published,
+            counted as f64,
+            printed as f64,
+            printed as f64,
+        )
+        .published_at(printed as f64)
+    }
+
     /// A target met when `lo <= measured <= hi` (`f64::MIN`/`f64::MAX` for no bound).
     pub fn within(what: &str, published: &str, measured: f64, lo: f64, hi: f64) -> Self {
         let expected = match (lo > f64::MIN, hi < f64::MAX) {

@@ -791,25 +791,21 @@ fn targets(details: &AeDetails) -> Vec<Target> {
         .keras_trainable
         .zip(details.parameters.keras_trainable())
         .map(|(printed, counted)| {
-            Target::within(
+            Target::count(
                 "Keras-counted trainable parameters",
                 &format!("{printed} trainable parameters"),
-                counted as f64,
-                printed as f64,
-                printed as f64,
+                counted,
+                printed,
             )
-            .published_at(printed as f64)
             .source("the book's model summary")
         });
     let mut targets = vec![
-        Target::within(
+        Target::count(
             "Keras-counted parameters",
             &format!("{} total parameters", book.keras_params),
-            details.parameters.keras_count as f64,
-            book.keras_params as f64,
-            book.keras_params as f64,
+            details.parameters.keras_count,
+            book.keras_params,
         )
-        .published_at(book.keras_params as f64)
         .source("the book's model summary"),
         Target::within(
             "validation BCE after epoch 1",

@@ -748,14 +748,12 @@ fn details(
 /// fed-back error; for damped and power, that the published optimiser and
 /// loss train nothing.
 fn targets(d: &Seq2SeqDetails) -> Vec<Target> {
-    let mut targets = vec![Target::within(
+    let mut targets = vec![Target::count(
         "Keras-counted parameters",
         "46,276 parameters",
-        d.parameters.keras_count as f64,
-        46_276.0,
-        46_276.0,
+        d.parameters.keras_count,
+        46_276,
     )
-    .published_at(46_276.0)
     .source("the Keras seq2seq post's model (its Keras summary)")];
     if d.categorical_crossentropy_check.is_none() {
         targets.push(

@@ -3,7 +3,7 @@
 //! terminal's headline.
 
 use super::protocols::{ProtocolEffect, ProtocolMetrics, Scored};
-use super::{published, Published};
+use super::Published;
 use crate::common::Target;
 use seqlab_models::recurrent::RecurrentKind;
 use serde::{Deserialize, Serialize};
@@ -139,12 +139,7 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
     let Some(b) = d.protocols.get("book") else {
         return Vec::new();
     };
-    let cell = d.settings.model.trim_start_matches("imdb ");
-    let book = &published(if cell == "LSTM" {
-        RecurrentKind::Lstm
-    } else {
-        RecurrentKind::RnnTanh
-    });
+    let (cell, book) = super::book_for(&d.settings.model);
     let mut targets = vec![
         Target::within(
             &format!("{cell} ROC AUC (book protocol)"),
@@ -168,14 +163,12 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
             "the book's IMDb {cell} results, at the Youden-optimal threshold"
         ))
         .bounds(0.0, 1.0),
-        Target::within(
+        Target::count(
             &format!("{cell} Keras-counted parameters"),
             &format!("{} total parameters", book.keras_params),
-            d.parameters.keras_count as f64,
-            book.keras_params as f64,
-            book.keras_params as f64,
+            d.parameters.keras_count,
+            book.keras_params,
         )
-        .published_at(book.keras_params as f64)
         .source("the book's model summary"),
         Target::within(
             &format!("{cell} epoch of the lowest validation loss (book protocol)"),
@@ -188,7 +181,7 @@ pub(super) fn targets(d: &ImdbDetails) -> Vec<Target> {
         .source(&format!("the book's IMDb {cell} results"))
         .bounds(1.0, f64::MAX),
     ];
-    targets.extend(confusion_targets(cell, book, &b.test));
+    targets.extend(confusion_targets(cell, &book, &b.test));
     if cell == "SimpleRNN" {
         targets.extend(toy_simple_rnn());
     }
@@ -217,16 +210,13 @@ fn toy_simple_rnn() -> Option<Target> {
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let config = seqlab_models::recurrent::RecurrentConfig::new(RecurrentKind::RnnTanh, 2, 10);
     let layer = seqlab_models::recurrent::recurrent(vs.root() / "toy", &config).ok()?;
-    let counted = layer.keras_params() as f64;
     Some(
-        Target::within(
+        Target::count(
             "the book's toy SimpleRNN(10) on 5 steps of 2 features: Keras-counted parameters",
             "\"Total params: 130\", \"Trainable params: 130\"",
-            counted,
-            130.0,
-            130.0,
+            layer.keras_params(),
+            130,
         )
-        .published_at(130.0)
         .source(
             "the book's chapter on recurrent networks, section \"Simple RNNs\", model.summary()",
         ),

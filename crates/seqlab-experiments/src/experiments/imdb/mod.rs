@@ -124,6 +124,18 @@ pub fn published(kind: RecurrentKind) -> Published {
     }
 }
 
+/// A model's cell name (`SimpleRNN`, `LSTM`, from `imdb SimpleRNN`) and
+/// what the book reports for it.
+pub(super) fn book_for(model: &str) -> (&str, Published) {
+    let cell = model.trim_start_matches("imdb ");
+    let kind = if cell == "LSTM" {
+        RecurrentKind::Lstm
+    } else {
+        RecurrentKind::RnnTanh
+    };
+    (cell, published(kind))
+}
+
 /// The experiment name for a recurrent cell.
 pub fn name_of(kind: RecurrentKind) -> &'static str {
     match kind {

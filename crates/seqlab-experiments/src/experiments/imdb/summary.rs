@@ -246,17 +246,7 @@ fn first_epoch_loss(
     let Some(first) = seeds.first() else {
         return Ok(None);
     };
-    let cell = first
-        .metrics
-        .details
-        .settings
-        .model
-        .trim_start_matches("imdb ");
-    let book = published(if cell == "LSTM" {
-        RecurrentKind::Lstm
-    } else {
-        RecurrentKind::RnnTanh
-    });
+    let (cell, book) = book_for(&first.metrics.details.settings.model);
     let mut pairs = Vec::new();
     for s in seeds {
         let history = crate::common::read_history(&s.dir.join("book_history.csv"))?;
