@@ -554,6 +554,57 @@ enum Placement {
     Outside,
 }
 
+/// Where the legend goes. `Auto` needs the pixel layout: the first corner
+/// that hides no data, else outside on the right; when outside would leave
+/// the plot less than half the width, the corner hiding the least data.
+fn place_legend(
+    body: &Area<'_>,
+    axes: &Axes,
+    legend: Option<&LegendBox>,
+) -> Result<Placement, PlotError> {
+    let Some(b) = legend else {
+        return Ok(Placement::None);
+    };
+    let mut least_hidden = Corner::UpperRight;
+    let placement = match axes.legend {
+        LegendPosition::Hidden => Placement::None,
+        LegendPosition::UpperLeft => Placement::Inside(Corner::UpperLeft),
+        LegendPosition::UpperRight => Placement::Inside(Corner::UpperRight),
+        LegendPosition::LowerLeft => Placement::Inside(Corner::LowerLeft),
+        LegendPosition::LowerRight => Placement::Inside(Corner::LowerRight),
+        LegendPosition::OutsideRight => Placement::Outside,
+        LegendPosition::Auto => {
+            let full = layout(body, axes)?;
+            let chart = build(body, &full)?;
+            let plot = plot_pixels(&chart);
+            let (pw, ph) = (plot.2 - plot.0, plot.3 - plot.1);
+            let (corner, hidden) = [
+                Corner::UpperRight,
+                Corner::UpperLeft,
+                Corner::LowerRight,
+                Corner::LowerLeft,
+            ]
+            .into_iter()
+            .map(|c| (c, covered(&chart, &axes.occupancy, plot, b, c)))
+            .min_by_key(|(_, n)| *n)
+            .unwrap_or((Corner::UpperRight, 0));
+            least_hidden = corner;
+            let large = b.w as f64 > 0.4 * pw as f64 || b.h as f64 > 0.55 * ph as f64;
+            if hidden == 0 && !large {
+                Placement::Inside(corner)
+            } else {
+                Placement::Outside
+            }
+        }
+    };
+    let (bw, _) = body.dim_in_pixel();
+    // Keep at least half the width for the plot itself.
+    if matches!(placement, Placement::Outside) && (b.w + 2 * LEGEND_INSET) as u32 > bw / 2 {
+        return Ok(Placement::Inside(least_hidden));
+    }
+    Ok(placement)
+}
+
 /// Draws title, axes, grid and legend around the data that `draw_data`
 /// draws (in drawing space; it gets the visible rectangle for clipping).
 pub(crate) fn draw_cartesian<'b>(
@@ -573,49 +624,7 @@ pub(crate) fn draw_cartesian<'b>(
     };
     let (bw, _) = body.dim_in_pixel();
 
-    // Decide where the legend goes (needs the pixel layout for Auto). When
-    // it must go inside after all, the corner hiding the least data.
-    let mut fallback = Corner::UpperRight;
-    let mut placement = match (&legend, axes.legend) {
-        (None, _) | (_, LegendPosition::Hidden) => Placement::None,
-        (Some(_), LegendPosition::UpperLeft) => Placement::Inside(Corner::UpperLeft),
-        (Some(_), LegendPosition::UpperRight) => Placement::Inside(Corner::UpperRight),
-        (Some(_), LegendPosition::LowerLeft) => Placement::Inside(Corner::LowerLeft),
-        (Some(_), LegendPosition::LowerRight) => Placement::Inside(Corner::LowerRight),
-        (Some(_), LegendPosition::OutsideRight) => Placement::Outside,
-        (Some(b), LegendPosition::Auto) => {
-            let full = layout(&body, axes)?;
-            let chart = build(&body, &full)?;
-            let plot = plot_pixels(&chart);
-            let (pw, ph) = (plot.2 - plot.0, plot.3 - plot.1);
-            let hidden: Vec<(Corner, usize)> = [
-                Corner::UpperRight,
-                Corner::UpperLeft,
-                Corner::LowerRight,
-                Corner::LowerLeft,
-            ]
-            .into_iter()
-            .map(|c| (c, covered(&chart, &axes.occupancy, plot, b, c)))
-            .collect();
-            if let Some(&(c, _)) = hidden.iter().min_by_key(|(_, n)| *n) {
-                fallback = c;
-            }
-            if b.w as f64 > 0.4 * pw as f64 || b.h as f64 > 0.55 * ph as f64 {
-                Placement::Outside
-            } else {
-                match hidden.iter().find(|(_, n)| *n == 0) {
-                    Some(&(c, _)) => Placement::Inside(c),
-                    None => Placement::Outside,
-                }
-            }
-        }
-    };
-    if let (Placement::Outside, Some(b)) = (&placement, &legend) {
-        // Keep at least half the width for the plot itself.
-        if (b.w + 2 * LEGEND_INSET) as u32 > bw / 2 {
-            placement = Placement::Inside(fallback);
-        }
-    }
+    let placement = place_legend(&body, axes, legend.as_ref())?;
 
     let (chart_area, legend_area) = match (&placement, &legend) {
         (Placement::Outside, Some(b)) => {
