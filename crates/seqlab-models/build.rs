@@ -3,12 +3,13 @@ fn main() {
     compile_fused_rnn();
 }
 
-/// Compiles `csrc/fused_rnn.cpp` (the fused RNN/GRU layer, see
+/// Compiles `csrc/fused_rnn.cpp` (the fused recurrent layer and dropout mask, see
 /// `src/fused.rs`) against the libtorch that torch-sys links, with the same
 /// C++ standard and ABI as torch-sys's own shim. Always optimised: the
 /// element-wise loops are the point of it, also in debug builds.
 fn compile_fused_rnn() {
     println!("cargo:rerun-if-changed=csrc/fused_rnn.cpp");
+    println!("cargo:rerun-if-changed=csrc/fused_steps.inc");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let Some(root) = seqlab_build::libtorch_root() else {
         panic!("seqlab-models: cannot find libtorch (neither DEP_TCH_LIBTORCH_LIB nor LIBTORCH is set)");
@@ -28,7 +29,11 @@ fn compile_fused_rnn() {
         .flag("-std=c++17")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")
-        .opt_level(2)
+        .opt_level(3)
+        .flag("-ffp-contract=fast")
+        // GCC notes that 32-byte vectors change the calling convention; every
+        // function taking them is inlined, so no call crosses builds.
+        .flag("-Wno-psabi")
         .warnings(false)
         .compile("seqlab_fused_rnn");
 }

@@ -234,8 +234,9 @@ enum Variant {
     KerasJax,
     /// Keras 3 on TensorFlow, `model.fit` as its users run it.
     KerasTensorflow,
-    /// seqlab with its fused RNN/GRU kernel (`SEQLAB_RNN_KERNEL=fused`).
-    SeqlabFused,
+    /// seqlab with libtorch's recurrent kernels instead of its fused one
+    /// (`SEQLAB_RNN_KERNEL=libtorch`): the "before" of the fused kernel.
+    SeqlabLibtorchKernels,
 }
 
 /// The configurations compared with seqlab in the headline ratio.
@@ -245,7 +246,7 @@ impl Variant {
     fn is_peer(self) -> bool {
         !matches!(
             self,
-            Variant::Seqlab | Variant::SeqlabDefaults | Variant::SeqlabFused
+            Variant::Seqlab | Variant::SeqlabDefaults | Variant::SeqlabLibtorchKernels
         )
     }
 }
@@ -288,52 +289,49 @@ fn peers_table(workloads: &[String], rates: &[Vec<Vec<f64>>], versions: &[String
          shuffling, the backend's default compilation (XLA on JAX, `tf.function` on TensorFlow) and threads; epoch times \
          from a callback (`bench/peers/keras_peers.py`). Target: seqlab at least 1.0x the best peer on every workload, \
          geometric mean at least 1.3x.\n\n\
-         | workload | seqlab samples/s | seqlab, fused RNN/GRU kernel | PyTorch | Keras + JAX | Keras + TensorFlow | **seqlab / best peer** | seqlab fused / best peer |\n\
+         | workload | seqlab samples/s | PyTorch | Keras + JAX | Keras + TensorFlow | **seqlab / best peer** | seqlab, libtorch's recurrent kernels | gain of the fused kernel |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
         if versions.is_empty() { "-".to_string() } else { versions.join(", ") }
     );
     let mut ratios = Vec::new();
-    let mut best_ratios = Vec::new();
+    let mut gains = Vec::new();
     for (i, w) in workloads.iter().enumerate() {
         let of = |v: Variant| &rates[v as usize][i];
         // seqlab over the fastest peer of each round.
-        let over_best = |v: Variant| -> Option<f64> {
-            let per_round: Vec<f64> = of(v)
-                .iter()
-                .enumerate()
-                .filter_map(|(r, ours)| {
-                    let best = PEERS
-                        .iter()
-                        .filter_map(|&p| of(p).get(r).copied())
-                        .fold(f64::NAN, f64::max);
-                    (best > 0.0).then(|| ours / best)
-                })
-                .collect();
-            median(&per_round)
-        };
-        let ratio = over_best(Variant::Seqlab);
-        let fused = over_best(Variant::SeqlabFused);
+        let per_round: Vec<f64> = of(Variant::Seqlab)
+            .iter()
+            .enumerate()
+            .filter_map(|(r, ours)| {
+                let best = PEERS
+                    .iter()
+                    .filter_map(|&p| of(p).get(r).copied())
+                    .fold(f64::NAN, f64::max);
+                (best > 0.0).then(|| ours / best)
+            })
+            .collect();
+        let ratio = median(&per_round);
+        let gain = median(&round_ratios(
+            of(Variant::Seqlab),
+            of(Variant::SeqlabLibtorchKernels),
+        ));
         ratios.push(ratio);
-        best_ratios.push(match (fused, ratio) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        });
+        gains.push(gain);
         md.push_str(&format!(
-            "| {w} | {} | {} | {} | {} | {} | **{}** | {} |\n",
+            "| {w} | {} | {} | {} | {} | **{}** | {} | {} |\n",
             fmt_rate(median(of(Variant::Seqlab))),
-            fmt_rate(median(of(Variant::SeqlabFused))),
             fmt_rate(median(of(Variant::Peer))),
             fmt_rate(median(of(Variant::KerasJax))),
             fmt_rate(median(of(Variant::KerasTensorflow))),
             fmt_ratio(ratio),
-            fmt_ratio(fused),
+            fmt_rate(median(of(Variant::SeqlabLibtorchKernels))),
+            fmt_ratio(gain),
         ));
     }
     let geo = |v: &[Option<f64>]| geomean(&v.iter().flatten().copied().collect::<Vec<_>>());
     md.push_str(&format!(
-        "| **geometric mean** | | | | | | **{}** | {} (each workload's better kernel) |\n",
+        "| **geometric mean** | | | | | **{}** | | {} |\n",
         fmt_ratio(geo(&ratios)),
-        fmt_ratio(geo(&best_ratios)),
+        fmt_ratio(geo(&gains)),
     ));
     md
 }
@@ -377,11 +375,7 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
     if keras {
         variants.extend([Variant::KerasJax, Variant::KerasTensorflow]);
     }
-    // The fused kernel serves the workloads with RNN or GRU layers.
-    let fused_serves = |w: &str| {
-        w == "toy-seq2one" || w == "imdb-rnn" || w.starts_with("sweep-rnn") || w == "sweep-gru"
-    };
-    variants.push(Variant::SeqlabFused);
+    variants.push(Variant::SeqlabLibtorchKernels);
     let mut keras_versions: Vec<String> = Vec::new();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut torch_version = String::from("-");
@@ -397,9 +391,6 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
         for (i, w) in o.workloads.iter().enumerate() {
             println!("xtask: bench {w}, round {round} of {}", o.rounds);
             for &v in &variants {
-                if v == Variant::SeqlabFused && !fused_serves(w) {
-                    continue;
-                }
                 let peers = root.join("bench").join("peers");
                 let (mut cmd, what) = match (v, &keras_paths) {
                     (Variant::KerasJax | Variant::KerasTensorflow, Some((jax, tf))) => {
@@ -430,18 +421,21 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                     }
                 };
                 cmd.arg(w).args(["--device", &o.device]).args(&common);
-                // Every configuration starts from glibc's defaults plus only its own setting
+                // Every configuration starts from glibc's defaults and seqlab's default kernel, plus only its own setting
                 // (glibc reads GLIBC_TUNABLES and every MALLOC_* variable).
                 for (key, _) in std::env::vars_os() {
                     if key.to_str().is_some_and(|k| {
-                        k == "GLIBC_TUNABLES" || k == "SEQLAB_MALLOC" || k.starts_with("MALLOC_")
+                        k == "GLIBC_TUNABLES"
+                            || k == "SEQLAB_MALLOC"
+                            || k == "SEQLAB_RNN_KERNEL"
+                            || k.starts_with("MALLOC_")
                     }) {
                         cmd.env_remove(key);
                     }
                 }
                 match v {
-                    Variant::SeqlabFused => {
-                        cmd.env("SEQLAB_RNN_KERNEL", "fused");
+                    Variant::SeqlabLibtorchKernels => {
+                        cmd.env("SEQLAB_RNN_KERNEL", "libtorch");
                     }
                     Variant::SeqlabDefaults => {
                         cmd.env("SEQLAB_MALLOC", "system")

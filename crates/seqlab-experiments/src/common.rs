@@ -402,6 +402,11 @@ pub struct RunInfo {
     /// The seeds of the multi-seed run this seed belongs to (absent for a single-seed run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_set: Option<Vec<u64>>,
+    /// The CPU kernel of the recurrent layers: `fused` (seqlab's) or
+    /// `libtorch` (`SEQLAB_RNN_KERNEL`); absent in older files. The two give
+    /// the same results to float tolerance, not bit for bit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rnn_kernel: Option<String>,
 }
 
 impl RunInfo {
@@ -417,6 +422,7 @@ impl RunInfo {
             epochs_override: opts.epochs,
             cpu: cpu_model(),
             seed_set: opts.seed_set.clone(),
+            rnn_kernel: Some(seqlab_models::fused::active().name().to_string()),
         }
     }
 }

@@ -1,26 +1,39 @@
-// One recurrent layer (RNN tanh, RNN relu or GRU), one direction, over a whole
-// sequence, as a single node of libtorch's autograd graph.
+// One recurrent layer (RNN tanh, RNN relu, GRU or LSTM), one direction, over a
+// whole sequence, as a single node of libtorch's autograd graph.
 //
-// libtorch's CPU `rnn_tanh`, `rnn_relu` and `gru` run a handful of small ATen
-// ops per step (and as many autograd nodes), whose per-op overhead dominates
-// at the chapter's sizes (batch 32, 32 units). Here the input projection of
-// every step is one matrix product; each step then costs one small matrix
-// product (h W_hh^T) and one loop over the batch's units for the element-wise
-// work; the backward pass is written out by hand the same way (one matrix
-// product per step), and the weight gradients are one matrix product each
-// over all steps. Same gate order, weight layout and equations as PyTorch.
-//
-// Floating point: the sums are in a fixed order for a given thread count, so
-// results are deterministic; they match libtorch's kernels to float
-// tolerance, not bit for bit (the products are grouped differently).
+// At the chapter's sizes (batches of 10-100 sequences, 12-128 units) a
+// recurrent step is a few thousand multiply-adds, and what sets the speed is
+// everything around them: libtorch's CPU `rnn_tanh`, `rnn_relu` and `gru` run
+// several ATen ops and autograd nodes per step, and even one ATen call per
+// step (dispatch, shape checks, BLAS set-up) costs more than the step's
+// arithmetic. So here:
+// - the input projection of every step is one matrix product (ATen), and so
+//   are the weight gradients over all steps;
+// - each step is plain loops over raw memory: a small register-blocked matrix
+//   product (h W_hh^T forward, dgates W_hh backward) and the element-wise
+//   gate work with vectorisable exp/tanh/sigmoid, compiled twice (AVX2+FMA and
+//   baseline x86-64, chosen at load time) when the compiler supports it;
+// - rows (sequences of the batch) are independent within a step, so large
+//   steps are split over libtorch's threads by rows: the result of a row does
+//   not depend on the split, and runs are bit-for-bit reproducible for a given
+//   machine whatever the thread count.
+// Same gate order, weight layout and equations as PyTorch. Results match
+// libtorch's kernels to float tolerance, not bit for bit (products are
+// grouped differently, and exp/tanh are polynomial approximations accurate to
+// a few units in the last place).
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 
 namespace {
 
@@ -31,77 +44,188 @@ using torch::autograd::variable_list;
 constexpr int64_t kTanh = 0;
 constexpr int64_t kRelu = 1;
 constexpr int64_t kGru = 2;
+constexpr int64_t kLstm = 3;
 
-inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+// Helpers of the step kernels are inlined into each of their builds.
+#if defined(__GNUC__)
+#define SEQLAB_INLINE inline __attribute__((always_inline))
+#else
+#define SEQLAB_INLINE inline
+#endif
 
-// Forward of one step of a simple RNN: h = act(gi + gh).
-void rnn_step(int64_t n, int64_t mode, const float* gi, const float* gh, float* h) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = gi[i] + gh[i];
-    h[i] = mode == kTanh ? std::tanh(v) : (v > 0.0f ? v : 0.0f);
-  }
+// Sizes of one step: H units per row, G = gates * H pre-activations per row.
+// ldt, ldw: the row lengths of the padded W_hh^T [H, ldt] and W_hh [G, ldw].
+struct Dims {
+  int64_t H, G, ldt, ldw;
+};
+
+// A matrix with its element (r, k) at p[r * rs + k * ks]: row-major A[rows, K]
+// has rs = K, ks = 1; the transpose of a row-major [K, rows] has rs = 1, ks = rows.
+struct Strided {
+  const float* p;
+  int64_t rs, ks;
+};
+
+// The right-hand matrix of a product, rows `ld` floats apart (ld >= columns).
+struct Panel {
+  const float* p;
+  int64_t ld;
+};
+
+int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
+
+// A contiguous copy of a matrix (or a vector, as one row) with its rows
+// padded with zeros to a multiple of 8, so the products read whole vectors.
+Tensor padded(const Tensor& t) {
+  const Tensor m = t.dim() == 1 ? t.unsqueeze(0) : t;
+  const int64_t cols = m.size(1);
+  if (round8(cols) == cols) return m.contiguous();
+  Tensor p = at::zeros({m.size(0), round8(cols)}, m.options());
+  p.narrow(1, 0, cols).copy_(m);
+  return p;
 }
 
-// Forward of one GRU step; keeps r, z, n and (W_hn h + b_hn) for the backward pass.
-void gru_step(int64_t B, int64_t H, const float* gi, const float* gh, const float* hp, float* h,
-              float* gates, float* ghn) {
-  for (int64_t b = 0; b < B; ++b) {
-    const float* gib = gi + b * 3 * H;
-    const float* ghb = gh + b * 3 * H;
-    float* gb = gates + b * 3 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const float r = sigmoid(gib[j] + ghb[j]);
-      const float z = sigmoid(gib[H + j] + ghb[H + j]);
-      const float hn = ghb[2 * H + j];
-      const float n = std::tanh(gib[2 * H + j] + r * hn);
-      const int64_t k = b * H + j;
-      h[k] = (1.0f - z) * n + z * hp[k];
-      gb[j] = r;
-      gb[H + j] = z;
-      gb[2 * H + j] = n;
-      ghn[k] = hn;
+// The step kernels (fused_steps.inc), built for the target's baseline and,
+// on x86-64 with GCC or Clang, once more for AVX2 with FMA, picked at run
+// time by what the CPU supports.
+namespace base {
+#include "fused_steps.inc"
+}  // namespace base
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SEQLAB_HAVE_AVX2_BUILD 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#include "fused_steps.inc"
+}  // namespace avx2
+#pragma GCC pop_options
+#endif
+
+using StepForward = decltype(&base::step_forward);
+using StepBackward = decltype(&base::step_backward);
+using Matmul = decltype(&base::matmul);
+using DropoutMask = decltype(&base::dropout_mask);
+
+struct Steps {
+  StepForward forward;
+  StepBackward backward;
+  Matmul matmul;
+  DropoutMask dropout_mask;
+};
+
+// The build this CPU runs, chosen once.
+const Steps& steps() {
+  static const Steps chosen = [] {
+#ifdef SEQLAB_HAVE_AVX2_BUILD
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      return Steps{&avx2::step_forward, &avx2::step_backward, &avx2::matmul,
+                   &avx2::dropout_mask};
     }
-  }
+#endif
+    return Steps{&base::step_forward, &base::step_backward, &base::matmul, &base::dropout_mask};
+  }();
+  return chosen;
 }
+
+// Runs fn(first_row, rows) over the batch: split over libtorch's threads when a
+// step is large enough to pay for the hand-off, else in this thread.
+template <typename F>
+void over_rows(int64_t batch, int64_t work_per_row, const F& fn) {
+  constexpr int64_t kParallelWork = int64_t{1} << 21;
+  if (batch * work_per_row < kParallelWork || at::get_num_threads() < 2) {
+    fn(0, batch);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(4, batch / at::get_num_threads());
+  at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { fn(begin, end - begin); });
+}
+
+float* ptr(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
 struct FusedRnn : public torch::autograd::Function<FusedRnn> {
   static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0,
-                               const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                               const Tensor& b_hh, int64_t mode) {
+                               const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
+                               const Tensor& b_ih, const Tensor& b_hh, int64_t mode) {
+    TORCH_CHECK(x.dim() == 3 && x.scalar_type() == at::kFloat && x.device().is_cpu(),
+                "the fused layer takes float32 CPU input [batch, steps, features]");
     const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1);
-    const int64_t GH = w_hh.size(0);
+    const int64_t G = w_hh.size(0);
+    const int64_t per_unit = mode == kGru ? 3 : (mode == kLstm ? 4 : 1);
+    TORCH_CHECK(w_hh.dim() == 2 && G == per_unit * H, "weight_hh must be [", per_unit,
+                " * hidden, hidden], got ", w_hh.sizes());
+    TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == G && w_ih.size(1) == I, "weight_ih must be [",
+                G, ", ", I, "] for ", I, " input features, got ", w_ih.sizes());
+    TORCH_CHECK(b_ih.numel() == G && b_hh.numel() == G, "biases must have ", G,
+                " values, got ", b_ih.numel(), " and ", b_hh.numel());
+    TORCH_CHECK(h0.dim() == 2 && h0.size(0) == B && h0.size(1) == H, "the initial state must be [",
+                B, ", ", H, "], got ", h0.sizes());
+    TORCH_CHECK(mode != kLstm || (c0.dim() == 2 && c0.size(0) == B && c0.size(1) == H),
+                "the initial cell state must be [", B, ", ", H, "]");
+    const Dims d{H, G, round8(G), round8(H)};
     const auto opts = x.options();
-    // Time-major input and its projection for every step at once: [T, B, GH].
-    const Tensor xt = x.transpose(0, 1).contiguous();
-    const Tensor gi = at::addmm(b_ih, xt.view({T * B, I}), w_ih.t()).view({T, B, GH});
+    // The input projection of every step at once, [T, B, G]: from the
+    // time-major input, or, for an input that is the same at every step (an
+    // expanded one, as a RepeatVector makes), from its first step, copied.
+    const bool constant = T > 1 && x.stride(1) == 0;
+    const Tensor xt = constant ? x.select(1, 0).contiguous() : x.transpose(0, 1).contiguous();
+    const int64_t rows = constant ? B : T * B;
+    const Tensor bias = padded(mode == kGru ? b_ih : b_ih + b_hh);
+    const Tensor w_ih_t = padded(w_ih.t());  // [I, G], rows padded
+    Tensor pre = at::empty({T, B, G}, opts);
+    {
+      const float* px = ptr(xt);
+      const float* pw = ptr(w_ih_t);
+      const float* pb = ptr(bias);
+      float* pp = ptr(pre);
+      over_rows(rows, I * G, [&](int64_t r0, int64_t n) {
+        steps().matmul(n, I, G, Strided{px + r0 * I, I, 1}, Panel{pw, d.ldt}, pb, pp + r0 * G);
+      });
+      if (constant) pre.narrow(0, 1, T - 1).copy_(pre[0].unsqueeze(0).expand({T - 1, B, G}));
+    }
     Tensor hs = at::empty({T + 1, B, H}, opts);  // hs[0] = h0, hs[t + 1] = h after step t
     hs[0].copy_(h0);
-    Tensor gates, ghn;
+    Tensor gates, hn, gh, cs, tcs;
     if (mode == kGru) {
-      gates = at::empty({T, B, GH}, opts);
-      ghn = at::empty({T, B, H}, opts);
+      gates = at::empty({T, B, G}, opts);
+      hn = at::empty({T, B, H}, opts);
+      gh = at::empty({B, G}, opts);
+    } else if (mode == kLstm) {
+      gates = pre;  // overwritten in place with i, f, g, o
+      cs = at::empty({T + 1, B, H}, opts);
+      cs[0].copy_(c0);
+      tcs = at::empty({T, B, H}, opts);
     }
-    Tensor gh = at::empty({B, GH}, opts);
-    const Tensor w_hh_t = w_hh.t();
-    const float* pgi = gi.data_ptr<float>();
-    float* phs = hs.data_ptr<float>();
+    const Tensor w_hh_t = padded(w_hh.t());  // [H, G], rows padded
+    const Tensor b_hh_c = padded(b_hh);
+    float* const p_pre = ptr(pre);
+    float* const p_hs = ptr(hs);
+    float* const p_gates = mode == kGru ? ptr(gates) : nullptr;  // LSTM: gates is pre
+    float* const p_hn = ptr(hn);
+    float* const p_gh = ptr(gh);
+    float* const p_cs = ptr(cs);
+    float* const p_tc = ptr(tcs);
+    const float* const p_w = ptr(w_hh_t);
+    const float* const p_b = ptr(b_hh_c);
     for (int64_t t = 0; t < T; ++t) {
-      const Tensor hprev = hs[t];
-      at::addmm_out(gh, b_hh, hprev, w_hh_t);
-      const float* step_gi = pgi + t * B * GH;
-      float* h = phs + (t + 1) * B * H;
-      if (mode == kGru) {
-        gru_step(B, H, step_gi, gh.data_ptr<float>(), phs + t * B * H, h,
-                 gates.data_ptr<float>() + t * B * GH, ghn.data_ptr<float>() + t * B * H);
-      } else {
-        rnn_step(B * H, mode, step_gi, gh.data_ptr<float>(), h);
-      }
+      over_rows(B, H * G, [&](int64_t r0, int64_t n) {
+        const int64_t hr = r0 * H, gr = r0 * G, tb = t * B;
+        steps().forward(mode, n, d, p_pre + tb * G + gr, p_hs + tb * H + hr, p_w, p_b,
+                     p_hs + (tb + B) * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
+                     p_hn ? p_hn + tb * H + hr : nullptr, p_gh ? p_gh + gr : nullptr,
+                     p_cs ? p_cs + tb * H + hr : nullptr, p_cs ? p_cs + (tb + B) * H + hr : nullptr,
+                     p_tc ? p_tc + tb * H + hr : nullptr);
+      });
     }
-    ctx->save_for_backward({xt, hs, w_ih, w_hh, gates, ghn});
+    ctx->save_for_backward({xt, hs, w_ih, w_hh, gates, hn, cs, tcs});
     ctx->saved_data["mode"] = mode;
+    ctx->saved_data["constant"] = constant;
     Tensor out = hs.narrow(0, 1, T).transpose(0, 1).contiguous();
     Tensor last = hs[T].clone();
-    return {out, last};
+    // Autograd wants every output defined: an empty one stands for the cell
+    // state of the layers that have none.
+    Tensor last_c = mode == kLstm ? cs[T].clone() : at::empty({0}, opts);
+    return {out, last, last_c};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -110,71 +234,80 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     const Tensor& hs = saved[1];
     const Tensor& w_ih = saved[2];
     const Tensor& w_hh = saved[3];
-    const Tensor& gates = saved[4];
-    const Tensor& ghn = saved[5];
     const int64_t mode = ctx->saved_data["mode"].toInt();
-    const int64_t T = xt.size(0), B = xt.size(1), I = xt.size(2), H = w_hh.size(1);
-    const int64_t GH = w_hh.size(0);
+    const bool constant = ctx->saved_data["constant"].toBool();
+    const int64_t T = hs.size(0) - 1, B = hs.size(1), I = w_ih.size(1), H = w_hh.size(1);
+    const int64_t G = w_hh.size(0);
+    const Dims d{H, G, round8(G), round8(H)};
     const auto opts = xt.options();
     const Tensor gout = grads[0].defined() ? grads[0].transpose(0, 1).contiguous()
                                            : at::zeros({T, B, H}, opts);
     Tensor dh = grads[1].defined() ? grads[1].contiguous().clone() : at::zeros({B, H}, opts);
-    Tensor dgh = at::empty({T, B, GH}, opts);  // gradient of gh (= W_hh h + b_hh) per step
-    Tensor dgi = mode == kGru ? at::empty({T, B, GH}, opts) : dgh;
-    Tensor direct = at::empty({B, H}, opts);  // GRU: the part of dh_prev that skips W_hh
-    Tensor carried = at::empty({B, H}, opts);
-    const float* pout = gout.data_ptr<float>();
-    const float* phs = hs.data_ptr<float>();
+    Tensor dc;
+    if (mode == kLstm) {
+      dc = grads[2].defined() ? grads[2].contiguous().clone() : at::zeros({B, H}, opts);
+    }
+    Tensor dgh = at::empty({T, B, G}, opts);  // gradient of W_hh h + b_hh, per step
+    Tensor dgi = mode == kGru ? at::empty({T, B, G}, opts) : dgh;
+    const Tensor w = padded(w_hh);  // [G, H], rows padded
+    const float* const p_go = ptr(gout);
+    const float* const p_hs = ptr(hs);
+    const float* const p_gates = ptr(saved[4]);
+    const float* const p_hn = ptr(saved[5]);
+    const float* const p_cs = ptr(saved[6]);
+    const float* const p_tc = ptr(saved[7]);
+    const float* const p_w = ptr(w);
+    float* const p_dh = ptr(dh);
+    float* const p_dc = ptr(dc);
+    float* const p_dgh = ptr(dgh);
+    float* const p_dgi = ptr(dgi);
     for (int64_t t = T - 1; t >= 0; --t) {
-      float* pdh = dh.data_ptr<float>();
-      const float* go = pout + t * B * H;
-      for (int64_t i = 0; i < B * H; ++i) pdh[i] += go[i];
-      float* pgh = dgh.data_ptr<float>() + t * B * GH;
-      if (mode == kGru) {
-        const float* g = gates.data_ptr<float>() + t * B * GH;
-        const float* hn = ghn.data_ptr<float>() + t * B * H;
-        const float* hp = phs + t * B * H;
-        float* pgi = dgi.data_ptr<float>() + t * B * GH;
-        float* pd = direct.data_ptr<float>();
-        for (int64_t b = 0; b < B; ++b) {
-          for (int64_t j = 0; j < H; ++j) {
-            const int64_t k = b * H + j, o = b * GH;
-            const float r = g[o + j], z = g[o + H + j], n = g[o + 2 * H + j];
-            const float d = pdh[k];
-            const float dn = d * (1.0f - z) * (1.0f - n * n);
-            const float dz = d * (hp[k] - n) * z * (1.0f - z);
-            const float dr = dn * hn[k] * r * (1.0f - r);
-            pgi[o + j] = dr;
-            pgi[o + H + j] = dz;
-            pgi[o + 2 * H + j] = dn;
-            pgh[o + j] = dr;
-            pgh[o + H + j] = dz;
-            pgh[o + 2 * H + j] = dn * r;
-            pd[k] = d * z;
-          }
-        }
+      over_rows(B, H * G, [&](int64_t r0, int64_t n) {
+        const int64_t hr = r0 * H, gr = r0 * G, tb = t * B;
+        steps().backward(mode, n, d, p_go + tb * H + hr, p_dh + hr, p_dc ? p_dc + hr : nullptr,
+                      p_dgh + tb * G + gr, p_dgi + tb * G + gr, p_w, p_hs + (tb + B) * H + hr,
+                      p_hs + tb * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
+                      p_hn ? p_hn + tb * H + hr : nullptr, p_cs ? p_cs + tb * H + hr : nullptr,
+                      p_tc ? p_tc + tb * H + hr : nullptr);
+      });
+    }
+    // Weight gradients over all steps at once, as their transposes (the G
+    // pre-activations are the long, vectorised side): dW^T = X^T dG.
+    const int64_t TB = T * B;
+    const auto weight_grad = [&](const float* inputs, int64_t in, int64_t k, const float* dg) {
+      Tensor dw_t = at::empty({in, G}, opts);
+      float* pd = ptr(dw_t);
+      over_rows(in, k * G, [&](int64_t r0, int64_t n) {
+        steps().matmul(n, k, G, Strided{inputs + r0, 1, in}, Panel{dg, G}, nullptr, pd + r0 * G);
+      });
+      return dw_t.t().contiguous();
+    };
+    Tensor dw_hh = weight_grad(p_hs, H, TB, p_dgh);
+    Tensor db_hh = dgh.view({TB, G}).sum(0);
+    Tensor db_ih = mode == kGru ? dgi.view({TB, G}).sum(0) : db_hh.clone();
+    // An input constant in time meets the sum over steps of its gradients.
+    const Tensor dgi_in = constant ? dgi.sum(0) : dgi.view({TB, G});
+    const int64_t rows = constant ? B : TB;
+    Tensor dw_ih = weight_grad(ptr(xt), I, rows, ptr(dgi_in));
+    Tensor dx;
+    if (ctx->needs_input_grad(0)) {
+      const Tensor w_ih_c = w_ih.contiguous();  // [G, I]
+      Tensor d_in = at::empty({rows, I}, opts);
+      const float* pw = ptr(w_ih_c);
+      const float* pg = ptr(dgi_in);
+      float* px = ptr(d_in);
+      over_rows(rows, G * I, [&](int64_t r0, int64_t n) {
+        steps().matmul(n, G, I, Strided{pg + r0 * G, G, 1}, Panel{pw, I}, nullptr, px + r0 * I);
+      });
+      if (constant) {
+        // All of it at the first step: the expansion's backward sums over steps.
+        dx = at::zeros({B, T, I}, opts);
+        dx.select(1, 0).copy_(d_in);
       } else {
-        const float* h = phs + (t + 1) * B * H;
-        for (int64_t i = 0; i < B * H; ++i) {
-          pgh[i] = mode == kTanh ? pdh[i] * (1.0f - h[i] * h[i]) : (h[i] > 0.0f ? pdh[i] : 0.0f);
-        }
-      }
-      at::mm_out(carried, dgh[t], w_hh);
-      if (mode == kGru) {
-        at::add_out(dh, carried, direct);
-      } else {
-        dh.copy_(carried);
+        dx = d_in.view({T, B, I}).transpose(0, 1).contiguous();
       }
     }
-    const Tensor hprev = hs.narrow(0, 0, T).reshape({T * B, H});
-    const Tensor dgh2 = dgh.view({T * B, GH});
-    const Tensor dgi2 = dgi.view({T * B, GH});
-    Tensor dw_hh = dgh2.t().mm(hprev);
-    Tensor db_hh = dgh2.sum(0);
-    Tensor dw_ih = dgi2.t().mm(xt.view({T * B, I}));
-    Tensor db_ih = dgi2.sum(0);
-    Tensor dx = dgi2.mm(w_ih).view({T, B, I}).transpose(0, 1).contiguous();
-    return {dx, dh, dw_ih, dw_hh, db_ih, db_hh, Tensor()};
+    return {dx, dh, mode == kLstm ? dc : Tensor(), dw_ih, dw_hh, db_ih, db_hh, Tensor()};
   }
 };
 
@@ -187,22 +320,61 @@ char* copy_message(const char* what) {
 
 }  // namespace
 
-// The layer over x [batch, steps, input] from h0 [batch, hidden]; mode 0 tanh,
-// 1 relu, 2 GRU. Writes new tensors to *out ([batch, steps, hidden]) and
-// *last ([batch, hidden]); returns NULL, or a message to free with
+// The layer over x [batch, steps, input] from h0 [batch, hidden] (and, LSTM,
+// c0 [batch, hidden]; NULL otherwise); mode 0 tanh, 1 relu, 2 GRU, 3 LSTM.
+// Writes new tensors to *out ([batch, steps, hidden]), *last ([batch,
+// hidden]) and, LSTM, *last_c; returns NULL, or a message to free with
 // seqlab_fused_rnn_free_message. Tensors are `torch::Tensor*`, as tch's are.
-extern "C" char* seqlab_fused_rnn(const Tensor* x, const Tensor* h0, const Tensor* w_ih,
-                                  const Tensor* w_hh, const Tensor* b_ih, const Tensor* b_hh,
-                                  int64_t mode, Tensor** out, Tensor** last) {
+extern "C" char* seqlab_fused_rnn(const Tensor* x, const Tensor* h0, const Tensor* c0,
+                                  const Tensor* w_ih, const Tensor* w_hh, const Tensor* b_ih,
+                                  const Tensor* b_hh, int64_t mode, Tensor** out, Tensor** last,
+                                  Tensor** last_c) {
   try {
-    auto r = FusedRnn::apply(*x, *h0, *w_ih, *w_hh, *b_ih, *b_hh, mode);
+    TORCH_CHECK(mode >= kTanh && mode <= kLstm, "unknown fused layer mode ", mode);
+    TORCH_CHECK((mode == kLstm) == (c0 != nullptr && last_c != nullptr),
+                "an LSTM needs a cell state, and only an LSTM takes one");
+    // An empty tensor stands for the cell state of the layers that have none.
+    const Tensor cell = c0 != nullptr ? *c0 : at::empty({0}, x->options());
+    auto r = FusedRnn::apply(*x, *h0, cell, *w_ih, *w_hh, *b_ih, *b_hh, mode);
     *out = new Tensor(r[0]);
     *last = new Tensor(r[1]);
+    if (last_c != nullptr) *last_c = new Tensor(r[2]);
     return nullptr;
   } catch (const std::exception& e) {
     return copy_message(e.what());
   } catch (...) {
     return copy_message("unknown C++ exception in seqlab_fused_rnn");
+  }
+}
+
+// A dropout mask shaped like `like` (float32, CPU): each element 1 / (1 - p)
+// with probability 1 - p, else 0, from one 64-bit draw of libtorch's default
+// CPU generator (so `manual_seed` makes it reproducible). Writes a new tensor
+// to *out; returns NULL or a message, as above.
+extern "C" char* seqlab_dropout_mask(const Tensor* like, double p, Tensor** out) {
+  try {
+    TORCH_CHECK(p >= 0.0 && p < 1.0, "dropout probability must be in [0, 1), got ", p);
+    uint64_t seed = 0;
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      seed = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+    }
+    const double cut = std::ldexp(p, 32);
+    const uint32_t threshold = cut >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(cut);
+    const float scale = static_cast<float>(1.0 / (1.0 - p));
+    Tensor mask = at::empty(like->sizes(), like->options().dtype(at::kFloat));
+    float* pm = mask.data_ptr<float>();
+    const DropoutMask fill = steps().dropout_mask;
+    at::parallel_for(0, mask.numel(), int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+      fill(end - begin, static_cast<uint64_t>(begin), seed, threshold, scale, pm + begin);
+    });
+    *out = new Tensor(std::move(mask));
+    return nullptr;
+  } catch (const std::exception& e) {
+    return copy_message(e.what());
+  } catch (...) {
+    return copy_message("unknown C++ exception in seqlab_dropout_mask");
   }
 }
 

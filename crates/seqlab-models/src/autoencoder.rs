@@ -16,6 +16,7 @@
 //! (`<path>/encoder`, `<path>/decoder`), so each can be saved and loaded
 //! alone. Layers start from Keras' defaults.
 
+use crate::dropout::dropout;
 use crate::keras::{self, BatchNorm};
 use crate::recurrent::{recurrent, Recurrent, RecurrentConfig, RecurrentInit, RecurrentKind};
 use crate::summary::{Summary, SummaryRow};
@@ -208,13 +209,14 @@ impl ModuleT for SeqEncoder {
     /// The latent vector, sigmoid applied: `[batch, latent]`.
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         crate::shape::or_panic(Model::check_input(self, xs));
-        let x = xs.dropout(self.config.input_dropout, train);
+        let x = dropout(xs, self.config.input_dropout, train);
         let (_, state) = self.rnn.forward(&x, None, train);
         let h = self.rnn.last_hidden(&state);
-        let h = self
-            .norm
-            .forward_t(&h, train)
-            .dropout(self.config.latent_dropout, train);
+        let h = dropout(
+            &self.norm.forward_t(&h, train),
+            self.config.latent_dropout,
+            train,
+        );
         self.dense.forward(&h).sigmoid()
     }
 }
@@ -300,12 +302,12 @@ impl ModuleT for SeqDecoder {
     /// Logits `[batch, steps, features]`.
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
         crate::shape::or_panic(Model::check_input(self, z));
-        let z = z.dropout(self.config.input_dropout, train);
+        let z = dropout(z, self.config.input_dropout, train);
         let size = z.size();
+        // Expanded, not copied: the recurrent kernel projects it once.
         let repeated = z
             .unsqueeze(1)
-            .expand([size[0], self.config.steps, size[1]], false)
-            .contiguous();
+            .expand([size[0], self.config.steps, size[1]], false);
         let (out, _) = self.rnn.forward(&repeated, None, train);
         let out = self.norm.forward_t(&out, train);
         self.dense.forward(&out)

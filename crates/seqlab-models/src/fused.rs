@@ -1,18 +1,26 @@
-//! A fused CPU kernel for RNN (tanh, relu) and GRU layers: the whole
-//! sequence of one layer and direction in one autograd node, forward and
-//! backward written out (`csrc/fused_rnn.cpp`, compiled against the same
-//! libtorch by this crate's build script).
+//! A fused CPU kernel for recurrent layers (RNN tanh, RNN relu, GRU and
+//! LSTM): the whole sequence of one layer and direction in one autograd
+//! node, forward and backward written out (`csrc/fused_rnn.cpp`, compiled
+//! against the same libtorch by this crate's build script).
 //!
-//! libtorch's CPU `rnn_tanh`, `rnn_relu` and `gru` run several small ATen
-//! ops and autograd nodes per step; at the chapter's sizes their overhead,
-//! not arithmetic, sets the speed (the LSTM already has oneDNN's fused
-//! kernel). Here the input projection of all steps is one matrix product,
-//! each step one small matrix product plus a loop for the element-wise
-//! work, and the backward pass the same. [`rnn_stack`] stacks layers and
-//! directions exactly as libtorch's functions do (PyTorch's weight names,
-//! gate order and equations; dropout between layers), so it is a drop-in
-//! replacement on CPU for `float32` inputs; on other devices or types the
-//! callers keep libtorch's kernels (cuDNN fuses on CUDA).
+//! At the chapter's sizes a recurrent step is a few thousand multiply-adds,
+//! and the work around them sets the speed: libtorch's CPU `rnn_tanh`,
+//! `rnn_relu` and `gru` run several ATen ops and autograd nodes per step,
+//! and its LSTM (oneDNN's fused primitive) pays a large set-up per call.
+//! Here the input projection of all steps is one matrix product, each step
+//! is plain loops over memory (a small register-blocked matrix product and
+//! the gates' element-wise work, vectorised, with an AVX2 build chosen at
+//! load time where the CPU has it), and the weight gradients are one matrix
+//! product each. [`rnn_stack`] stacks layers and directions exactly as
+//! libtorch's functions do (PyTorch's weight names, gate order and
+//! equations; dropout between layers), so it is a drop-in replacement on
+//! CPU for `float32` inputs; on other devices or types the callers keep
+//! libtorch's kernels (cuDNN fuses on CUDA).
+//!
+//! Results equal libtorch's to float tolerance (tests below, forward and
+//! backward), and are bit-for-bit the same from run to run on one machine,
+//! whatever the thread count: a step's rows may be split over threads, but
+//! each row's arithmetic is the same.
 
 use crate::recurrent::RecurrentKind;
 use crate::ModelError;
@@ -24,6 +32,7 @@ extern "C" {
     fn seqlab_fused_rnn(
         x: *const C_tensor,
         h0: *const C_tensor,
+        c0: *const C_tensor,
         w_ih: *const C_tensor,
         w_hh: *const C_tensor,
         b_ih: *const C_tensor,
@@ -31,94 +40,207 @@ extern "C" {
         mode: i64,
         out: *mut *mut C_tensor,
         last: *mut *mut C_tensor,
+        last_c: *mut *mut C_tensor,
     ) -> *mut c_char;
     fn seqlab_fused_rnn_free_message(message: *mut c_char);
 }
 
-/// The environment variable that chooses the CPU kernel of RNN and GRU
-/// layers: `fused` (this module) or `libtorch` (the default for now: the
-/// committed results were computed with libtorch's kernels, and a run is
-/// bit-for-bit reproducible only with the kernel it was made with).
+/// The environment variable that chooses the CPU kernel of recurrent
+/// layers: `fused` (this module, the default) or `libtorch` (libtorch's own
+/// `rnn_tanh`, `rnn_relu`, `gru` and `lstm`).
 pub const KERNEL_VAR: &str = "SEQLAB_RNN_KERNEL";
 
-/// Whether `SEQLAB_RNN_KERNEL=fused` asks for this kernel (read once).
-pub fn enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var(KERNEL_VAR).is_ok_and(|v| v == "fused"))
+/// The CPU kernel that serves recurrent layers in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// This module's kernel.
+    Fused,
+    /// libtorch's own functions.
+    Libtorch,
 }
 
-/// Whether the fused kernel serves `kind` on tensors like `xs` (CPU, `float32`).
-pub fn supports(kind: RecurrentKind, xs: &Tensor) -> bool {
-    kind != RecurrentKind::Lstm && xs.device() == Device::Cpu && xs.kind() == Kind::Float
-}
+impl Kernel {
+    /// The name `SEQLAB_RNN_KERNEL` takes, and that run records show.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Fused => "fused",
+            Kernel::Libtorch => "libtorch",
+        }
+    }
 
-fn mode(kind: RecurrentKind) -> Result<i64, ModelError> {
-    match kind {
-        RecurrentKind::RnnTanh => Ok(0),
-        RecurrentKind::RnnRelu => Ok(1),
-        RecurrentKind::Gru => Ok(2),
-        RecurrentKind::Lstm => Err(ModelError::InvalidConfig(
-            "the fused kernel serves RNN and GRU layers, not the LSTM".into(),
-        )),
+    /// Reads a `SEQLAB_RNN_KERNEL` value: unset or empty means fused.
+    pub fn parse(value: Option<&str>) -> Result<Kernel, ModelError> {
+        Self::parse_or_message(value).map_err(ModelError::InvalidConfig)
+    }
+
+    fn parse_or_message(value: Option<&str>) -> Result<Kernel, String> {
+        match value.unwrap_or("").trim() {
+            "" | "fused" => Ok(Kernel::Fused),
+            "libtorch" => Ok(Kernel::Libtorch),
+            other => Err(format!(
+                "{KERNEL_VAR}={other:?}: expected \"fused\" or \"libtorch\""
+            )),
+        }
     }
 }
 
+/// The kernel `SEQLAB_RNN_KERNEL` asks for, read once per process; an
+/// unknown value is an error that names the variable.
+pub fn kernel() -> Result<Kernel, ModelError> {
+    static CHOICE: std::sync::OnceLock<Result<Kernel, String>> = std::sync::OnceLock::new();
+    CHOICE
+        .get_or_init(|| {
+            let value = std::env::var(KERNEL_VAR).ok();
+            Kernel::parse_or_message(value.as_deref())
+        })
+        .clone()
+        .map_err(ModelError::InvalidConfig)
+}
+
+/// The kernel that serves recurrent layers in this process (see
+/// [`kernel`]; an invalid choice counts as fused here, and the binaries
+/// refuse it at start-up).
+pub fn active() -> Kernel {
+    kernel().unwrap_or(Kernel::Fused)
+}
+
+/// Whether this module's kernel serves recurrent layers in this process.
+pub fn enabled() -> bool {
+    active() == Kernel::Fused
+}
+
+/// Whether the fused kernel serves tensors like `xs` (CPU, `float32`).
+pub fn supports(xs: &Tensor) -> bool {
+    xs.device() == Device::Cpu && xs.kind() == Kind::Float
+}
+
+fn mode(kind: RecurrentKind) -> i64 {
+    match kind {
+        RecurrentKind::RnnTanh => 0,
+        RecurrentKind::RnnRelu => 1,
+        RecurrentKind::Gru => 2,
+        RecurrentKind::Lstm => 3,
+    }
+}
+
+/// One layer's result: outputs `[batch, steps, hidden]`, the final hidden
+/// state `[batch, hidden]` and, for an LSTM, the final cell state.
+pub type LayerOutput = (Tensor, Tensor, Option<Tensor>);
+
 /// One layer, one direction: `x` `[batch, steps, input]` from `h0`
-/// `[batch, hidden]`, with PyTorch's `weight_ih`, `weight_hh`, `bias_ih`,
-/// `bias_hh`. Returns the outputs `[batch, steps, hidden]` and the final
-/// state `[batch, hidden]`, both tracked by autograd.
-pub fn rnn_layer(
+/// `[batch, hidden]` (and for an LSTM `c0`, same shape), with PyTorch's
+/// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`. Every result is tracked
+/// by autograd.
+pub fn layer(
     kind: RecurrentKind,
     x: &Tensor,
     h0: &Tensor,
+    c0: Option<&Tensor>,
     w: &[Tensor],
-) -> Result<(Tensor, Tensor), ModelError> {
+) -> Result<LayerOutput, ModelError> {
     let [w_ih, w_hh, b_ih, b_hh] = w else {
         return Err(ModelError::InvalidConfig(format!(
             "a fused layer needs 4 weight tensors, got {}",
             w.len()
         )));
     };
-    let mode = mode(kind)?;
-    let (x, h0) = (x.contiguous(), h0.contiguous());
+    let lstm = kind == RecurrentKind::Lstm;
+    if lstm != c0.is_some() {
+        return Err(ModelError::InvalidConfig(format!(
+            "a fused {} layer {} a cell state",
+            kind.name(),
+            if lstm { "needs" } else { "takes no" }
+        )));
+    }
+    // An input that is the same at every step (expanded in time, as a
+    // RepeatVector makes) stays expanded: the kernel projects it once.
+    let x = if constant_in_time(x) {
+        x.shallow_clone()
+    } else {
+        x.contiguous()
+    };
+    let h0 = h0.contiguous();
+    let c0 = c0.map(Tensor::contiguous);
     let mut out: *mut C_tensor = std::ptr::null_mut();
     let mut last: *mut C_tensor = std::ptr::null_mut();
+    let mut last_c: *mut C_tensor = std::ptr::null_mut();
     // SAFETY: every pointer is a live tch tensor (a `torch::Tensor*`) for
-    // the duration of the call; on success the C++ side hands over two new
-    // tensors, which `Tensor::from_ptr` then owns; on failure it returns a
-    // malloc'd message and writes no tensor.
+    // the duration of the call, or null where the C++ side expects null (no
+    // cell state but for an LSTM); on success it hands over new tensors
+    // (two, three for an LSTM), which `Tensor::from_ptr` then owns; on
+    // failure it returns a malloc'd message and writes no tensor.
     let message = unsafe {
         seqlab_fused_rnn(
             x.as_ptr(),
             h0.as_ptr(),
+            c0.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
             w_ih.as_ptr(),
             w_hh.as_ptr(),
             b_ih.as_ptr(),
             b_hh.as_ptr(),
-            mode,
+            mode(kind),
             &mut out,
             &mut last,
+            if lstm {
+                &mut last_c
+            } else {
+                std::ptr::null_mut()
+            },
         )
     };
-    if !message.is_null() {
-        // SAFETY: a NUL-terminated string from the C++ side, freed there.
-        let text = unsafe { CStr::from_ptr(message) }
-            .to_string_lossy()
-            .into_owned();
-        unsafe { seqlab_fused_rnn_free_message(message) };
+    if let Some(text) = take_message(message) {
         return Err(ModelError::Input {
             what: format!("fused {} layer", kind.name()),
             problem: crate::shape::torch_message(&text),
         });
     }
-    // SAFETY: both were set to new tensors, owned from here on.
-    Ok(unsafe { (Tensor::from_ptr(out), Tensor::from_ptr(last)) })
+    // SAFETY: set to new tensors (the cell only for an LSTM), owned from here on.
+    Ok(unsafe {
+        (
+            Tensor::from_ptr(out),
+            Tensor::from_ptr(last),
+            lstm.then(|| Tensor::from_ptr(last_c)),
+        )
+    })
 }
 
-/// Settings of a stack of fused layers, as libtorch's `rnn_tanh`/`gru` take them.
+/// Whether `x` `[batch, steps, features]` is expanded along its steps (stride
+/// 0): the same values at every step.
+fn constant_in_time(x: &Tensor) -> bool {
+    x.dim() == 3 && x.size()[1] > 1 && x.stride()[1] == 0
+}
+
+/// The text of an error message from the C++ side (and frees it), or `None`
+/// for a null pointer (success).
+pub(crate) fn take_message(message: *mut c_char) -> Option<String> {
+    if message.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string the C++ side allocated for us; it is
+    // read once and freed by the same side's allocator.
+    let text = unsafe { CStr::from_ptr(message) }
+        .to_string_lossy()
+        .into_owned();
+    unsafe { seqlab_fused_rnn_free_message(message) };
+    Some(text)
+}
+
+/// One RNN or GRU layer: [`layer`] without a cell state, returning the
+/// outputs and the final state.
+pub fn rnn_layer(
+    kind: RecurrentKind,
+    x: &Tensor,
+    h0: &Tensor,
+    w: &[Tensor],
+) -> Result<(Tensor, Tensor), ModelError> {
+    let (out, last, _) = layer(kind, x, h0, None, w)?;
+    Ok((out, last))
+}
+
+/// Settings of a stack of fused layers, as libtorch's `rnn_tanh`/`gru`/`lstm` take them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StackConfig {
-    /// RNN tanh, RNN relu or GRU.
+    /// RNN tanh, RNN relu, GRU or LSTM.
     pub kind: RecurrentKind,
     /// Layers.
     pub num_layers: i64,
@@ -131,17 +253,19 @@ pub struct StackConfig {
 }
 
 /// Layers and directions over `xs` `[batch, steps, input]` from `h0`
-/// `[layers * directions, batch, hidden]`, with the weights in libtorch's
-/// flat order (per layer, per direction: `w_ih, w_hh, b_ih, b_hh`).
-/// Returns the last layer's outputs `[batch, steps, hidden * directions]`
-/// and every final state `[layers * directions, batch, hidden]`, as
-/// libtorch's `rnn_tanh`/`rnn_relu`/`gru` with `batch_first` do.
+/// `[layers * directions, batch, hidden]` (and for an LSTM `c0`, same
+/// shape), with the weights in libtorch's flat order (per layer, per
+/// direction: `w_ih, w_hh, b_ih, b_hh`). Returns the last layer's outputs
+/// `[batch, steps, hidden * directions]`, every final hidden state
+/// `[layers * directions, batch, hidden]` and, for an LSTM, every final cell
+/// state, as libtorch's functions with `batch_first` do.
 pub fn rnn_stack(
     c: StackConfig,
     xs: &Tensor,
     h0: &Tensor,
+    c0: Option<&Tensor>,
     weights: &[Tensor],
-) -> Result<(Tensor, Tensor), ModelError> {
+) -> Result<LayerOutput, ModelError> {
     let dirs = if c.bidirectional { 2 } else { 1 };
     let expected = (c.num_layers * dirs * 4) as usize;
     if weights.len() != expected {
@@ -153,34 +277,37 @@ pub fn rnn_stack(
     }
     let mut input = xs.shallow_clone();
     let mut finals = Vec::with_capacity((c.num_layers * dirs) as usize);
-    for layer in 0..c.num_layers {
+    let mut cells = Vec::with_capacity((c.num_layers * dirs) as usize);
+    for layer_index in 0..c.num_layers {
         let mut outs = Vec::with_capacity(dirs as usize);
         for d in 0..dirs {
-            let idx = layer * dirs + d;
+            let idx = layer_index * dirs + d;
             let w = &weights[(idx * 4) as usize..(idx * 4 + 4) as usize];
             let h = h0.get(idx);
-            if d == 0 {
-                let (o, last) = rnn_layer(c.kind, &input, &h, w)?;
-                outs.push(o);
-                finals.push(last);
+            let cell = c0.map(|c0| c0.get(idx));
+            // The reverse direction reads the sequence from its end.
+            let x = if d == 0 || constant_in_time(&input) {
+                input.shallow_clone()
             } else {
-                // The reverse direction reads the sequence from its end.
-                let (o, last) = rnn_layer(c.kind, &input.flip([1]), &h, w)?;
-                outs.push(o.flip([1]));
-                finals.push(last);
-            }
+                input.flip([1])
+            };
+            let (o, last, last_c) = layer(c.kind, &x, &h, cell.as_ref(), w)?;
+            outs.push(if d == 0 { o } else { o.flip([1]) });
+            finals.push(last);
+            cells.extend(last_c);
         }
         let mut out = if outs.len() == 1 {
             outs.remove(0)
         } else {
             Tensor::cat(&outs, 2)
         };
-        if layer + 1 < c.num_layers && c.dropout > 0.0 && c.train {
-            out = out.dropout(c.dropout, c.train);
+        if layer_index + 1 < c.num_layers && c.dropout > 0.0 && c.train {
+            out = crate::dropout::dropout(&out, c.dropout, c.train);
         }
         input = out;
     }
-    Ok((input, Tensor::stack(&finals, 0)))
+    let cells = (!cells.is_empty()).then(|| Tensor::stack(&cells, 0));
+    Ok((input, Tensor::stack(&finals, 0), cells))
 }
 
 #[cfg(test)]
@@ -196,7 +323,7 @@ mod tests {
         layers: i64,
         dirs: i64,
     ) -> Vec<Tensor> {
-        let gates = if kind == RecurrentKind::Gru { 3 } else { 1 };
+        let gates = kind.gates();
         let mut w = Vec::new();
         for layer in 0..layers {
             let in_size = if layer == 0 { input } else { hidden * dirs };
@@ -217,10 +344,10 @@ mod tests {
         w
     }
 
-    type Kernel =
+    type LibtorchKernel =
         fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);
 
-    fn libtorch_kernel(kind: RecurrentKind) -> Kernel {
+    fn libtorch_kernel(kind: RecurrentKind) -> LibtorchKernel {
         match kind {
             RecurrentKind::Gru => Tensor::gru::<Tensor>,
             RecurrentKind::RnnRelu => Tensor::rnn_relu::<Tensor>,
@@ -228,25 +355,40 @@ mod tests {
         }
     }
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b).abs().max().double_value(&[])
+    /// The largest difference, over the larger of 1 and `b`'s largest value.
+    fn relative_diff(a: &Tensor, b: &Tensor) -> f64 {
+        let d = (a - b).abs().max().double_value(&[]);
+        d / b.abs().max().double_value(&[]).max(1.0)
     }
 
     /// Outputs, final states and the gradients of a loss on both, with
     /// respect to the input, the initial state and every weight, equal
     /// libtorch's own kernel's to float tolerance.
     fn matches_libtorch(kind: RecurrentKind, layers: i64, bidirectional: bool) {
+        matches_libtorch_sized(kind, layers, bidirectional, (3, 6, 4, 5));
+        matches_libtorch_sized(kind, layers, bidirectional, (9, 7, 3, 20));
+    }
+
+    /// As [`matches_libtorch`] for `(batch, steps, input, hidden)`.
+    fn matches_libtorch_sized(
+        kind: RecurrentKind,
+        layers: i64,
+        bidirectional: bool,
+        (batch, steps, input, hidden): (i64, i64, i64, i64),
+    ) {
         tch::manual_seed(7);
-        let (batch, steps, input, hidden) = (3, 6, 4, 5);
         let dirs = if bidirectional { 2 } else { 1 };
         let w = weights(kind, input, hidden, layers, dirs);
         let x = Tensor::randn([batch, steps, input], (Kind::Float, Device::Cpu))
             .set_requires_grad(true);
         let h0 = (Tensor::randn([layers * dirs, batch, hidden], (Kind::Float, Device::Cpu)) * 0.5)
             .set_requires_grad(true);
+        let c0 = (Tensor::randn([layers * dirs, batch, hidden], (Kind::Float, Device::Cpu)) * 0.5)
+            .set_requires_grad(true);
         let target = Tensor::randn([batch, steps, hidden * dirs], (Kind::Float, Device::Cpu));
-        let run = |fused: bool| -> (Tensor, Tensor, Vec<Tensor>) {
-            let (out, h) = if fused {
+        let run = |fused: bool| -> (Tensor, Tensor, Option<Tensor>, Vec<Tensor>) {
+            let lstm = kind == RecurrentKind::Lstm;
+            let (out, h, cell) = if fused {
                 let c = StackConfig {
                     kind,
                     num_layers: layers,
@@ -254,43 +396,63 @@ mod tests {
                     dropout: 0.0,
                     train: true,
                 };
-                rnn_stack(c, &x, &h0, &w).expect("fused stack")
+                rnn_stack(c, &x, &h0, lstm.then_some(&c0), &w).expect("fused stack")
+            } else if lstm {
+                let hx = [h0.shallow_clone(), c0.shallow_clone()];
+                let (o, h, c) = x.lstm(&hx, &w, true, layers, 0.0, true, bidirectional, true);
+                (o, h, Some(c))
             } else {
-                libtorch_kernel(kind)(&x, &h0, &w, true, layers, 0.0, true, bidirectional, true)
+                let (o, h) = libtorch_kernel(kind)(
+                    &x,
+                    &h0,
+                    &w,
+                    true,
+                    layers,
+                    0.0,
+                    true,
+                    bidirectional,
+                    true,
+                );
+                (o, h, None)
             };
-            let loss = out.mse_loss(&target, Reduction::Mean) + h.square().sum(Kind::Float) * 0.3;
+            let mut loss =
+                out.mse_loss(&target, Reduction::Mean) + h.square().sum(Kind::Float) * 0.3;
+            if let Some(cell) = &cell {
+                loss = loss + cell.sin().sum(Kind::Float) * 0.2;
+            }
             let mut inputs = vec![x.shallow_clone(), h0.shallow_clone()];
+            if lstm {
+                inputs.push(c0.shallow_clone());
+            }
             inputs.extend(w.iter().map(Tensor::shallow_clone));
             let grads = Tensor::run_backward(&[loss], &inputs, false, false);
-            (out.detach(), h.detach(), grads)
+            (out.detach(), h.detach(), cell.map(|c| c.detach()), grads)
         };
-        let (out_a, h_a, g_a) = run(true);
-        let (out_b, h_b, g_b) = run(false);
+        let (out_a, h_a, c_a, g_a) = run(true);
+        let (out_b, h_b, c_b, g_b) = run(false);
+        assert_eq!(g_a.len(), g_b.len());
         let what = format!(
             "{} layers {layers} bidirectional {bidirectional}",
             kind.name()
         );
-        assert!(
-            max_diff(&out_a, &out_b) < 1e-5,
-            "{what}: outputs differ by {}",
-            max_diff(&out_a, &out_b)
-        );
-        assert!(
-            max_diff(&h_a, &h_b) < 1e-5,
-            "{what}: final states differ by {}",
-            max_diff(&h_a, &h_b)
-        );
-        let names = ["input", "initial state"];
+        let mut states = vec![("outputs", out_a, out_b), ("final states", h_a, h_b)];
+        if let (Some(a), Some(b)) = (c_a, c_b) {
+            states.push(("final cell states", a, b));
+        }
+        for (name, a, b) in &states {
+            let d = relative_diff(a, b);
+            assert!(d < 1e-5, "{what}: {name} differ by {d} of their size");
+        }
+        let names = ["input", "initial state", "initial cell state"];
+        let first_weight = if kind == RecurrentKind::Lstm { 3 } else { 2 };
         for (i, (a, b)) in g_a.iter().zip(&g_b).enumerate() {
-            let d = max_diff(a, b);
-            let scale = b.abs().max().double_value(&[]).max(1.0);
-            let name = names
-                .get(i)
-                .map_or_else(|| format!("weight {}", i - 2), |n| n.to_string());
-            assert!(
-                d / scale < 1e-4,
-                "{what}: gradient of the {name} differs by {d}"
-            );
+            let d = relative_diff(a, b);
+            let name = if i < first_weight {
+                names[i].to_string()
+            } else {
+                format!("weight {}", i - first_weight)
+            };
+            assert!(d < 1e-4, "{what}: gradient of the {name} differs by {d}");
         }
     }
 
@@ -311,6 +473,130 @@ mod tests {
         matches_libtorch(RecurrentKind::Gru, 1, false);
         matches_libtorch(RecurrentKind::Gru, 2, true);
         matches_libtorch(RecurrentKind::Gru, 3, false);
+    }
+
+    #[test]
+    fn lstm_matches_libtorch_forward_and_backward() {
+        matches_libtorch(RecurrentKind::Lstm, 1, false);
+        matches_libtorch(RecurrentKind::Lstm, 2, true);
+    }
+
+    /// Sizes past the matrix kernel's 4-row and 16-column blocks, and past
+    /// the size where a step's rows are split over threads, still match.
+    #[test]
+    fn large_layers_match_libtorch() {
+        for kind in [
+            RecurrentKind::RnnRelu,
+            RecurrentKind::Gru,
+            RecurrentKind::Lstm,
+        ] {
+            matches_libtorch_sized(kind, 1, false, (65, 4, 3, 200));
+        }
+    }
+
+    /// A stack's forward outputs and all gradients, on `x` (whose gradient
+    /// is the first), from a zero state, summed into one loss.
+    fn stack_grads(
+        kind: RecurrentKind,
+        x: &Tensor,
+        base: &Tensor,
+        w: &[Tensor],
+        bidirectional: bool,
+        fused: bool,
+    ) -> Vec<Tensor> {
+        let dirs = if bidirectional { 2 } else { 1 };
+        let shape = [dirs, x.size()[0], w[1].size()[1]];
+        let h0 = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
+        let lstm = kind == RecurrentKind::Lstm;
+        let out = if fused {
+            let c = StackConfig {
+                kind,
+                num_layers: 1,
+                bidirectional,
+                dropout: 0.0,
+                train: true,
+            };
+            rnn_stack(c, x, &h0, lstm.then_some(&h0), w)
+                .expect("fused stack")
+                .0
+        } else if lstm {
+            let hx = [h0.shallow_clone(), h0.shallow_clone()];
+            x.lstm(&hx, w, true, 1, 0.0, true, bidirectional, true).0
+        } else {
+            libtorch_kernel(kind)(x, &h0, w, true, 1, 0.0, true, bidirectional, true).0
+        };
+        let loss = (out.sin() * out.ones_like().cumsum(1, Kind::Float)).sum(Kind::Float);
+        let mut inputs = vec![base.shallow_clone()];
+        inputs.extend(w.iter().map(Tensor::shallow_clone));
+        let mut grads = Tensor::run_backward(&[&loss], &inputs, false, false);
+        grads.insert(0, out.detach());
+        grads
+    }
+
+    /// An input expanded along its steps (a RepeatVector) takes the kernel's
+    /// project-once path; it equals libtorch's kernel on the copied input,
+    /// forward and backward, in both directions.
+    #[test]
+    fn an_input_constant_in_time_matches_libtorch() {
+        for kind in [
+            RecurrentKind::RnnTanh,
+            RecurrentKind::Gru,
+            RecurrentKind::Lstm,
+        ] {
+            for bidirectional in [false, true] {
+                tch::manual_seed(5);
+                let dirs = if bidirectional { 2 } else { 1 };
+                let w = weights(kind, 6, 9, 1, dirs);
+                let z = Tensor::randn([5, 6], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+                let expanded = z.unsqueeze(1).expand([5, 7, 6], false);
+                assert!(constant_in_time(&expanded));
+                let a = stack_grads(kind, &expanded, &z, &w, bidirectional, true);
+                let b = stack_grads(kind, &expanded.contiguous(), &z, &w, bidirectional, false);
+                for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+                    let d = relative_diff(a, b);
+                    assert!(
+                        d < 1e-5,
+                        "{} bidirectional {bidirectional}: result {i} differs by {d}",
+                        kind.name()
+                    );
+                }
+            }
+        }
+    }
+
+    /// A step's rows and the weight gradients' rows are split over threads
+    /// when large enough; the bits do not depend on it.
+    #[test]
+    fn the_thread_count_changes_no_bit() {
+        tch::manual_seed(9);
+        let w = weights(RecurrentKind::Gru, 40, 200, 1, 1);
+        let x = Tensor::randn([64, 3, 40], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let before = tch::get_num_threads();
+        let run = |threads: i32| {
+            tch::set_num_threads(threads);
+            stack_grads(RecurrentKind::Gru, &x, &x, &w, false, true)
+        };
+        let one = run(1);
+        let two = run(2);
+        tch::set_num_threads(before);
+        // Outputs, the input's and the weights' gradients (the biases' are
+        // libtorch's own sums).
+        for i in [0, 1, 2, 3] {
+            assert!(
+                one[i].equal(&two[i]),
+                "result {i} differs between 1 and 2 threads"
+            );
+        }
+    }
+
+    #[test]
+    fn the_kernel_choice_reads_its_variable() {
+        assert_eq!(Kernel::parse(None).unwrap(), Kernel::Fused);
+        assert_eq!(Kernel::parse(Some("")).unwrap(), Kernel::Fused);
+        assert_eq!(Kernel::parse(Some("fused")).unwrap(), Kernel::Fused);
+        assert_eq!(Kernel::parse(Some(" libtorch ")).unwrap(), Kernel::Libtorch);
+        let err = Kernel::parse(Some("fast")).unwrap_err().to_string();
+        assert!(err.contains("SEQLAB_RNN_KERNEL=\"fast\""), "{err}");
     }
 
     /// One tanh step by hand: h = tanh(x w_ih + b_ih + h0 w_hh + b_hh).
@@ -353,7 +639,20 @@ mod tests {
             .to_string();
         assert!(err.contains("fused RNN(tanh) layer"), "{err}");
         assert!(!err.contains("Exception raised from"), "{err}");
-        assert!(rnn_layer(RecurrentKind::Lstm, &x, &h0, &w).is_err());
+        assert!(rnn_layer(RecurrentKind::Lstm, &x, &h0, &w).is_err()); // no cell state
+        let x4 = Tensor::zeros([2, 3, 4], (Kind::Float, Device::Cpu));
+        let err = rnn_layer(RecurrentKind::Gru, &x4, &h0, &w)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("weight_hh must be [3 * hidden, hidden]"),
+            "{err}"
+        );
+        let wrong_h0 = Tensor::zeros([3, 5], (Kind::Float, Device::Cpu));
+        let err = rnn_layer(RecurrentKind::RnnTanh, &x4, &wrong_h0, &w)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("initial state must be [2, 5]"), "{err}");
         assert!(rnn_layer(RecurrentKind::Gru, &x, &h0, &w[..3]).is_err());
     }
 }

@@ -39,6 +39,7 @@
 
 pub mod autoencoder;
 pub mod classifier;
+pub mod dropout;
 pub mod feedforward;
 pub mod fused;
 pub mod keras;

@@ -414,6 +414,30 @@ impl Recurrent {
         let c = &self.config;
         let dropout = if c.num_layers > 1 { c.dropout } else { 0.0 };
         let w = &self.flat_weights;
+        if crate::fused::enabled() && crate::fused::supports(xs) {
+            let stack = crate::fused::StackConfig {
+                kind: c.kind,
+                num_layers: c.num_layers,
+                bidirectional: c.bidirectional,
+                dropout,
+                train,
+            };
+            let (h0, c0) = match state {
+                RecurrentState::HC(h, cell) => (h.shallow_clone(), Some(cell.shallow_clone())),
+                // An LSTM given only h starts from a zero cell state.
+                RecurrentState::H(h) if c.kind == RecurrentKind::Lstm => {
+                    (h.shallow_clone(), Some(h.zeros_like()))
+                }
+                RecurrentState::H(h) => (h.shallow_clone(), None),
+            };
+            // The input was checked; a failure here panics with its message, as
+            // libtorch's kernels do (try_forward and the fit loop's guard turn it into an error).
+            return match crate::fused::rnn_stack(stack, xs, &h0, c0.as_ref(), w) {
+                Ok((out, h, Some(cell))) => (out, RecurrentState::HC(h, cell)),
+                Ok((out, h, None)) => (out, RecurrentState::H(h)),
+                Err(e) => panic!("{e}"),
+            };
+        }
         if c.kind == RecurrentKind::Lstm {
             // An LSTM given only h starts from a zero cell state.
             let hx = match state {
@@ -431,21 +455,6 @@ impl Recurrent {
                 true,
             );
             return (out, RecurrentState::HC(h, cell));
-        }
-        if crate::fused::enabled() && crate::fused::supports(c.kind, xs) {
-            let stack = crate::fused::StackConfig {
-                kind: c.kind,
-                num_layers: c.num_layers,
-                bidirectional: c.bidirectional,
-                dropout,
-                train,
-            };
-            // The input was checked; a failure here panics with its message, as
-            // libtorch's kernels do (try_forward and the fit loop's guard turn it into an error).
-            match crate::fused::rnn_stack(stack, xs, state.h(), w) {
-                Ok((out, h)) => return (out, RecurrentState::H(h)),
-                Err(e) => panic!("{e}"),
-            }
         }
         type SingleStateKernel =
             fn(&Tensor, &Tensor, &[Tensor], bool, i64, f64, bool, bool, bool) -> (Tensor, Tensor);

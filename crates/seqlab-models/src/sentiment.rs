@@ -12,6 +12,7 @@
 //! recurrent layer uses [`RecurrentInit::Keras`]), so the model starts
 //! where the book's did.
 
+use crate::dropout::dropout;
 use crate::keras::{self, BatchNorm};
 use crate::recurrent::{recurrent, Recurrent, RecurrentConfig, RecurrentInit, RecurrentKind};
 use crate::summary::{shape_str, Summary, SummaryRow};
@@ -127,16 +128,18 @@ impl SentimentClassifier {
 impl ModuleT for SentimentClassifier {
     fn forward_t(&self, ids: &Tensor, train: bool) -> Tensor {
         crate::shape::or_panic(crate::Model::check_input(self, ids));
-        let x = self
-            .embedding
-            .forward(ids)
-            .dropout(self.config.embedding_dropout, train);
+        let x = dropout(
+            &self.embedding.forward(ids),
+            self.config.embedding_dropout,
+            train,
+        );
         let (_, state) = self.rnn.forward(&x, None, train);
         let h = self.rnn.last_hidden(&state);
-        let h = self
-            .norm
-            .forward_t(&h, train)
-            .dropout(self.config.head_dropout, train);
+        let h = dropout(
+            &self.norm.forward_t(&h, train),
+            self.config.head_dropout,
+            train,
+        );
         self.dense.forward(&h)
     }
 }

@@ -29,9 +29,12 @@
 //! thread gained at most 5-7% while both cores were free, and halved the
 //! throughput whenever the machine's other core was busy, because each of
 //! the thousands of small parallel sections per step waits for the slower
-//! thread. One thread runs at the same speed in both cases. The larger
-//! models (IMDb, MNIST, the toy task's two RNN layers of 128) keep
-//! libtorch's default of one thread per core. The thread count can change
+//! thread. One thread runs at the same speed in both cases. Since seqlab's
+//! fused recurrent kernel (`seqlab_models::fused`), whose steps run in one
+//! thread, every experiment of the chapter declares one thread: a second gained
+//! 0-20% per job (IMDb SimpleRNN the most), while two one-thread jobs side by
+//! side double the throughput of a multi-seed run. [`ThreadHint::PerCore`]
+//! remains for models whose products are large enough to split. The thread count can change
 //! floating-point sums, so it is recorded with every result; an explicit
 //! count (`--threads`) or `OMP_NUM_THREADS` always wins.
 

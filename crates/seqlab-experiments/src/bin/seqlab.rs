@@ -28,9 +28,12 @@ const ENVIRONMENT_HELP: &str = "Environment:
                     page faults) or system (glibc's defaults); own GLIBC_TUNABLES/MALLOC_* settings
                     are always kept
   OMP_NUM_THREADS   libtorch's intra-op threads when --threads is auto (the default); unset, each
-                    experiment picks its own (1 for the small LSTMs, else one per core); seeded
-                    results are reproducible at the same thread count. Like --threads, a whole
-                    number from 1 to 4 per core: any other value is an error naming the variable";
+                    experiment picks its own (1 for every one of the chapter's); seeded results are
+                    reproducible at the same thread count. Like --threads, a whole number from 1
+                    to 4 per core: any other value is an error naming the variable
+  SEQLAB_RNN_KERNEL fused (default: seqlab's whole-sequence CPU kernel for RNN, GRU and LSTM
+                    layers) or libtorch (libtorch's own); the two agree to float tolerance, not
+                    bit for bit, and every run records which it used";
 
 /// Reproduce the classic recurrent-network experiments on libtorch.
 #[derive(Parser, Debug)]
@@ -128,7 +131,7 @@ struct RunArgs {
     /// Data directory for real data sets (default: $SEQLAB_DATA_DIR, else ./data).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else the experiment's own: 1 for each of the chapter's) or a number.
     #[arg(long, default_value = "auto")]
     threads: ThreadChoice,
 }
@@ -175,7 +178,7 @@ struct BenchArgs {
     /// Divide the samples per epoch by this (a tiny run for tests).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     shrink: u64,
-    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else 1 for the small models and one per core for the others) or a number.
+    /// Intra-op CPU threads: auto (OMP_NUM_THREADS if set, else the experiment's own: 1 for each of the chapter's) or a number.
     #[arg(long, default_value = "auto")]
     threads: ThreadChoice,
 }
@@ -391,6 +394,8 @@ fn real_main() -> Result<ExitCode> {
     let allocator = seqlab_train::runtime::tune_allocator()?;
     // A bad OMP_NUM_THREADS would silently become libtorch's default.
     seqlab_train::runtime::omp_num_threads()?;
+    // A misspelt SEQLAB_RNN_KERNEL would silently become the default kernel.
+    seqlab_models::fused::kernel()?;
     match cli.command {
         Command::List(args) => list(&args),
         Command::Data(args) => data(args),

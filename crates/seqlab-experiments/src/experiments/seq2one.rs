@@ -173,7 +173,7 @@ Three runs per seed:
 - `ff_as_published`: the post's feed-forward net (the flattened one-hot sequence through Dense layers of 128, 128 and 4), 100 epochs, with the post's training loop as printed (its slip is under the differences below): it shows what the post's feed-forward number measured.
 - `ff_corrected`: the same net and budget, every sample trained on: what a feed-forward net does on this task.
 - `rnn`: the post's recurrent model, two stacked RNN(relu) layers of 128 and a Dense(4) head on the last step, 10 epochs."#;
-    const THREADS: ThreadHint = ThreadHint::PerCore;
+    const THREADS: ThreadHint = ThreadHint::Single;
     const FULL_SEEDS: usize = 5;
 
     fn config(quick: bool) -> Seq2OneConfig {

@@ -198,7 +198,7 @@ macro_rules! imdb_experiment {
             const DESCRIPTION: &'static str = $description;
             const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
             const ABOUT: &'static str = ABOUT;
-            const THREADS: ThreadHint = ThreadHint::PerCore;
+            const THREADS: ThreadHint = ThreadHint::Single;
             const FULL_SEEDS: usize = 5;
             const AFTER: Option<&'static str> = $after;
 
