@@ -183,6 +183,9 @@ pub struct JobResult {
     pub ok: bool,
     /// Wall time of the process.
     pub seconds: f64,
+    /// When it started, in seconds after [`run_jobs`] began (so that the
+    /// run's own wall time and each experiment's span can be told).
+    pub started: f64,
 }
 
 fn minutes(s: f64) -> String {
@@ -333,6 +336,7 @@ pub fn run_jobs(jobs: &[Job], limit: JobLimit, cores: usize) -> Vec<JobResult> {
             r.unwrap_or(JobResult {
                 ok: false,
                 seconds: 0.0,
+                started: 0.0,
             })
         })
         .collect()
@@ -348,6 +352,8 @@ struct Pool<'a> {
     cores: usize,
     results: Vec<Option<JobResult>>,
     started: Vec<bool>,
+    /// When the pool began: job start times are offsets from it.
+    began: Instant,
     running: Vec<Running>,
     display: Display,
 }
@@ -360,6 +366,7 @@ impl<'a> Pool<'a> {
             cores,
             results: vec![None; jobs.len()],
             started: vec![false; jobs.len()],
+            began: Instant::now(),
             running: Vec::new(),
             display: Display::new(std::io::stderr().is_terminal(), jobs.len()),
         }
@@ -412,6 +419,7 @@ impl<'a> Pool<'a> {
                     self.results[i] = Some(JobResult {
                         ok: false,
                         seconds: 0.0,
+                        started: self.began.elapsed().as_secs_f64(),
                     });
                 }
             }
@@ -428,12 +436,17 @@ impl<'a> Pool<'a> {
                 Err(_) => false,
             };
             let _ = std::fs::remove_file(&r.progress);
-            ended.push((r.index, ok, r.started.elapsed().as_secs_f64()));
+            let started = r.started.duration_since(self.began).as_secs_f64();
+            ended.push((r.index, ok, r.started.elapsed().as_secs_f64(), started));
             false
         });
-        for (i, ok, seconds) in ended {
+        for (i, ok, seconds, started) in ended {
             self.display.ended(i, &self.jobs[i], ok, seconds);
-            self.results[i] = Some(JobResult { ok, seconds });
+            self.results[i] = Some(JobResult {
+                ok,
+                seconds,
+                started,
+            });
         }
     }
 }

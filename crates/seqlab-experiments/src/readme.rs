@@ -44,12 +44,43 @@ pub fn summary(results_dir: &Path) -> Result<String, ExperimentError> {
         let _ = write!(
             s,
             "\nThe committed run: {} processes (one per experiment and seed), {failed} failed; their wall times add up to {} \
-             (several ran side by side). Per-seed times: `results/<experiment>/seeds/<seed>/timing.json`.\n",
+             (several ran side by side).{} Per-seed times: `results/<experiment>/seeds/<seed>/timing.json`.\n",
             runs.len(),
-            crate::report::minutes(seconds)
+            crate::report::minutes(seconds),
+            wall_times(&runs).unwrap_or_default()
         );
     }
     Ok(s)
+}
+
+/// The run's wall time and each experiment's span (its first start to its
+/// last end), when every row of the status table has its start.
+fn wall_times(runs: &[crate::report::RunRow]) -> Option<String> {
+    let spans: Vec<(&str, f64, f64)> = runs
+        .iter()
+        .map(|r| r.started.map(|s| (r.name.as_str(), s, s + r.seconds)))
+        .collect::<Option<_>>()?;
+    let first = spans.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+    let last = spans.iter().map(|s| s.2).fold(f64::NEG_INFINITY, f64::max);
+    let mut per = Vec::new();
+    for e in EXPERIMENTS {
+        let mine: Vec<_> = spans.iter().filter(|s| s.0 == e.name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let start = mine.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+        let end = mine.iter().map(|s| s.2).fold(f64::NEG_INFINITY, f64::max);
+        per.push(format!(
+            "{} {}",
+            e.name,
+            crate::report::minutes(end - start)
+        ));
+    }
+    Some(format!(
+        " The whole run took {} of wall time, build excluded; per experiment, from its first start to its last end (spans overlap): {}.",
+        crate::report::minutes(last - first),
+        per.join(", ")
+    ))
 }
 
 /// The experiment's headline target (`what`, else its first): what,
@@ -130,5 +161,31 @@ mod tests {
             "README.md's table differs from results/: run `seqlab report --results-dir results --readme README.md`\n\
              README has:\n{found}\nresults give:\n{expected}"
         );
+    }
+
+    #[test]
+    fn the_wall_time_spans_the_run_and_each_experiment() {
+        use crate::report::RunRow;
+        let row = |name: &str, started: Option<f64>, seconds: f64| RunRow {
+            name: name.into(),
+            seed: 42,
+            ok: true,
+            seconds,
+            started,
+        };
+        let runs = [
+            row("seq2one", Some(0.0), 30.0),
+            row("seq2one", Some(0.0), 50.0),
+            row("temporal-order", Some(30.0), 100.0),
+        ];
+        let text = wall_times(&runs).unwrap();
+        assert!(text.contains("took 2 min 10 s of wall time"), "{text}");
+        assert!(
+            text.contains("seq2one 50.0 s, temporal-order 1 min 40 s"),
+            "{text}"
+        );
+        // A row kept from an earlier run has no start: no claim at all.
+        let mixed = [row("seq2one", Some(0.0), 30.0), row("imdb-rnn", None, 9.0)];
+        assert_eq!(wall_times(&mixed), None);
     }
 }

@@ -153,9 +153,13 @@ pub struct RunRow {
     pub ok: bool,
     /// Wall time of the whole `seqlab run` process (build excluded).
     pub seconds: f64,
+    /// When it started, in seconds after its `reproduce-all` began (absent
+    /// in older files and for rows kept from an earlier run).
+    pub started: Option<f64>,
 }
 
-/// Reads `reproduce-all.tsv` from `results_dir` (`experiment<TAB>seed<TAB>ok|failed<TAB>seconds`;
+/// Reads `reproduce-all.tsv` from `results_dir` (`experiment<TAB>seed<TAB>ok|failed<TAB>seconds`,
+/// then optionally `<TAB>started`;
 /// empty when absent; malformed lines are skipped).
 pub fn read_runs(results_dir: &Path) -> Vec<RunRow> {
     let Ok(text) = std::fs::read_to_string(results_dir.join(RUNS_FILE)) else {
@@ -168,11 +172,13 @@ pub fn read_runs(results_dir: &Path) -> Vec<RunRow> {
             let seed = f.next()?.parse().ok()?;
             let ok = f.next()? == "ok";
             let seconds = f.next()?.parse().ok()?;
+            let started = f.next().and_then(|v| v.parse().ok());
             Some(RunRow {
                 name,
                 seed,
                 ok,
                 seconds,
+                started,
             })
         })
         .collect()

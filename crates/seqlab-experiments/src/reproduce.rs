@@ -221,8 +221,9 @@ pub fn aggregate_all(
 }
 
 /// Writes the status table `reproduce-all.tsv` (one row per job:
-/// `experiment<TAB>seed<TAB>ok|failed<TAB>seconds`), atomically. Rows of
-/// experiments this run did not touch (an `--only` run) are kept.
+/// `experiment<TAB>seed<TAB>ok|failed<TAB>seconds<TAB>started`, the last
+/// in seconds after the run began), atomically. Rows of experiments this run
+/// did not touch (an `--only` run) are kept.
 pub fn write_runs(
     results_dir: &Path,
     jobs: &[Job],
@@ -233,18 +234,21 @@ pub fn write_runs(
         for line in old.lines() {
             let name = line.split('\t').next().unwrap_or_default();
             if !line.is_empty() && !jobs.iter().any(|j| j.experiment == name) {
-                text.push_str(line);
+                // Without its start: that was another run's clock.
+                let kept: Vec<&str> = line.split('\t').take(4).collect();
+                text.push_str(&kept.join("\t"));
                 text.push('\n');
             }
         }
     }
     for (j, r) in jobs.iter().zip(results) {
         text.push_str(&format!(
-            "{}\t{}\t{}\t{:.1}\n",
+            "{}\t{}\t{}\t{:.1}\t{:.1}\n",
             j.experiment,
             j.seed,
             if r.ok { "ok" } else { "failed" },
-            r.seconds
+            r.seconds,
+            r.started
         ));
     }
     Ok(seqlab_io::write_atomic(
