@@ -149,6 +149,10 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
                                const Tensor& b_ih, const Tensor& b_hh, int64_t mode) {
     TORCH_CHECK(x.dim() == 3 && x.scalar_type() == at::kFloat && x.device().is_cpu(),
                 "the fused layer takes float32 CPU input [batch, steps, features]");
+    for (const Tensor* w : {&w_ih, &w_hh, &b_ih, &b_hh}) {
+      TORCH_CHECK(w->scalar_type() == at::kFloat && w->device().is_cpu(),
+                  "the fused layer's weights must be float32 on the CPU");
+    }
     const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1);
     const int64_t G = w_hh.size(0);
     const int64_t per_unit = mode == kGru ? 3 : (mode == kLstm ? 4 : 1);

@@ -648,6 +648,11 @@ mod tests {
             err.contains("weight_hh must be [3 * hidden, hidden]"),
             "{err}"
         );
+        let doubles: Vec<Tensor> = w.iter().map(|t| t.to_kind(Kind::Double)).collect();
+        let err = rnn_layer(RecurrentKind::RnnTanh, &x4, &h0, &doubles)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("weights must be float32 on the CPU"), "{err}");
         let wrong_h0 = Tensor::zeros([3, 5], (Kind::Float, Device::Cpu));
         let err = rnn_layer(RecurrentKind::RnnTanh, &x4, &wrong_h0, &w)
             .unwrap_err()
