@@ -5,7 +5,10 @@
 //! `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, `_reverse` for the
 //! backward direction; gate order `i f g o` for the LSTM and `r z n` for the
 //! GRU), so weights exported from PyTorch load by name. The forward pass is
-//! a single call of libtorch's fused sequence kernel, not a step loop.
+//! one whole-sequence kernel call per layer and direction, not a step loop:
+//! on the CPU seqlab's own ([`crate::fused`]), elsewhere (or with
+//! `SEQLAB_RNN_KERNEL=libtorch`) libtorch's `rnn_tanh`, `rnn_relu`, `gru`
+//! and `lstm`.
 //!
 //! Unlike `tch::nn::lstm`, the training flag (which switches inter-layer
 //! dropout) is passed at every call, so dropout really switches off at
