@@ -9,7 +9,8 @@
 //! reproducible with `tch::manual_seed`, the same whatever the thread count,
 //! and the same semantics as `Tensor::dropout` (kept elements scaled by
 //! `1 / (1 - p)`, identity when not training). Other devices and element
-//! types use libtorch's dropout.
+//! types, and `SEQLAB_RNN_KERNEL=libtorch` (seqlab's C++ kernels off), use
+//! libtorch's dropout.
 
 use tch::{Device, Kind, Tensor};
 use torch_sys::C_tensor;

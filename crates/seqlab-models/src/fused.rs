@@ -355,6 +355,43 @@ mod tests {
         }
     }
 
+    /// A stack without dropout on the fused kernel or libtorch's own
+    /// (`c0` for an LSTM only), as `rnn_stack` returns it.
+    #[allow(clippy::too_many_arguments)]
+    fn stack(
+        kind: RecurrentKind,
+        fused: bool,
+        x: &Tensor,
+        h0: &Tensor,
+        c0: Option<&Tensor>,
+        w: &[Tensor],
+        layers: i64,
+        bidirectional: bool,
+    ) -> LayerOutput {
+        if fused {
+            let c = StackConfig {
+                kind,
+                num_layers: layers,
+                bidirectional,
+                dropout: 0.0,
+                train: true,
+            };
+            return rnn_stack(c, x, h0, c0, w).expect("fused stack");
+        }
+        match c0 {
+            Some(c0) => {
+                let hx = [h0.shallow_clone(), c0.shallow_clone()];
+                let (o, h, c) = x.lstm(&hx, w, true, layers, 0.0, true, bidirectional, true);
+                (o, h, Some(c))
+            }
+            None => {
+                let run = libtorch_kernel(kind);
+                let (o, h) = run(x, h0, w, true, layers, 0.0, true, bidirectional, true);
+                (o, h, None)
+            }
+        }
+    }
+
     /// The largest difference, over the larger of 1 and `b`'s largest value.
     fn relative_diff(a: &Tensor, b: &Tensor) -> f64 {
         let d = (a - b).abs().max().double_value(&[]);
@@ -387,43 +424,15 @@ mod tests {
             .set_requires_grad(true);
         let target = Tensor::randn([batch, steps, hidden * dirs], (Kind::Float, Device::Cpu));
         let run = |fused: bool| -> (Tensor, Tensor, Option<Tensor>, Vec<Tensor>) {
-            let lstm = kind == RecurrentKind::Lstm;
-            let (out, h, cell) = if fused {
-                let c = StackConfig {
-                    kind,
-                    num_layers: layers,
-                    bidirectional,
-                    dropout: 0.0,
-                    train: true,
-                };
-                rnn_stack(c, &x, &h0, lstm.then_some(&c0), &w).expect("fused stack")
-            } else if lstm {
-                let hx = [h0.shallow_clone(), c0.shallow_clone()];
-                let (o, h, c) = x.lstm(&hx, &w, true, layers, 0.0, true, bidirectional, true);
-                (o, h, Some(c))
-            } else {
-                let (o, h) = libtorch_kernel(kind)(
-                    &x,
-                    &h0,
-                    &w,
-                    true,
-                    layers,
-                    0.0,
-                    true,
-                    bidirectional,
-                    true,
-                );
-                (o, h, None)
-            };
+            let c0 = (kind == RecurrentKind::Lstm).then_some(&c0);
+            let (out, h, cell) = stack(kind, fused, &x, &h0, c0, &w, layers, bidirectional);
             let mut loss =
                 out.mse_loss(&target, Reduction::Mean) + h.square().sum(Kind::Float) * 0.3;
             if let Some(cell) = &cell {
-                loss = loss + cell.sin().sum(Kind::Float) * 0.2;
+                loss += cell.sin().sum(Kind::Float) * 0.2;
             }
             let mut inputs = vec![x.shallow_clone(), h0.shallow_clone()];
-            if lstm {
-                inputs.push(c0.shallow_clone());
-            }
+            inputs.extend(c0.map(Tensor::shallow_clone));
             inputs.extend(w.iter().map(Tensor::shallow_clone));
             let grads = Tensor::run_backward(&[loss], &inputs, false, false);
             (out.detach(), h.detach(), cell.map(|c| c.detach()), grads)
@@ -507,24 +516,8 @@ mod tests {
         let dirs = if bidirectional { 2 } else { 1 };
         let shape = [dirs, x.size()[0], w[1].size()[1]];
         let h0 = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
-        let lstm = kind == RecurrentKind::Lstm;
-        let out = if fused {
-            let c = StackConfig {
-                kind,
-                num_layers: 1,
-                bidirectional,
-                dropout: 0.0,
-                train: true,
-            };
-            rnn_stack(c, x, &h0, lstm.then_some(&h0), w)
-                .expect("fused stack")
-                .0
-        } else if lstm {
-            let hx = [h0.shallow_clone(), h0.shallow_clone()];
-            x.lstm(&hx, w, true, 1, 0.0, true, bidirectional, true).0
-        } else {
-            libtorch_kernel(kind)(x, &h0, w, true, 1, 0.0, true, bidirectional, true).0
-        };
+        let c0 = (kind == RecurrentKind::Lstm).then_some(&h0);
+        let (out, _, _) = stack(kind, fused, x, &h0, c0, w, 1, bidirectional);
         let loss = (out.sin() * out.ones_like().cumsum(1, Kind::Float)).sum(Kind::Float);
         let mut inputs = vec![base.shallow_clone()];
         inputs.extend(w.iter().map(Tensor::shallow_clone));
