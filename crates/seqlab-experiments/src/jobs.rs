@@ -136,6 +136,33 @@ pub struct Job {
     /// A job (by index) that must have ended before this one starts: the
     /// same seed of an experiment whose result this one reads.
     pub after: Option<usize>,
+    /// How long it is expected to take, in seconds (from an earlier run's
+    /// record), for the order in which [`run_jobs`] starts jobs; `None`:
+    /// unknown.
+    pub expected_seconds: Option<f64>,
+}
+
+/// The order in which [`run_jobs`] considers jobs: longest path to the end
+/// first (a job's expected time plus the longest of the jobs that wait for
+/// it), so that the long jobs and their followers do not end up running
+/// alone at the end while other cores idle. Jobs of unknown length come
+/// first (they may be long); ties keep the plan's order. Without any
+/// expectation this is the plan's order.
+pub fn start_order(jobs: &[Job]) -> Vec<usize> {
+    let mut path: Vec<f64> = jobs
+        .iter()
+        .map(|j| j.expected_seconds.unwrap_or(f64::INFINITY))
+        .collect();
+    // A job waits only for an earlier one, so one pass from the end suffices.
+    for i in (0..jobs.len()).rev() {
+        if let Some(a) = jobs[i].after.filter(|&a| a < i) {
+            let through = jobs[a].expected_seconds.unwrap_or(f64::INFINITY) + path[i];
+            path[a] = path[a].max(through);
+        }
+    }
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|&a, &b| path[b].total_cmp(&path[a]).then(a.cmp(&b)));
+    order
 }
 
 /// `s` as one POSIX shell word: as it is when it holds only safe
@@ -352,6 +379,8 @@ struct Pool<'a> {
     cores: usize,
     results: Vec<Option<JobResult>>,
     started: Vec<bool>,
+    /// Job indices in the order they are considered ([`start_order`]).
+    order: Vec<usize>,
     /// When the pool began: job start times are offsets from it.
     began: Instant,
     running: Vec<Running>,
@@ -366,6 +395,7 @@ impl<'a> Pool<'a> {
             cores,
             results: vec![None; jobs.len()],
             started: vec![false; jobs.len()],
+            order: start_order(jobs),
             began: Instant::now(),
             running: Vec::new(),
             display: Display::new(std::io::stderr().is_terminal(), jobs.len()),
@@ -397,9 +427,12 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Starts what fits, in order (a later job may pass one that must wait).
+    /// Starts what fits, in [`start_order`] (a later job may pass one that
+    /// must wait).
     fn start_ready(&mut self) {
-        for (i, job) in self.jobs.iter().enumerate() {
+        for k in 0..self.order.len() {
+            let i = self.order[k];
+            let job = &self.jobs[i];
             if !self.may_start(i) {
                 continue;
             }
@@ -644,6 +677,7 @@ mod tests {
         jobs_run_one_at_a_time_in_order_when_asked(&dir);
         a_job_of_two_threads_on_two_cores_runs_alone(&dir);
         each_job_is_told_its_own_progress_file(&dir);
+        the_longest_expected_job_starts_first(&dir);
         shell_lines_quote_and_refuse_what_would_split_them(&jobs[2]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -658,6 +692,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             log: dir.join(format!("{seed}.log")),
             after: None,
+            expected_seconds: None,
         }
     }
 
@@ -726,6 +761,49 @@ mod tests {
         )];
         assert!(run_jobs(&told, JobLimit::Auto, 2)[0].ok);
         assert!(dir.join("8.log").exists() && !dir.join("8.progress.jsonl").exists());
+    }
+
+    /// One at a time, the job expected to take longest starts first,
+    /// although planned last.
+    fn the_longest_expected_job_starts_first(dir: &Path) {
+        let d = dir.display();
+        let one = JobLimit::Fixed(NonZeroUsize::new(1).unwrap());
+        let jobs = vec![
+            Job {
+                expected_seconds: Some(1.0),
+                ..job(dir, 9, &format!("[ -e {d}/long ] && touch {d}/short"))
+            },
+            Job {
+                expected_seconds: Some(100.0),
+                ..job(dir, 10, &format!("[ ! -e {d}/short ] && touch {d}/long"))
+            },
+        ];
+        let results = run_jobs(&jobs, one, 2);
+        assert!(results.iter().all(|r| r.ok), "{results:?}");
+    }
+
+    #[test]
+    fn start_order_puts_the_longest_path_first() {
+        let dir = Path::new("/nonexistent");
+        let with = |seed, expected: Option<f64>, after| Job {
+            expected_seconds: expected,
+            after,
+            ..job(dir, seed, "true")
+        };
+        // 0 -> 3 make a path of 60 s, longer than 2's 50 s although 2 is
+        // the longest single job; 1 is unknown, so first; 4 and 5 tie.
+        let jobs = vec![
+            with(0, Some(20.0), None),
+            with(1, None, None),
+            with(2, Some(50.0), None),
+            with(3, Some(40.0), Some(0)),
+            with(4, Some(5.0), None),
+            with(5, Some(5.0), None),
+        ];
+        assert_eq!(start_order(&jobs), vec![1, 0, 2, 3, 4, 5]);
+        // Without expectations: the plan's order.
+        let plain: Vec<Job> = (0..4).map(|s| with(s, None, None)).collect();
+        assert_eq!(start_order(&plain), vec![0, 1, 2, 3]);
     }
 
     /// `broken`: the failing job, `sh -c 'echo broken >&2; exit 3'`.

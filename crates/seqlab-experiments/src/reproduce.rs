@@ -5,7 +5,7 @@
 use crate::aggregate::SEEDS_DIR;
 use crate::jobs::{format_seed_list, Job, JobResult};
 use crate::record::Summary;
-use crate::report::RUNS_FILE;
+use crate::report::{read_runs, RunRow, RUNS_FILE};
 use crate::{ExperimentError, Registered};
 use seqlab_train::device::DeviceChoice;
 use seqlab_train::runtime::{planned_threads, ThreadChoice};
@@ -83,7 +83,10 @@ fn path_arg(what: &str, path: &Path) -> Result<String, ExperimentError> {
 
 /// One process per (experiment, seed), in the registry's order and by
 /// increasing seed; an experiment that reads another's result of the same
-/// seed ([`Registered::after`]) waits for that job. A results or data
+/// seed ([`Registered::after`]) waits for that job. Each job carries the
+/// time its seed took in the results folder's last record
+/// (`reproduce-all.tsv`), by which [`crate::jobs::run_jobs`] starts the
+/// longest first. A results or data
 /// folder whose path is not UTF-8 is an error.
 pub fn plan(
     experiments: &[&Registered],
@@ -95,6 +98,7 @@ pub fn plan(
         Some(d) => Some(path_arg("the data folder", d)?),
         None => None,
     };
+    let record = read_runs(&o.results_dir);
     let mut jobs: Vec<Job> = Vec::new();
     for e in experiments {
         let seeds = seeds_for(e, choice, o.quick);
@@ -145,6 +149,7 @@ pub fn plan(
                     .position(|j| j.experiment == name && j.seed == seed)
             });
             jobs.push(Job {
+                expected_seconds: expected_seconds(&record, e.name, seed),
                 experiment: e.name.to_string(),
                 seed,
                 threads: planned_threads(o.threads, e.threads, o.cores),
@@ -156,6 +161,20 @@ pub fn plan(
         }
     }
     Ok(jobs)
+}
+
+/// How long the job of `experiment` at `seed` took in the last recorded
+/// `reproduce-all` (a successful run of that seed, else the mean of the
+/// experiment's successful runs), for the start order only.
+fn expected_seconds(record: &[RunRow], experiment: &str, seed: u64) -> Option<f64> {
+    let ok: Vec<&RunRow> = record
+        .iter()
+        .filter(|r| r.ok && r.name == experiment)
+        .collect();
+    if let Some(r) = ok.iter().find(|r| r.seed == seed) {
+        return Some(r.seconds);
+    }
+    (!ok.is_empty()).then(|| ok.iter().map(|r| r.seconds).sum::<f64>() / ok.len() as f64)
 }
 
 /// Removes the seed folders of `experiment` that are not in `seeds` (an
@@ -255,4 +274,32 @@ pub fn write_runs(
         results_dir.join(RUNS_FILE),
         text.as_bytes(),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_expects_its_seeds_last_time_else_the_experiments_mean() {
+        let row = |name: &str, seed, ok, seconds| RunRow {
+            name: name.into(),
+            seed,
+            ok,
+            seconds,
+            started: None,
+        };
+        let record = vec![
+            row("a", 42, true, 10.0),
+            row("a", 43, true, 30.0),
+            row("a", 44, false, 1.0),
+            row("b", 42, false, 5.0),
+        ];
+        assert_eq!(expected_seconds(&record, "a", 43), Some(30.0));
+        // A failed run says nothing about the seed's length: the mean of the successful ones.
+        assert_eq!(expected_seconds(&record, "a", 44), Some(20.0));
+        assert_eq!(expected_seconds(&record, "a", 99), Some(20.0));
+        assert_eq!(expected_seconds(&record, "b", 42), None);
+        assert_eq!(expected_seconds(&record, "c", 42), None);
+    }
 }

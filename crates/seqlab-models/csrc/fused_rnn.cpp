@@ -35,6 +35,10 @@
 #include <exception>
 #include <mutex>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace {
 
 using at::Tensor;
@@ -96,9 +100,11 @@ namespace base {
 #define SEQLAB_HAVE_AVX2_BUILD 1
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#define SEQLAB_AVX2_STEPS 1
 namespace avx2 {
 #include "fused_steps.inc"
 }  // namespace avx2
+#undef SEQLAB_AVX2_STEPS
 #pragma GCC pop_options
 #endif
 

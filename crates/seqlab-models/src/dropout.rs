@@ -66,6 +66,7 @@ mod tests {
 
     #[test]
     fn keeps_about_one_minus_p_and_scales_the_kept() {
+        let _rng = crate::rng_lock();
         tch::manual_seed(1);
         let x = Tensor::ones([200, 500], (Kind::Float, Device::Cpu));
         let y = dropout(&x, 0.3, true);
@@ -90,6 +91,7 @@ mod tests {
 
     #[test]
     fn the_seed_decides_the_mask_and_gradients_flow_through_it() {
+        let _rng = crate::rng_lock();
         let x = Tensor::randn([7, 9, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
         tch::manual_seed(11);
         let a = dropout(&x, 0.5, true);
@@ -107,6 +109,7 @@ mod tests {
 
     #[test]
     fn no_dropout_outside_training_and_at_the_edges() {
+        let _rng = crate::rng_lock();
         let x = Tensor::randn([4, 6], (Kind::Float, Device::Cpu));
         assert!(dropout(&x, 0.5, false).equal(&x));
         assert!(dropout(&x, 0.0, true).equal(&x));

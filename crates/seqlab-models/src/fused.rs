@@ -467,18 +467,21 @@ mod tests {
 
     #[test]
     fn rnn_tanh_matches_libtorch_forward_and_backward() {
+        let _rng = crate::rng_lock();
         matches_libtorch(RecurrentKind::RnnTanh, 1, false);
         matches_libtorch(RecurrentKind::RnnTanh, 2, true);
     }
 
     #[test]
     fn rnn_relu_matches_libtorch_forward_and_backward() {
+        let _rng = crate::rng_lock();
         matches_libtorch(RecurrentKind::RnnRelu, 1, false);
         matches_libtorch(RecurrentKind::RnnRelu, 2, true);
     }
 
     #[test]
     fn gru_matches_libtorch_forward_and_backward() {
+        let _rng = crate::rng_lock();
         matches_libtorch(RecurrentKind::Gru, 1, false);
         matches_libtorch(RecurrentKind::Gru, 2, true);
         matches_libtorch(RecurrentKind::Gru, 3, false);
@@ -486,6 +489,7 @@ mod tests {
 
     #[test]
     fn lstm_matches_libtorch_forward_and_backward() {
+        let _rng = crate::rng_lock();
         matches_libtorch(RecurrentKind::Lstm, 1, false);
         matches_libtorch(RecurrentKind::Lstm, 2, true);
     }
@@ -494,6 +498,7 @@ mod tests {
     /// the size where a step's rows are split over threads, still match.
     #[test]
     fn large_layers_match_libtorch() {
+        let _rng = crate::rng_lock();
         for kind in [
             RecurrentKind::RnnRelu,
             RecurrentKind::Gru,
@@ -531,6 +536,7 @@ mod tests {
     /// forward and backward, in both directions.
     #[test]
     fn an_input_constant_in_time_matches_libtorch() {
+        let _rng = crate::rng_lock();
         for kind in [
             RecurrentKind::RnnTanh,
             RecurrentKind::Gru,
@@ -561,6 +567,7 @@ mod tests {
     /// when large enough; the bits do not depend on it.
     #[test]
     fn the_thread_count_changes_no_bit() {
+        let _rng = crate::rng_lock();
         tch::manual_seed(9);
         let w = weights(RecurrentKind::Gru, 40, 200, 1, 1);
         let x = Tensor::randn([64, 3, 40], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -584,6 +591,7 @@ mod tests {
 
     #[test]
     fn the_kernel_choice_reads_its_variable() {
+        let _rng = crate::rng_lock();
         assert_eq!(Kernel::parse(None).unwrap(), Kernel::Fused);
         assert_eq!(Kernel::parse(Some("")).unwrap(), Kernel::Fused);
         assert_eq!(Kernel::parse(Some("fused")).unwrap(), Kernel::Fused);
@@ -595,6 +603,7 @@ mod tests {
     /// One tanh step by hand: h = tanh(x w_ih + b_ih + h0 w_hh + b_hh).
     #[test]
     fn one_tanh_step_by_hand() {
+        let _rng = crate::rng_lock();
         let t = |v: &[f32], shape: &[i64]| Tensor::from_slice(v).reshape(shape);
         let x = t(&[0.5, -1.0], &[1, 1, 2]);
         let h0 = t(&[0.25], &[1, 1]);
@@ -613,6 +622,7 @@ mod tests {
 
     #[test]
     fn the_same_inputs_give_the_same_bits() {
+        let _rng = crate::rng_lock();
         tch::manual_seed(3);
         let w = weights(RecurrentKind::Gru, 4, 8, 1, 1);
         let x = Tensor::randn([16, 30, 4], (Kind::Float, Device::Cpu));
@@ -624,6 +634,7 @@ mod tests {
 
     #[test]
     fn wrong_inputs_are_errors_not_crashes() {
+        let _rng = crate::rng_lock();
         let w = weights(RecurrentKind::RnnTanh, 4, 5, 1, 1);
         let x = Tensor::zeros([2, 3, 7], (Kind::Float, Device::Cpu)); // 7 inputs, weights want 4
         let h0 = Tensor::zeros([2, 5], (Kind::Float, Device::Cpu));

@@ -215,10 +215,14 @@ impl nn::ModuleT for BatchNorm {
             return self.forward_single(xs);
         }
         if xs.dim() == 3 {
-            // libtorch normalises axis 1 of [N, C, L]: move features there and back.
+            // Every (sample, step) is one row of [N * L, C]: the same
+            // statistics per feature as over [N, C, L], on a contiguous
+            // input (libtorch's vectorised path; a transposed [N, C, L]
+            // view takes its slow strided one).
+            let size = xs.size();
             self.inner
-                .forward_t(&xs.transpose(1, 2), train)
-                .transpose(1, 2)
+                .forward_t(&xs.reshape([-1, self.features]), train)
+                .reshape(size.as_slice())
         } else {
             self.inner.forward_t(xs, train)
         }
@@ -245,6 +249,7 @@ mod tests {
 
     #[test]
     fn batch_norm_matches_hand_computed_values_in_both_modes() {
+        let _rng = crate::rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let bn = batch_norm(vs.root() / "bn", 2).unwrap();
         // Feature 0: [1, 3] -> mean 2, biased var 1; feature 1: [2, 2] -> mean 2, var 0.
@@ -273,6 +278,7 @@ mod tests {
 
     #[test]
     fn a_training_batch_of_one_sample_moves_the_statistics_like_keras_and_never_to_nan() {
+        let _rng = crate::rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let bn = batch_norm(vs.root() / "bn", 2).unwrap();
         for x in [
@@ -308,6 +314,7 @@ mod tests {
 
     #[test]
     fn batch_norm_normalises_the_last_axis_of_sequences() {
+        let _rng = crate::rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let bn = batch_norm(vs.root() / "bn", 3).unwrap();
         let x = Tensor::arange(24, (Kind::Float, Device::Cpu)).reshape([2, 4, 3]);
@@ -325,10 +332,18 @@ mod tests {
             (rm[0] - 0.105).abs() < 1e-5 && (rm[2] - 0.125).abs() < 1e-5,
             "{rm:?}"
         );
+        // A strided view (a transpose) is normalised as its contiguous copy.
+        let t = Tensor::arange(24, (Kind::Float, Device::Cpu)).reshape([2, 3, 4]);
+        let view = t.transpose(1, 2);
+        assert!(!view.is_contiguous());
+        assert!(bn
+            .forward_t(&view, false)
+            .equal(&bn.forward_t(&view.contiguous(), false)));
     }
 
     #[test]
     fn keras_initialisers_and_bad_sizes() {
+        let _rng = crate::rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let d = dense(vs.root() / "d", 64, 32).unwrap();
         let b = glorot_bound(64, 32);

@@ -144,3 +144,12 @@ model_config! {
     autoencoder::AutoencoderConfig => autoencoder::Autoencoder, "Autoencoder", autoencoder::autoencoder;
     next_step::NextStepConfig => next_step::NextStepLstm, "NextStepLstm", next_step::next_step_lstm;
 }
+
+/// Unit tests that seed or draw from libtorch's global generator hold this
+/// while they run: tests run on several threads, and a draw in one would
+/// shift the numbers another test seeded for.
+#[cfg(test)]
+pub(crate) fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

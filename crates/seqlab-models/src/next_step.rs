@@ -249,6 +249,7 @@ mod tests {
 
     #[test]
     fn a_trained_initial_state_starts_at_zero_and_leaves_the_other_weights_alone() {
+        let _rng = crate::rng_lock();
         let (vs_zero, zero) = model(false);
         let (vs_state, state) = model(true);
         let vars = vs_state.variables();
@@ -271,6 +272,7 @@ mod tests {
 
     #[test]
     fn the_initial_state_is_trained_and_a_reset_returns_to_it() {
+        let _rng = crate::rng_lock();
         let (vs, m) = model(true);
         let xs = inputs();
         let h0 = vs.variables()["m.lstm_state0.h"].shallow_clone();
