@@ -593,6 +593,7 @@ fn run(
     let mut steps = Vec::new();
 
     let mut progress = FitProgress::new(config.verbosity, &config.label, config.epochs);
+    let mut gathered: Option<TensorData> = None;
     for epoch in 0..config.epochs {
         let epoch_start = Instant::now();
         let train = epoch_data(epoch)?;
@@ -609,7 +610,11 @@ fn run(
         // data is used as it is.
         let epoch_data = if config.shuffle {
             let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
-            train.select(&Tensor::f_from_slice(&order)?.f_to_device(device)?)
+            let order = Tensor::f_from_slice(&order)?.f_to_device(device)?;
+            // Into the last epoch's buffers: nothing of that epoch is alive now.
+            let data = train.select_into(&order, gathered.take())?;
+            gathered = Some(data.shallow_clone());
+            data
         } else {
             train.shallow_clone()
         };

@@ -43,12 +43,61 @@ impl TensorData {
         }
     }
 
+    /// The samples at `indices`, like [`TensorData::select`], written into
+    /// `reuse` where it holds tensors of the right shape, type and device (an
+    /// epoch's gather then allocates, and the system zero-fills, nothing
+    /// new). Targets that are the inputs themselves (an autoencoder's: the
+    /// same storage, shape and strides) are gathered once and shared.
+    /// `reuse` must not be read elsewhere: it is overwritten.
+    pub fn select_into(
+        &self,
+        indices: &Tensor,
+        reuse: Option<TensorData>,
+    ) -> Result<TensorData, TrainError> {
+        let same = self.x.data_ptr() == self.y.data_ptr()
+            && self.x.size() == self.y.size()
+            && self.x.stride() == self.y.stride()
+            && self.x.kind() == self.y.kind();
+        let (old_x, old_y) = match reuse {
+            Some(r) => (Some(r.x), Some(r.y)),
+            None => (None, None),
+        };
+        let x = gather_into(&self.x, indices, old_x)?;
+        let y = if same {
+            x.shallow_clone()
+        } else {
+            gather_into(&self.y, indices, old_y)?
+        };
+        Ok(TensorData { x, y })
+    }
+
     /// Samples `start..start + len`, without copying.
     pub fn narrow(&self, start: i64, len: i64) -> TensorData {
         TensorData {
             x: self.x.narrow(0, start, len),
             y: self.y.narrow(0, start, len),
         }
+    }
+}
+
+/// `source`'s rows at `indices`, into `out` if it fits (same rows, shape,
+/// type and device, and not shared with `source`), else into a new tensor.
+fn gather_into(source: &Tensor, indices: &Tensor, out: Option<Tensor>) -> Result<Tensor, TrainError> {
+    let mut shape = source.size();
+    if let Some(first) = shape.first_mut() {
+        *first = indices.size().first().copied().unwrap_or(0);
+    }
+    match out {
+        Some(out)
+            if out.size() == shape
+                && out.kind() == source.kind()
+                && out.device() == source.device()
+                && out.is_contiguous()
+                && out.data_ptr() != source.data_ptr() =>
+        {
+            Ok(source.f_index_select_out(&out, 0, indices)?)
+        }
+        _ => Ok(source.f_index_select(0, indices)?),
     }
 }
 
@@ -74,4 +123,43 @@ pub fn to_tensors(data: &Dataset, device: Device) -> Result<TensorData, TrainErr
     };
     debug_assert!(y.kind() == Kind::Int64 || y.kind() == Kind::Float);
     Ok(TensorData { x, y })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: i64) -> Tensor {
+        Tensor::arange(n * 3, (Kind::Float, Device::Cpu)).reshape([n, 3])
+    }
+
+    #[test]
+    fn select_into_reuses_the_buffers_and_shares_targets_that_are_the_inputs() {
+        let images = rows(4);
+        let auto = TensorData {
+            x: images.shallow_clone(),
+            y: images.shallow_clone(),
+        };
+        let order = Tensor::from_slice(&[3i64, 0, 2, 1]);
+        let first = auto.select_into(&order, None).unwrap();
+        assert!(first.x.equal(&images.index_select(0, &order)));
+        assert_eq!(first.x.data_ptr(), first.y.data_ptr(), "gathered twice");
+        let buffer = first.x.data_ptr();
+        let again = Tensor::from_slice(&[1i64, 2, 0, 3]);
+        let second = auto.select_into(&again, Some(first)).unwrap();
+        assert_eq!(second.x.data_ptr(), buffer, "a new allocation");
+        assert!(second.x.equal(&images.index_select(0, &again)));
+        // Distinct targets get their own buffer; a buffer of another shape is not used.
+        let pairs = TensorData {
+            x: rows(4),
+            y: Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0]),
+        };
+        let p = pairs.select_into(&order, Some(second)).unwrap();
+        assert_ne!(p.x.data_ptr(), p.y.data_ptr());
+        assert!(p.y.equal(&Tensor::from_slice(&[3.0f32, 0.0, 2.0, 1.0])));
+        let short = Tensor::from_slice(&[1i64, 2]);
+        let s = pairs.select_into(&short, Some(p)).unwrap();
+        assert_eq!(s.x.size(), [2, 3]);
+        assert!(s.x.equal(&pairs.x.index_select(0, &short)));
+    }
 }
