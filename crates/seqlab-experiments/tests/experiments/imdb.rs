@@ -310,6 +310,10 @@ fn check_model_json_refusals(out: &Path, popts: &PredictOptions) {
     write_manifest(out);
 }
 
+/// Sized for a clear margin, not a lucky draw: on 6,000 reviews for 3
+/// epochs the held-out AUC sat between 0.55 and 0.6 and moved with the
+/// kernel's last bits; 10,000 reviews for 4 epochs (the quick profile's)
+/// measured 0.88.
 #[test]
 fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
     let Some(data) = shared_data() else {
@@ -318,9 +322,9 @@ fn tiny_imdb_simple_rnn_beats_chance_on_held_out_reviews() {
     let _serial = torch_serial();
     let dir = scratch("imdb-rnn");
     let config = ImdbConfig {
-        train_reviews: Some(6_000),
-        test_reviews: Some(600),
-        max_epochs: 3,
+        train_reviews: Some(10_000),
+        test_reviews: Some(1_000),
+        max_epochs: 4,
         ..ImdbConfig::quick(RecurrentKind::RnnTanh)
     };
     let o = RunOptions {
