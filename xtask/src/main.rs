@@ -26,8 +26,9 @@ commands:
                              (opts: --device cpu|cuda|auto --seed N --seeds N|LIST --jobs auto|N
                              --epochs N --results-dir DIR --quick --threads auto|N)
   reproduce-all [opts]       setup, then `seqlab reproduce-all [opts]` from a release build: every
-                             registered experiment, cheapest first, 5 seeds each (3 for the MNIST
-                             autoencoders, 2 with --quick) as separate processes, up to --jobs at once;
+                             registered experiment, 5 seeds each (3 for the MNIST autoencoders, 2
+                             with --quick) as separate processes, up to --jobs at once, the longest
+                             (by the last reproduce-all.tsv) first;
                              continues past failures, summarises each experiment's seeds, writes
                              <results-dir>/reproduce-all.tsv and REPORT.md, exits non-zero if any run
                              failed (opts: --device cpu|cuda|auto --quick --only a,b --seed N

@@ -99,7 +99,8 @@ impl Registered {
     }
 }
 
-/// Every experiment, cheapest first (the order `reproduce-all` runs them in;
+/// Every experiment, cheapest first (the order `reproduce-all` plans them in,
+/// and starts them in without an earlier record of their times;
 /// `mnist-bilstm-ae` after `mnist-lstm-ae`, whose result it compares with).
 pub const EXPERIMENTS: &[Registered] = &[
     register::<seq2one::Seq2One>(),

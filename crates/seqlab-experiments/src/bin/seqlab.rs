@@ -64,9 +64,10 @@ enum Command {
     ///
     /// Without --seed or --seeds: each experiment's own number of seeds (5;
     /// 3 for the MNIST autoencoders; 2 with --quick) from seed 42. With
-    /// --seed N alone: that one seed, as `seqlab run` writes it. Continues
-    /// past failures, writes <results-dir>/reproduce-all.tsv and REPORT.md,
-    /// and exits non-zero if any run failed.
+    /// --seed N alone: that one seed, as `seqlab run` writes it. Jobs whose
+    /// seed took longest in <results-dir>/reproduce-all.tsv start first.
+    /// Continues past failures, writes <results-dir>/reproduce-all.tsv and
+    /// REPORT.md, and exits non-zero if any run failed.
     ReproduceAll(ReproduceAllArgs),
     /// Write <results-dir>/REPORT.md from the experiments' results there.
     ///
