@@ -404,6 +404,10 @@ mod tests {
     fn matches_libtorch(kind: RecurrentKind, layers: i64, bidirectional: bool) {
         matches_libtorch_sized(kind, layers, bidirectional, (3, 6, 4, 5));
         matches_libtorch_sized(kind, layers, bidirectional, (9, 7, 3, 20));
+        // 28 units (the MNIST autoencoders'): a 16-column block, then 12
+        // columns taken as two vectors, the second partly past the end; 11
+        // rows and 13 inputs: blocks of 6, 4 and 1 rows.
+        matches_libtorch_sized(kind, layers, bidirectional, (11, 5, 13, 28));
     }
 
     /// As [`matches_libtorch`] for `(batch, steps, input, hidden)`.
@@ -494,7 +498,7 @@ mod tests {
         matches_libtorch(RecurrentKind::Lstm, 2, true);
     }
 
-    /// Sizes past the matrix kernel's 4-row and 16-column blocks, and past
+    /// Sizes past the matrix kernel's 4- and 6-row and 16-column blocks, and past
     /// the size where a step's rows are split over threads, still match.
     #[test]
     fn large_layers_match_libtorch() {
