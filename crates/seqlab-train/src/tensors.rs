@@ -82,7 +82,11 @@ impl TensorData {
 
 /// `source`'s rows at `indices`, into `out` if it fits (same rows, shape,
 /// type and device, and not shared with `source`), else into a new tensor.
-fn gather_into(source: &Tensor, indices: &Tensor, out: Option<Tensor>) -> Result<Tensor, TrainError> {
+fn gather_into(
+    source: &Tensor,
+    indices: &Tensor,
+    out: Option<Tensor>,
+) -> Result<Tensor, TrainError> {
     let mut shape = source.size();
     if let Some(first) = shape.first_mut() {
         *first = indices.size().first().copied().unwrap_or(0);
