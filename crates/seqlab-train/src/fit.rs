@@ -544,10 +544,68 @@ fn run(
     model: &dyn ModuleT,
     epoch_data: &mut dyn FnMut(usize) -> Result<TensorData, TrainError>,
     val: Option<&TensorData>,
-    mut config: FitConfig,
+    config: FitConfig,
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<FitReport, TrainError> {
     let started = Instant::now();
+    let columns = checked_columns(&config, val.is_some(), callbacks)?;
+    let eval_batch = if config.eval_batch_size == 0 {
+        config.batch_size
+    } else {
+        config.eval_batch_size
+    };
+    let mut t = Training::new(vs, model, config)?;
+    let mut history = History::new(columns.clone());
+    let mut stopped_epoch = None;
+    for epoch in 0..t.config.epochs {
+        let epoch_start = Instant::now();
+        let train = epoch_data(epoch)?;
+        let mut values = t.train_epoch(epoch, &train)?;
+        if let Some(v) = val {
+            values.extend(t.validate(epoch, v, eval_batch)?);
+        }
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        if t.config.verbosity != Verbosity::Silent {
+            let line = epoch_line(
+                &t.config.label,
+                epoch + 1,
+                t.config.epochs,
+                seconds,
+                &columns,
+                &values,
+                t.opt.lr(),
+            );
+            crate::progress::say(format_args!("{line}"));
+        }
+        history.push(EpochRecord {
+            epoch: epoch + 1,
+            values: values.clone(),
+            lr: t.opt.lr(),
+            seconds,
+        })?;
+        if t.end_epoch(epoch, &columns, &values, &history, callbacks)? == Control::Stop {
+            stopped_epoch = Some(epoch + 1);
+            break;
+        }
+    }
+    let restored_epoch = t.put_back_best()?;
+    Ok(FitReport {
+        history,
+        restored_epoch,
+        stopped_epoch,
+        seconds: started.elapsed().as_secs_f64(),
+        steps: t.steps,
+    })
+}
+
+/// The history's columns, after checking the settings `run` relies on:
+/// at least one epoch, a batch size, and every callback monitoring a column
+/// the history has.
+fn checked_columns(
+    config: &FitConfig,
+    with_val: bool,
+    callbacks: &[&mut dyn Callback],
+) -> Result<Vec<String>, TrainError> {
     if config.epochs == 0 {
         return Err(TrainError::InvalidConfig(
             "epochs must be at least 1".into(),
@@ -558,12 +616,7 @@ fn run(
             "batch size must be at least 1".into(),
         ));
     }
-    let eval_batch = if config.eval_batch_size == 0 {
-        config.batch_size
-    } else {
-        config.eval_batch_size
-    };
-    let columns = column_names(&config.metrics, val.is_some());
+    let columns = column_names(&config.metrics, with_val);
     for monitor in config
         .early_stopping
         .iter()
@@ -578,132 +631,194 @@ fn run(
             )));
         }
     }
-    let mut opt = config.optimizer.build(vs)?;
-    let mut history = History::new(columns.clone());
-    let mut best: Option<(usize, Snapshot)> = None;
-    let mut last_good: Option<Snapshot> = None;
-    let restore_best = config
-        .early_stopping
-        .as_ref()
-        .is_some_and(|e| e.restore_best_weights());
-    let mut stopped_epoch = None;
-    let mut probe = config
-        .record_steps
-        .then(|| StepProbe::new(config.optimizer.kind));
-    let mut steps = Vec::new();
+    Ok(columns)
+}
 
-    let mut progress = FitProgress::new(config.verbosity, &config.label, config.epochs);
-    let mut gathered: Option<TensorData> = None;
-    for epoch in 0..config.epochs {
-        let epoch_start = Instant::now();
-        let train = epoch_data(epoch)?;
-        check_pairing("training data", &train)?;
-        let device = train.x.device();
+/// What one `fit` carries from epoch to epoch besides the history.
+struct Training<'a> {
+    vs: &'a VarStore,
+    model: &'a dyn ModuleT,
+    config: FitConfig,
+    opt: crate::optim::Optimizer,
+    progress: FitProgress,
+    probe: Option<StepProbe>,
+    steps: Vec<StepRecord>,
+    /// The best epoch (0-based) and its weights, with restore-best.
+    best: Option<(usize, Snapshot)>,
+    /// The weights after the last completed epoch, without restore-best.
+    last_good: Option<Snapshot>,
+    /// The last epoch's shuffled data, whose buffers the next one reuses.
+    gathered: Option<TensorData>,
+}
+
+impl<'a> Training<'a> {
+    fn new(
+        vs: &'a VarStore,
+        model: &'a dyn ModuleT,
+        config: FitConfig,
+    ) -> Result<Self, TrainError> {
+        Ok(Self {
+            vs,
+            model,
+            opt: config.optimizer.build(vs)?,
+            progress: FitProgress::new(config.verbosity, &config.label, config.epochs),
+            probe: config
+                .record_steps
+                .then(|| StepProbe::new(config.optimizer.kind)),
+            steps: Vec::new(),
+            best: None,
+            last_good: None,
+            gathered: None,
+            config,
+        })
+    }
+
+    fn restores_best(&self) -> bool {
+        self.config
+            .early_stopping
+            .as_ref()
+            .is_some_and(|e| e.restore_best_weights())
+    }
+
+    /// Puts back the best weights so far, or those of the last completed
+    /// epoch (before a non-finite loss is reported).
+    fn restore_fallback(&self) -> Result<(), TrainError> {
+        let snapshot = self
+            .best
+            .as_ref()
+            .map(|(_, s)| s)
+            .or(self.last_good.as_ref());
+        if let Some(s) = snapshot {
+            s.restore(self.vs)?;
+        }
+        Ok(())
+    }
+
+    /// The epoch's data in this epoch's order. Reordered once (one gather,
+    /// into the last epoch's buffers: nothing of that epoch is alive now),
+    /// then each batch is a view: no per-batch index tensor or copy.
+    /// Without shuffling the data is used as it is.
+    fn arrange(
+        &mut self,
+        epoch: usize,
+        train: &TensorData,
+        batches: &EpochBatches,
+    ) -> Result<TensorData, TrainError> {
+        if !self.config.shuffle {
+            return Ok(train.shallow_clone());
+        }
+        let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
+        let order = Tensor::f_from_slice(&order)?.f_to_device(train.x.device())?;
+        let data = train.select_into(&order, self.gathered.take())?;
+        self.gathered = Some(data.shallow_clone());
+        Ok(data)
+    }
+
+    /// One epoch of optimiser steps; the training loss and metrics.
+    fn train_epoch(&mut self, epoch: usize, train: &TensorData) -> Result<Vec<f64>, TrainError> {
+        check_pairing("training data", train)?;
         let batches = EpochBatches::new(
             train.len() as usize,
-            config.batch_size,
-            config.shuffle,
-            config.seed,
+            self.config.batch_size,
+            self.config.shuffle,
+            self.config.seed,
         )?;
-        // Reorder the epoch's data once (one gather), then take each batch as
-        // a view: no per-batch index tensor or copy. Without shuffling the
-        // data is used as it is.
-        let epoch_data = if config.shuffle {
-            let order: Vec<i64> = batches.order(epoch).into_iter().map(|i| i as i64).collect();
-            let order = Tensor::f_from_slice(&order)?.f_to_device(device)?;
-            // Into the last epoch's buffers: nothing of that epoch is alive now.
-            let data = train.select_into(&order, gathered.take())?;
-            gathered = Some(data.shallow_clone());
-            data
-        } else {
-            train.shallow_clone()
-        };
-        progress.start_epoch(epoch + 1, batches.batches_per_epoch());
-        let mut acc = Accumulator::new(&config.metrics);
-        for (batch_index, (start, len)) in batch_ranges(train.len(), config.batch_size).enumerate()
-        {
-            let batch_no = batch_index + 1;
-            let b = epoch_data.narrow(start, len);
-            let step = guarded(
-                || format!("{} epoch {}, batch {batch_no}", config.label, epoch + 1),
-                &b.x.size(),
-                || {
-                    let out = model.forward_t(&b.x, true);
-                    let loss = config.loss.compute(&out, &b.y);
-                    let value = loss.double_value(&[]);
-                    (out, loss, value)
-                },
-            );
-            let (out, loss, value) = match step {
-                Ok(s) => s,
-                Err(e) => {
-                    progress.end_epoch();
-                    return Err(e);
-                }
-            };
-            if !value.is_finite() {
-                progress.end_epoch();
-                let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
-                if let Some(s) = snapshot {
-                    s.restore(vs)?;
-                }
-                return Err(TrainError::NonFiniteLoss {
-                    epoch: epoch + 1,
-                    batch: batch_no,
-                    value,
-                });
+        let data = self.arrange(epoch, train, &batches)?;
+        self.progress
+            .start_epoch(epoch + 1, batches.batches_per_epoch());
+        let mut acc = Accumulator::new(&self.config.metrics);
+        let ranges = batch_ranges(train.len(), self.config.batch_size);
+        for (batch_index, (start, len)) in ranges.enumerate() {
+            if let Err(e) = self.step(epoch, batch_index + 1, &data.narrow(start, len), &mut acc) {
+                self.progress.end_epoch();
+                return Err(e);
             }
-            opt.zero_grad()?;
-            loss.f_backward()?;
-            let at = (epoch + 1, batch_no, value);
-            let record = optimiser_step(&mut opt, config.clip_grad_norm, probe.as_mut(), at)?;
-            steps.extend(record);
-            tch::no_grad(|| acc.add(value, &out.detach(), &b.y))?;
-            progress.batch_done(batch_no, acc.loss());
         }
-        progress.end_epoch();
-        let mut values = acc.values();
-        if let Some(v) = val {
-            let e = evaluate(model, v, config.loss, &config.metrics, eval_batch)?;
-            let bad = std::iter::once(("loss".to_string(), e.loss))
-                .chain(e.metrics.iter().map(|(n, m)| (n.to_string(), *m)))
-                .find(|(_, x)| !x.is_finite());
-            if let Some((what, value)) = bad {
-                let snapshot = best.as_ref().map(|(_, s)| s).or(last_good.as_ref());
-                if let Some(s) = snapshot {
-                    s.restore(vs)?;
-                }
-                return Err(TrainError::NonFiniteValidation {
-                    label: config.label.clone(),
-                    what,
-                    epoch: epoch + 1,
-                    value,
-                });
-            }
-            values.push(e.loss);
-            values.extend(e.metrics.iter().map(|(_, m)| *m));
-        }
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        if config.verbosity != Verbosity::Silent {
-            crate::progress::say(format_args!(
-                "{}",
-                epoch_line(
-                    &config.label,
-                    epoch + 1,
-                    config.epochs,
-                    seconds,
-                    &columns,
-                    &values,
-                    opt.lr()
+        self.progress.end_epoch();
+        Ok(acc.values())
+    }
+
+    /// One optimiser step on batch `batch_no` (1-based), added to `acc`.
+    fn step(
+        &mut self,
+        epoch: usize,
+        batch_no: usize,
+        b: &TensorData,
+        acc: &mut Accumulator,
+    ) -> Result<(), TrainError> {
+        let (model, loss_fn) = (self.model, self.config.loss);
+        let (out, loss, value) = guarded(
+            || {
+                format!(
+                    "{} epoch {}, batch {batch_no}",
+                    self.config.label,
+                    epoch + 1
                 )
-            ));
+            },
+            &b.x.size(),
+            || {
+                let out = model.forward_t(&b.x, true);
+                let loss = loss_fn.compute(&out, &b.y);
+                let value = loss.double_value(&[]);
+                (out, loss, value)
+            },
+        )?;
+        if !value.is_finite() {
+            self.restore_fallback()?;
+            return Err(TrainError::NonFiniteLoss {
+                epoch: epoch + 1,
+                batch: batch_no,
+                value,
+            });
         }
-        history.push(EpochRecord {
-            epoch: epoch + 1,
-            values: values.clone(),
-            lr: opt.lr(),
-            seconds,
-        })?;
+        self.opt.zero_grad()?;
+        loss.f_backward()?;
+        let at = (epoch + 1, batch_no, value);
+        let clip = self.config.clip_grad_norm;
+        let record = optimiser_step(&mut self.opt, clip, self.probe.as_mut(), at)?;
+        self.steps.extend(record);
+        tch::no_grad(|| acc.add(value, &out.detach(), &b.y))?;
+        self.progress.batch_done(batch_no, acc.loss());
+        Ok(())
+    }
+
+    /// The validation loss and metrics after `epoch`; a non-finite one is
+    /// an error, after the fallback weights are put back.
+    fn validate(
+        &self,
+        epoch: usize,
+        val: &TensorData,
+        eval_batch: usize,
+    ) -> Result<Vec<f64>, TrainError> {
+        let c = &self.config;
+        let e = evaluate(self.model, val, c.loss, &c.metrics, eval_batch)?;
+        let bad = std::iter::once(("loss".to_string(), e.loss))
+            .chain(e.metrics.iter().map(|(n, m)| (n.to_string(), *m)))
+            .find(|(_, x)| !x.is_finite());
+        if let Some((what, value)) = bad {
+            self.restore_fallback()?;
+            return Err(TrainError::NonFiniteValidation {
+                label: c.label.clone(),
+                what,
+                epoch: epoch + 1,
+                value,
+            });
+        }
+        let mut values = vec![e.loss];
+        values.extend(e.metrics.iter().map(|(_, m)| *m));
+        Ok(values)
+    }
+
+    /// Early stopping, the kept weights, the learning-rate schedule and the
+    /// user's callbacks, in that order; whether to stop.
+    fn end_epoch(
+        &mut self,
+        epoch: usize,
+        columns: &[String],
+        values: &[f64],
+        history: &History,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<Control, TrainError> {
         let value_of = |name: &str| {
             columns
                 .iter()
@@ -711,25 +826,28 @@ fn run(
                 .map(|i| values[i])
                 .unwrap_or(f64::NAN)
         };
-
         let mut stop = false;
-        if let Some(es) = config.early_stopping.as_mut() {
+        let restore_best = self.restores_best();
+        if let Some(es) = self.config.early_stopping.as_mut() {
             let decision = es.on_epoch_end(epoch, value_of(es.monitor()));
             if decision.improved && restore_best {
-                best = Some((epoch, Snapshot::take(vs)));
+                self.best = Some((epoch, Snapshot::take(self.vs)));
             }
             stop = decision.stop;
         }
         if !restore_best {
-            last_good = Some(Snapshot::take(vs));
+            self.last_good = Some(Snapshot::take(self.vs));
         }
-        if let Some(rlr) = config.reduce_lr.as_mut() {
-            if let Some(new_lr) = rlr.on_epoch_end(value_of(rlr.monitor()), opt.lr()).new_lr {
-                opt.set_lr(new_lr)?;
-                if config.verbosity != Verbosity::Silent {
+        if let Some(rlr) = self.config.reduce_lr.as_mut() {
+            if let Some(new_lr) = rlr
+                .on_epoch_end(value_of(rlr.monitor()), self.opt.lr())
+                .new_lr
+            {
+                self.opt.set_lr(new_lr)?;
+                if self.config.verbosity != Verbosity::Silent {
                     crate::progress::say(format_args!(
                         "{} epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr:.3e}",
-                        config.label,
+                        self.config.label,
                         epoch + 1
                     ));
                 }
@@ -738,38 +856,37 @@ fn run(
         for cb in callbacks.iter_mut() {
             let end = EpochEnd {
                 epoch: epoch + 1,
-                history: &history,
-                vs,
-                lr: opt.lr(),
+                history,
+                vs: self.vs,
+                lr: self.opt.lr(),
             };
             if cb.on_epoch_end(&end)? == Control::Stop {
                 stop = true;
             }
         }
-        if stop {
-            stopped_epoch = Some(epoch + 1);
-            break;
-        }
+        Ok(if stop {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
     }
-    let mut restored_epoch = None;
-    if let Some((epoch, snapshot)) = &best {
-        snapshot.restore(vs)?;
-        restored_epoch = Some(epoch + 1);
-        if config.verbosity != Verbosity::Silent {
+
+    /// After the last epoch: the best weights put back, with restore-best;
+    /// the 1-based epoch they are from.
+    fn put_back_best(&self) -> Result<Option<usize>, TrainError> {
+        let Some((epoch, snapshot)) = &self.best else {
+            return Ok(None);
+        };
+        snapshot.restore(self.vs)?;
+        if self.config.verbosity != Verbosity::Silent {
             crate::progress::say(format_args!(
                 "{}: restored the weights of epoch {}",
-                config.label,
+                self.config.label,
                 epoch + 1
             ));
         }
+        Ok(Some(epoch + 1))
     }
-    Ok(FitReport {
-        history,
-        restored_epoch,
-        stopped_epoch,
-        seconds: started.elapsed().as_secs_f64(),
-        steps,
-    })
 }
 
 /// Clips the gradients (if `clip` is set) and steps `opt`; with a probe,
