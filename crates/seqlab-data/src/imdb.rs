@@ -318,21 +318,7 @@ fn load_archive_within<R: Read>(reader: R, path: &Path, limits: Limits) -> Resul
     let mut reader = Watch::new(reader);
     let source_err = reader.error.clone();
     let mut head = [0u8; 2];
-    let mut n = 0;
-    while n < head.len() {
-        match reader.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(LoadError::io(path, e)),
-        }
-    }
-    if n == 0 {
-        return Err(LoadError::EmptyFile {
-            path: path.to_path_buf(),
-        });
-    }
-    let prefix = head.get(..n).unwrap_or_default();
+    let prefix = read_head(&mut reader, &mut head, path)?;
     let stream = io::Cursor::new(prefix.to_vec()).chain(reader);
     let gz_err = Rc::new(RefCell::new(None));
     let body: Box<dyn Read> = if crate::mnist::is_gzip(prefix) {
@@ -390,28 +376,7 @@ fn load_archive_within<R: Read>(reader: R, path: &Path, limits: Limits) -> Resul
             entry: name.clone(),
             why,
         })?;
-        if entry.size() > MAX_REVIEW_BYTES {
-            return Err(LoadError::InflatesTooFar {
-                path: path.to_path_buf(),
-                entry: Some(name),
-                limit: MAX_REVIEW_BYTES,
-                why: format!(
-                    "{REVIEW_LIMIT_WHY} (its tar header declares {} bytes)",
-                    entry.size()
-                ),
-            });
-        }
-        budget.review(&name, entry.size())?;
-        let hint = usize::try_from(entry.size()).unwrap_or(0).min(1 << 20);
-        let mut bytes = Vec::with_capacity(hint);
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| classify(e, Some(&name)))?;
-        let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
-            path: path.to_path_buf(),
-            entry: Some(name.clone()),
-            valid_up_to: e.utf8_error().valid_up_to(),
-        })?;
+        let text = read_review(&mut entry, &name, path, &mut budget, &classify)?;
         acc.push(slot, id, rating, text);
     }
     // Read to the end of the stream so that the gzip trailer (CRC and size)
@@ -422,6 +387,62 @@ fn load_archive_within<R: Read>(reader: R, path: &Path, limits: Limits) -> Resul
     // trailer checked here plus the download's checksum.
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| classify(e, None))?;
     acc.finish(ROOT)
+}
+
+/// Reads up to `head.len()` bytes (fewer only at the end of the stream) and
+/// returns them; an empty stream is [`LoadError::EmptyFile`].
+fn read_head<'h>(
+    reader: &mut impl Read,
+    head: &'h mut [u8],
+    path: &Path,
+) -> Result<&'h [u8], LoadError> {
+    let mut n = 0;
+    while n < head.len() {
+        match reader.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(LoadError::io(path, e)),
+        }
+    }
+    if n == 0 {
+        return Err(LoadError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(head.get(..n).unwrap_or_default())
+}
+
+/// One review's text from its archive entry `name`, within the size limits
+/// (checked on the header's size before anything is read) and in UTF-8;
+/// `classify` names a read error.
+fn read_review<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    name: &str,
+    path: &Path,
+    budget: &mut Budget,
+    classify: &dyn Fn(io::Error, Option<&str>) -> LoadError,
+) -> Result<String, LoadError> {
+    let size = entry.size();
+    if size > MAX_REVIEW_BYTES {
+        return Err(LoadError::InflatesTooFar {
+            path: path.to_path_buf(),
+            entry: Some(name.to_string()),
+            limit: MAX_REVIEW_BYTES,
+            why: format!("{REVIEW_LIMIT_WHY} (its tar header declares {size} bytes)"),
+        });
+    }
+    budget.review(name, size)?;
+    let hint = usize::try_from(size).unwrap_or(0).min(1 << 20);
+    let mut bytes = Vec::with_capacity(hint);
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| classify(e, Some(name)))?;
+    String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_path_buf(),
+        entry: Some(name.to_string()),
+        valid_up_to: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// Loads the data set from an extracted folder: `aclImdb` itself (holding
