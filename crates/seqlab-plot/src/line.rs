@@ -406,33 +406,39 @@ impl LineChart {
         (series, bands)
     }
 
-    pub(crate) fn draw(&self, area: &Area) -> Result<(), PlotError> {
-        let ty = |y: f64| if self.log_y { y.log10() } else { y };
-        let (series_colors, band_colors) = self.colors();
+    /// y as drawn: its log10 on a log scale.
+    fn ty(&self, y: f64) -> f64 {
+        if self.log_y {
+            y.log10()
+        } else {
+            y
+        }
+    }
 
-        // Data in drawing space.
-        let lines: Vec<Vec<(f64, f64)>> = self
+    /// The series' lines and the bands' lower and upper edges, in drawing space.
+    fn drawing_space(&self) -> (Vec<Polyline>, Vec<(Polyline, Polyline)>) {
+        let lines = self
             .series
             .iter()
-            .map(|s| s.points.iter().map(|&(x, y)| (x, ty(y))).collect())
+            .map(|s| s.points.iter().map(|&(x, y)| (x, self.ty(y))).collect())
             .collect();
-        let band_edges: Vec<(Polyline, Polyline)> = self
+        let edge = |xs: &[f64], ys: &[f64]| -> Polyline {
+            xs.iter().zip(ys).map(|(&x, &y)| (x, self.ty(y))).collect()
+        };
+        let band_edges = self
             .bands
             .iter()
-            .map(|b| {
-                let lo =
-                    b.x.iter()
-                        .zip(&b.lower)
-                        .map(|(&x, &y)| (x, ty(y)))
-                        .collect();
-                let hi =
-                    b.x.iter()
-                        .zip(&b.upper)
-                        .map(|(&x, &y)| (x, ty(y)))
-                        .collect();
-                (lo, hi)
-            })
+            .map(|b| (edge(&b.x, &b.lower), edge(&b.x, &b.upper)))
             .collect();
+        (lines, band_edges)
+    }
+
+    /// The x and y ranges in drawing space: the ones set, else the data's, padded.
+    fn ranges(
+        &self,
+        lines: &[Polyline],
+        band_edges: &[(Polyline, Polyline)],
+    ) -> ((f64, f64), (f64, f64)) {
         let all = || {
             lines
                 .iter()
@@ -454,7 +460,7 @@ impl LineChart {
             }
         };
         let y = match self.y_range {
-            Some((a, b)) => (ty(a), ty(b)),
+            Some((a, b)) => (self.ty(a), self.ty(b)),
             None => {
                 let (a, b) = extent(|p| p.1);
                 if self.log_y && b <= a {
@@ -464,17 +470,22 @@ impl LineChart {
                 }
             }
         };
+        (x, y)
+    }
 
-        // Legend entries.
+    /// One legend entry per named series (drawn over its band when a band
+    /// of the same name and colour goes with it), then one per named band
+    /// without such a series.
+    fn legend_entries(&self, series_colors: &[usize], band_colors: &[usize]) -> Vec<LegendEntry> {
         let mut entries = Vec::new();
-        for (s, &c) in self.series.iter().zip(&series_colors) {
+        for (s, &c) in self.series.iter().zip(series_colors) {
             if s.name.is_empty() {
                 continue;
             }
             let banded = self
                 .bands
                 .iter()
-                .zip(&band_colors)
+                .zip(band_colors)
                 .any(|(b, &bc)| b.name == s.name && bc == c);
             entries.push(LegendEntry {
                 label: s.name.clone(),
@@ -486,11 +497,11 @@ impl LineChart {
                 },
             });
         }
-        for (b, &c) in self.bands.iter().zip(&band_colors) {
+        for (b, &c) in self.bands.iter().zip(band_colors) {
             let shared = self
                 .series
                 .iter()
-                .zip(&series_colors)
+                .zip(series_colors)
                 .any(|(s, &sc)| s.name == b.name && sc == c);
             if !b.name.is_empty() && !shared {
                 entries.push(LegendEntry {
@@ -500,7 +511,14 @@ impl LineChart {
                 });
             }
         }
+        entries
+    }
 
+    pub(crate) fn draw(&self, area: &Area) -> Result<(), PlotError> {
+        let (series_colors, band_colors) = self.colors();
+        let (lines, band_edges) = self.drawing_space();
+        let (x, y) = self.ranges(&lines, &band_edges);
+        let entries = self.legend_entries(&series_colors, &band_colors);
         let mut occupancy = lines.clone();
         for (lo, hi) in &band_edges {
             occupancy.push(lo.clone());
