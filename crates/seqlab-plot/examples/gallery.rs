@@ -8,6 +8,7 @@
 use seqlab_plot::{
     Band, Figure, GrayImage, ImageGrid, LegendPosition, LineChart, PlotError, ScatterChart, Series,
 };
+use std::path::Path;
 
 /// Deterministic pseudo-random numbers in [0, 1).
 struct Lcg(u64);
@@ -72,8 +73,18 @@ fn main() -> Result<(), PlotError> {
             .unwrap_or_else(|| "/tmp/seqlab-plot-gallery".into()),
     );
     let mut rng = Lcg(42);
+    let loss = training_curves(&dir, &mut rng)?;
+    dense_curve(&dir, &mut rng)?;
+    let acc = length_bands(&dir)?;
+    let latent = latent_space(&dir, &mut rng)?;
+    let grid = reconstructions(&dir)?;
+    figures(&dir, loss, acc, latent, grid)?;
+    println!("wrote gallery to {}", dir.display());
+    Ok(())
+}
 
-    // 1. Training curves: solid train, dashed test, two models.
+/// 1. Training curves: solid train, dashed test, two models; and on a log scale.
+fn training_curves(dir: &Path, rng: &mut Lcg) -> Result<LineChart, PlotError> {
     let epochs: Vec<f64> = (1..=30).map(f64::from).collect();
     let curve = |scale: f64, floor: f64, rng: &mut Lcg| -> Vec<f64> {
         epochs
@@ -84,15 +95,15 @@ fn main() -> Result<(), PlotError> {
     let loss = LineChart::new("Training loss")
         .x_label("epoch")
         .y_label("cross-entropy")
-        .series(Series::from_xy("LSTM train", &epochs, &curve(2.0, 0.05, &mut rng))?.color(0))
+        .series(Series::from_xy("LSTM train", &epochs, &curve(2.0, 0.05, rng))?.color(0))
         .series(
-            Series::from_xy("LSTM test", &epochs, &curve(1.9, 0.25, &mut rng))?
+            Series::from_xy("LSTM test", &epochs, &curve(1.9, 0.25, rng))?
                 .color(0)
                 .dashed(),
         )
-        .series(Series::from_xy("GRU train", &epochs, &curve(2.1, 0.08, &mut rng))?.color(1))
+        .series(Series::from_xy("GRU train", &epochs, &curve(2.1, 0.08, rng))?.color(1))
         .series(
-            Series::from_xy("GRU test", &epochs, &curve(2.0, 0.3, &mut rng))?
+            Series::from_xy("GRU test", &epochs, &curve(2.0, 0.3, rng))?
                 .color(1)
                 .dashed(),
         );
@@ -104,8 +115,11 @@ fn main() -> Result<(), PlotError> {
     log_loss
         .log_y(true)
         .save_png(dir.join("line_log.png"), 640, 450)?;
+    Ok(loss)
+}
 
-    // 1b. A dense per-step curve with a smoothed overlay.
+/// 1b. A dense per-step curve with a smoothed overlay.
+fn dense_curve(dir: &Path, rng: &mut Lcg) -> Result<(), PlotError> {
     let mut raw = Vec::new();
     let mut smooth = Vec::new();
     let mut ema = 2.3;
@@ -120,9 +134,11 @@ fn main() -> Result<(), PlotError> {
         .y_label("loss")
         .series(Series::new("raw", raw).color(7))
         .series(Series::new("EMA 0.98", smooth).color(3))
-        .save_png(dir.join("line_dense.png"), 640, 450)?;
+        .save_png(dir.join("line_dense.png"), 640, 450)
+}
 
-    // 2. Accuracy vs sequence length with bands over seeds.
+/// 2. Accuracy vs sequence length with bands over seeds.
+fn length_bands(dir: &Path) -> Result<LineChart, PlotError> {
     let lengths: [f64; 6] = [10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
     let mut acc = LineChart::new("Accuracy vs sequence length")
         .x_label("sequence length")
@@ -148,8 +164,11 @@ fn main() -> Result<(), PlotError> {
             .dashed(),
     );
     acc.save_png(dir.join("bands.png"), 640, 450)?;
+    Ok(acc)
+}
 
-    // 3. Latent space coloured by digit.
+/// 3. Latent space coloured by digit.
+fn latent_space(dir: &Path, rng: &mut Lcg) -> Result<ScatterChart, PlotError> {
     let mut points = Vec::new();
     let mut labels = Vec::new();
     for d in 0..10usize {
@@ -166,8 +185,11 @@ fn main() -> Result<(), PlotError> {
         .x_label("z\u{2081}")
         .y_label("z\u{2082}");
     latent.save_png(dir.join("scatter.png"), 640, 450)?;
+    Ok(latent)
+}
 
-    // 4. Image grid: inputs and reconstructions.
+/// 4. Image grid: inputs and reconstructions.
+fn reconstructions(dir: &Path) -> Result<ImageGrid, PlotError> {
     let mut grid = ImageGrid::new("Reconstructions").columns(8);
     for i in 0..16 {
         let img = digit(i);
@@ -179,8 +201,17 @@ fn main() -> Result<(), PlotError> {
         grid = grid.image(img, caption);
     }
     grid.save_png(dir.join("images.png"), 1000, 450)?;
+    Ok(grid)
+}
 
-    // 5. A figure: two panels side by side, and a 2x2 figure.
+/// 5. Figures: two panels side by side, a 2x2 figure, and a band alone.
+fn figures(
+    dir: &Path,
+    loss: LineChart,
+    acc: LineChart,
+    latent: ScatterChart,
+    grid: ImageGrid,
+) -> Result<(), PlotError> {
     Figure::new(1000, 450)
         .grid(1, 2)
         .panel(loss.clone())
@@ -203,7 +234,5 @@ fn main() -> Result<(), PlotError> {
         .panel(latent)
         .panel(grid.columns(0))
         .save_png(dir.join("figure_2x2.png"))?;
-    band_only.save_png(dir.join("band_only.png"), 640, 450)?;
-    println!("wrote gallery to {}", dir.display());
-    Ok(())
+    band_only.save_png(dir.join("band_only.png"), 640, 450)
 }
