@@ -180,19 +180,22 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     // expanded one, as a RepeatVector makes), from its first step, copied.
     const bool constant = T > 1 && x.stride(1) == 0;
     const Tensor xt = constant ? x.select(1, 0).contiguous() : x.transpose(0, 1).contiguous();
-    const int64_t rows = constant ? B : T * B;
     const Tensor bias = padded(mode == kGru ? b_ih : b_ih + b_hh);
     const Tensor w_ih_t = padded(w_ih.t());  // [I, G], rows padded
     Tensor pre = at::empty({T, B, G}, opts);
-    {
-      const float* px = ptr(xt);
-      const float* pw = ptr(w_ih_t);
-      const float* pb = ptr(bias);
-      float* pp = ptr(pre);
-      over_rows(rows, I * G, [&](int64_t r0, int64_t n) {
-        steps().matmul(n, I, G, Strided{px + r0 * I, I, 1}, Panel{pw, d.ldt}, pb, pp + r0 * G);
-      });
-      if (constant) pre.narrow(0, 1, T - 1).copy_(pre[0].unsqueeze(0).expand({T - 1, B, G}));
+    const float* const p_x = ptr(xt);
+    const float* const p_wi = ptr(w_ih_t);
+    const float* const p_bias = ptr(bias);
+    float* const p_proj = ptr(pre);
+    // Rows [r, r + n) of the projection, from row r of xt (its rows are
+    // [T * B] time-major, or [B] for a constant input).
+    const auto project = [&](int64_t r, int64_t n) {
+      steps().matmul(n, I, G, Strided{p_x + r * I, I, 1}, Panel{p_wi, d.ldt}, p_bias,
+                     p_proj + r * G);
+    };
+    if (constant) {
+      over_rows(B, I * G, project);
+      pre.narrow(0, 1, T - 1).copy_(pre[0].unsqueeze(0).expand({T - 1, B, G}));
     }
     Tensor hs = at::empty({T + 1, B, H}, opts);  // hs[0] = h0, hs[t + 1] = h after step t
     hs[0].copy_(h0);
@@ -221,6 +224,10 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     for (int64_t t = 0; t < T; ++t) {
       over_rows(B, H * G, [&](int64_t r0, int64_t n) {
         const int64_t hr = r0 * H, gr = r0 * G, tb = t * B;
+        // The step's projection just before it, while its rows stay in
+        // cache (a long sequence's whole projection does not fit); every
+        // element is the same sum as in one product over all steps.
+        if (!constant) project(tb + r0, n);
         steps().forward(mode, n, d, p_pre + tb * G + gr, p_hs + tb * H + hr, p_w, p_b,
                      p_hs + (tb + B) * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
                      p_hn ? p_hn + tb * H + hr : nullptr, p_gh ? p_gh + gr : nullptr,
@@ -272,6 +279,19 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     float* const p_dc = ptr(dc);
     float* const p_dgh = ptr(dgh);
     float* const p_dgi = ptr(dgi);
+    // The input's gradient, d_in = dG W_ih ([rows, I]), rows [r, r + n): for
+    // a sequence input step by step inside the loop below, while the step's
+    // dG is in cache (the same sums as one product over all steps).
+    const bool want_dx = ctx->needs_input_grad(0);
+    const int64_t rows = constant ? B : T * B;
+    const Tensor w_ih_c = w_ih.contiguous();  // [G, I]
+    Tensor d_in = want_dx ? at::empty({rows, I}, opts) : Tensor();
+    float* const p_din = ptr(d_in);
+    const float* const p_wic = ptr(w_ih_c);
+    const auto input_grad = [&](const float* dg, int64_t r, int64_t n) {
+      steps().matmul(n, G, I, Strided{dg + r * G, G, 1}, Panel{p_wic, I}, nullptr,
+                     p_din + r * I);
+    };
     for (int64_t t = T - 1; t >= 0; --t) {
       over_rows(B, H * G, [&](int64_t r0, int64_t n) {
         const int64_t hr = r0 * H, gr = r0 * G, tb = t * B;
@@ -280,6 +300,7 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
                       p_hs + tb * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
                       p_hn ? p_hn + tb * H + hr : nullptr, p_cs ? p_cs + tb * H + hr : nullptr,
                       p_tc ? p_tc + tb * H + hr : nullptr);
+        if (want_dx && !constant) input_grad(p_dgi, tb + r0, n);
       });
     }
     // Weight gradients over all steps at once, as their transposes (the G
@@ -298,20 +319,12 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     Tensor db_ih = mode == kGru ? dgi.view({TB, G}).sum(0) : db_hh.clone();
     // An input constant in time meets the sum over steps of its gradients.
     const Tensor dgi_in = constant ? dgi.sum(0) : dgi.view({TB, G});
-    const int64_t rows = constant ? B : TB;
     Tensor dw_ih = weight_grad(ptr(xt), I, rows, ptr(dgi_in));
     Tensor dx;
-    if (ctx->needs_input_grad(0)) {
-      const Tensor w_ih_c = w_ih.contiguous();  // [G, I]
-      Tensor d_in = at::empty({rows, I}, opts);
-      const float* pw = ptr(w_ih_c);
-      const float* pg = ptr(dgi_in);
-      float* px = ptr(d_in);
-      over_rows(rows, G * I, [&](int64_t r0, int64_t n) {
-        steps().matmul(n, G, I, Strided{pg + r0 * G, G, 1}, Panel{pw, I}, nullptr, px + r0 * I);
-      });
+    if (want_dx) {
       if (constant) {
         // All of it at the first step: the expansion's backward sums over steps.
+        over_rows(B, G * I, [&](int64_t r0, int64_t n) { input_grad(ptr(dgi_in), r0, n); });
         dx = at::zeros({B, T, I}, opts);
         dx.select(1, 0).copy_(d_in);
       } else {
