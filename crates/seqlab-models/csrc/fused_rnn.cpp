@@ -191,7 +191,7 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     // [T * B] time-major, or [B] for a constant input).
     const auto project = [&](int64_t r, int64_t n) {
       steps().matmul(n, I, G, Strided{p_x + r * I, I, 1}, Panel{p_wi, d.ldt}, p_bias,
-                     p_proj + r * G);
+                     p_proj + r * G, false);
     };
     if (constant) {
       over_rows(B, I * G, project);
@@ -290,7 +290,7 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     const float* const p_wic = ptr(w_ih_c);
     const auto input_grad = [&](const float* dg, int64_t r, int64_t n) {
       steps().matmul(n, G, I, Strided{dg + r * G, G, 1}, Panel{p_wic, I}, nullptr,
-                     p_din + r * I);
+                     p_din + r * I, false);
     };
     for (int64_t t = T - 1; t >= 0; --t) {
       over_rows(B, H * G, [&](int64_t r0, int64_t n) {
@@ -306,20 +306,33 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     // Weight gradients over all steps at once, as their transposes (the G
     // pre-activations are the long, vectorised side): dW^T = X^T dG.
     const int64_t TB = T * B;
-    const auto weight_grad = [&](const float* inputs, int64_t in, int64_t k, const float* dg) {
-      Tensor dw_t = at::empty({in, G}, opts);
-      float* pd = ptr(dw_t);
-      over_rows(in, k * G, [&](int64_t r0, int64_t n) {
-        steps().matmul(n, k, G, Strided{inputs + r0, 1, in}, Panel{dg, G}, nullptr, pd + r0 * G);
-      });
-      return dw_t.t().contiguous();
-    };
-    Tensor dw_hh = weight_grad(p_hs, H, TB, p_dgh);
     Tensor db_hh = dgh.view({TB, G}).sum(0);
     Tensor db_ih = mode == kGru ? dgi.view({TB, G}).sum(0) : db_hh.clone();
     // An input constant in time meets the sum over steps of its gradients.
     const Tensor dgi_in = constant ? dgi.sum(0) : dgi.view({TB, G});
-    Tensor dw_ih = weight_grad(ptr(xt), I, rows, ptr(dgi_in));
+    Tensor dw_hh_t = at::empty({H, G}, opts), dw_ih_t = at::empty({I, G}, opts);
+    const auto weight_grad = [&](const float* inputs, int64_t in, int64_t k0, int64_t k,
+                                 const float* dg, float* pd) {
+      over_rows(in, k * G, [&](int64_t r0, int64_t n) {
+        steps().matmul(n, k, G, Strided{inputs + k0 * in + r0, 1, in}, Panel{dg + k0 * G, G},
+                       nullptr, pd + r0 * G, k0 > 0);
+      });
+    };
+    if (mode != kGru && !constant && at::get_num_threads() < 2) {
+      // Both products read the same dG: span by span, so that each span is
+      // read from memory once (a 128-step layer's dG does not stay in cache).
+      constexpr int64_t kSpan = 256;
+      for (int64_t k0 = 0; k0 < TB; k0 += kSpan) {
+        const int64_t k = std::min(kSpan, TB - k0);
+        weight_grad(p_hs, H, k0, k, p_dgh, ptr(dw_hh_t));
+        weight_grad(ptr(xt), I, k0, k, p_dgh, ptr(dw_ih_t));
+      }
+    } else {
+      weight_grad(p_hs, H, 0, TB, p_dgh, ptr(dw_hh_t));
+      weight_grad(ptr(xt), I, 0, rows, ptr(dgi_in), ptr(dw_ih_t));
+    }
+    Tensor dw_hh = dw_hh_t.t().contiguous();
+    Tensor dw_ih = dw_ih_t.t().contiguous();
     Tensor dx;
     if (want_dx) {
       if (constant) {
