@@ -172,6 +172,19 @@ pub fn json_number(json: &str, key: &str) -> Option<f64> {
     rest[..end].trim().parse().ok()
 }
 
+/// The `true` or `false` after `"key":` in a one-line JSON object.
+pub fn json_bool(json: &str, key: &str) -> Option<bool> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = json[at..].trim_start();
+    if rest.starts_with("true") {
+        Some(true)
+    } else if rest.starts_with("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 pub fn json_string(json: &str, key: &str) -> Option<String> {
     let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
     let rest = json[at..].trim_start().strip_prefix('"')?;
@@ -426,7 +439,7 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                 for (key, _) in std::env::vars_os() {
                     if key.to_str().is_some_and(|k| {
                         k == "GLIBC_TUNABLES"
-                            || k == "SEQLAB_MALLOC"
+                            || k.starts_with("SEQLAB_MALLOC")
                             || k == "SEQLAB_RNN_KERNEL"
                             || k.starts_with("MALLOC_")
                     }) {
@@ -469,8 +482,14 @@ pub fn bench(args: &[String], root: &Path, seqlab: &Path) -> Result<(), String> 
                             json_number(&json, "malloc_mmap_threshold"),
                             json_number(&json, "malloc_trim_threshold"),
                         ) {
+                            // The peers get seqlab's whole malloc setup, huge pages included.
+                            let huge = if json_bool(&json, "malloc_huge_pages") == Some(true) {
+                                ":glibc.malloc.hugetlb=1"
+                            } else {
+                                ""
+                            };
                             tunables = Some(format!(
-                                "glibc.malloc.mmap_threshold={m:.0}:glibc.malloc.trim_threshold={t:.0}"
+                                "glibc.malloc.mmap_threshold={m:.0}:glibc.malloc.trim_threshold={t:.0}{huge}"
                             ));
                         }
                     }

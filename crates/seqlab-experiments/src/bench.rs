@@ -83,6 +83,8 @@ pub struct BenchResult {
     pub malloc_mmap_threshold: usize,
     /// glibc `M_TRIM_THRESHOLD` of the tuned setup.
     pub malloc_trim_threshold: usize,
+    /// `malloc` asked for transparent huge pages (glibc's `glibc.malloc.hugetlb=1`).
+    pub malloc_huge_pages: bool,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -107,6 +109,17 @@ fn one_hot_data(n: i64, steps: i64, features: i64, classes: i64, device: Device)
 /// (see `seqlab_train::runtime`): the hint of the experiment it comes from
 /// in the registry, so that the two never disagree.
 pub fn thread_hint(name: &str) -> ThreadHint {
+    experiment_of(name).map_or(ThreadHint::PerCore, |e| e.threads)
+}
+
+/// Whether huge pages suit workload `name`: as for its experiment (see
+/// [`crate::experiment::Experiment::HUGE_PAGES`]).
+pub fn huge_pages_hint(name: &str) -> bool {
+    experiment_of(name).is_some_and(|e| e.huge_pages)
+}
+
+/// The registered experiment workload `name` comes from.
+fn experiment_of(name: &str) -> Option<&'static crate::Registered> {
     let experiment = match name {
         "toy-seq2one" => crate::seq2one::NAME,
         "temporal-order-hard" => crate::temporal_order::NAME,
@@ -114,7 +127,7 @@ pub fn thread_hint(name: &str) -> ThreadHint {
         "sweep-rnn-tanh" | "sweep-lstm" | "sweep-gru" => crate::length_sweep::NAME,
         other => other,
     };
-    crate::find(experiment).map_or(ThreadHint::PerCore, |e| e.threads)
+    crate::find(experiment).ok()
 }
 
 /// A workload ready to train: its batch stream, model and training settings.
@@ -314,6 +327,7 @@ pub fn run_workload(
         allocator: opts.allocator.name(),
         malloc_mmap_threshold: seqlab_train::runtime::MMAP_THRESHOLD,
         malloc_trim_threshold: seqlab_train::runtime::TRIM_THRESHOLD,
+        malloc_huge_pages: seqlab_train::runtime::huge_pages(),
     })
 }
 

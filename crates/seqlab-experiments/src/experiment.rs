@@ -203,6 +203,13 @@ pub trait Experiment: 'static {
     const ABOUT: &'static str = "";
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     const THREADS: ThreadHint;
+    /// Its training walks over more memory than the caches hold (an IMDb
+    /// model's 640,000 embedding weights and their optimiser state, a
+    /// 60,000-image epoch), so `seqlab run` starts it with huge pages for
+    /// `malloc` (`seqlab_train::runtime::restart_with_huge_pages`; same
+    /// results). Measured on the 2-core benchmark machine: 2-8% faster there,
+    /// while the small models ran up to 10% slower with them.
+    const HUGE_PAGES: bool = false;
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
     const FULL_SEEDS: usize;
     /// An experiment whose seeds its summary reads (it runs after it).

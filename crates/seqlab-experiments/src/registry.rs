@@ -23,6 +23,8 @@ pub struct Registered {
     pub differences: &'static [&'static str],
     /// The intra-op threads its models suit (see `seqlab_train::runtime`).
     pub threads: ThreadHint,
+    /// Huge pages for `malloc` suit its training (see [`Experiment::HUGE_PAGES`]).
+    pub huge_pages: bool,
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
     pub full_seeds: usize,
     /// An experiment whose seeds its summary reads (it runs after it).
@@ -59,6 +61,7 @@ pub const fn register<E: Experiment>() -> Registered {
         about: E::ABOUT,
         differences: E::DIFFERENCES,
         threads: E::THREADS,
+        huge_pages: E::HUGE_PAGES,
         full_seeds: E::FULL_SEEDS,
         after: E::AFTER,
         headline: E::HEADLINE,

@@ -1,27 +1,7 @@
 //! Process-level settings that make training faster: the `malloc` setup
-//! ([`tune_allocator`], which changes no result) and the number of intra-op
-//! threads ([`set_threads`]).
-//!
-//! [`tune_allocator`] sets up glibc's `malloc`, which libtorch's CPU
-//! allocator uses for every tensor. With glibc's defaults, blocks of more than
-//! 128 KiB (raised dynamically, up to 32 MiB, as such blocks are freed) come
-//! from `mmap` and go back with `munmap`, and the top of the heap is returned
-//! to the system as soon as 128 KiB of it is free. A training step allocates
-//! and frees the same activations and gradients every time, so with the
-//! defaults the kernel maps, zero-fills and unmaps the same pages again on every
-//! step. On the 2-core benchmark machine that page-fault work was a quarter of
-//! the MNIST BiLSTM autoencoder's CPU time, and whether a run hit it depended
-//! on the order in which blocks happened to be freed (so throughput was
-//! bimodal from run to run). Serving blocks up to 32 MiB from the heap and
-//! keeping up to 1 GiB of freed heap for reuse removes that work; the process
-//! then keeps its peak heap instead of returning it between steps.
-//!
-//! The tuning changes where memory comes from, never a value: results are
-//! bit-identical with and without it. A user's own glibc settings win: with
-//! `GLIBC_TUNABLES` naming a `glibc.malloc.` tunable, or any of the
-//! `MALLOC_*` variables set, nothing is changed. `SEQLAB_MALLOC=system`
-//! keeps glibc's defaults (to measure the difference); `SEQLAB_MALLOC=tuned`
-//! is the default.
+//! ([`tune_allocator`] and [`restart_with_huge_pages`], in [`allocator`];
+//! neither changes a result) and the number of intra-op threads
+//! ([`set_threads`]).
 //!
 //! [`set_threads`] gives the small recurrent models one intra-op thread.
 //! Their per-step matrix products (a few hundred thousand multiply-adds or
@@ -41,103 +21,11 @@
 use crate::TrainError;
 use std::num::NonZeroUsize;
 
-/// Blocks up to this size come from the heap (glibc's largest allowed value on 64-bit).
-pub const MMAP_THRESHOLD: usize = 32 << 20;
-/// Freed heap up to this size is kept for reuse instead of returned to the system.
-pub const TRIM_THRESHOLD: usize = 1 << 30;
-
-/// The environment variable that selects the allocator setup.
-pub const ENV: &str = "SEQLAB_MALLOC";
-
-/// What [`tune_allocator`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocatorSetup {
-    /// `malloc` now uses [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`].
-    Tuned,
-    /// `SEQLAB_MALLOC=system`: glibc's defaults were kept.
-    System,
-    /// The user's own glibc malloc settings were kept.
-    User,
-    /// Not glibc (or glibc refused the settings): nothing was changed.
-    Unsupported,
-}
-
-impl AllocatorSetup {
-    /// A one-word name (`tuned`, `system`, `user`, `unsupported`), as benchmarks record it.
-    pub fn name(self) -> &'static str {
-        match self {
-            AllocatorSetup::Tuned => "tuned",
-            AllocatorSetup::System => "system",
-            AllocatorSetup::User => "user",
-            AllocatorSetup::Unsupported => "unsupported",
-        }
-    }
-}
-
-/// glibc reads its malloc environment variables (`MALLOC_ARENA_MAX`,
-/// `MALLOC_TRIM_THRESHOLD_`, ...) under this prefix; any one set counts as
-/// the user's own choice.
-const MALLOC_VAR_PREFIX: &str = "MALLOC_";
-
-/// Decides what to do from `SEQLAB_MALLOC`, `GLIBC_TUNABLES` and whether a
-/// `MALLOC_*` variable is set: [`AllocatorSetup::Tuned`] means tune, any
-/// other value names why `malloc` is left alone.
-fn decide(
-    seqlab_malloc: Option<&str>,
-    glibc_tunables: Option<&str>,
-    malloc_var_set: bool,
-) -> Result<AllocatorSetup, TrainError> {
-    match seqlab_malloc.map(str::trim) {
-        None | Some("") | Some("tuned") => {}
-        Some("system") => return Ok(AllocatorSetup::System),
-        Some(other) => {
-            return Err(TrainError::InvalidConfig(format!(
-                "{ENV}={other:?} is not understood; use tuned (the default) or system"
-            )))
-        }
-    }
-    let user_tunables = glibc_tunables.is_some_and(|t| t.contains("glibc.malloc."));
-    if user_tunables || malloc_var_set {
-        return Ok(AllocatorSetup::User);
-    }
-    Ok(AllocatorSetup::Tuned)
-}
-
-/// Sets up `malloc` for training (see the module documentation) unless the
-/// environment says otherwise. Call it once at the start of `main`, before
-/// other threads exist; the `seqlab` binary does.
-///
-/// Fails only on an unknown `SEQLAB_MALLOC` value.
-pub fn tune_allocator() -> Result<AllocatorSetup, TrainError> {
-    let seqlab = std::env::var(ENV).ok();
-    let tunables = std::env::var("GLIBC_TUNABLES").ok();
-    let malloc_var_set = std::env::vars_os()
-        .any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(MALLOC_VAR_PREFIX)));
-    match decide(seqlab.as_deref(), tunables.as_deref(), malloc_var_set)? {
-        AllocatorSetup::Tuned => Ok(apply()),
-        kept => Ok(kept),
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn apply() -> AllocatorSetup {
-    // SAFETY: mallopt only changes glibc's allocation parameters; it is
-    // called with glibc's own constants and values within their ranges.
-    let ok = unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int) == 1
-            && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD as libc::c_int) == 1
-    };
-    if ok {
-        AllocatorSetup::Tuned
-    } else {
-        AllocatorSetup::Unsupported
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn apply() -> AllocatorSetup {
-    AllocatorSetup::Unsupported
-}
+pub mod allocator;
+pub use allocator::{
+    huge_pages, restart_with_huge_pages, tune_allocator, AllocatorSetup, ENV, MMAP_THRESHOLD,
+    TRIM_THRESHOLD,
+};
 
 /// How many intra-op threads suit a model (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,46 +290,5 @@ mod tests {
                 "{bad}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn tunes_by_default_and_with_unrelated_tunables() {
-        assert_eq!(decide(None, None, false).unwrap(), AllocatorSetup::Tuned);
-        assert_eq!(
-            decide(Some("tuned"), None, false).unwrap(),
-            AllocatorSetup::Tuned
-        );
-        assert_eq!(
-            decide(None, Some("glibc.pthread.rseq=0"), false).unwrap(),
-            AllocatorSetup::Tuned
-        );
-    }
-
-    #[test]
-    fn keeps_the_users_settings_and_the_system_defaults_on_request() {
-        assert_eq!(
-            decide(None, Some("glibc.malloc.trim_threshold=1"), false).unwrap(),
-            AllocatorSetup::User
-        );
-        assert_eq!(decide(None, None, true).unwrap(), AllocatorSetup::User);
-        assert_eq!(
-            decide(Some("system"), None, false).unwrap(),
-            AllocatorSetup::System
-        );
-    }
-
-    #[test]
-    fn an_unknown_value_is_an_error_that_names_the_variable() {
-        let err = decide(Some("jemalloc"), None, false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("SEQLAB_MALLOC=\"jemalloc\""), "{err}");
-        assert!(err.contains("system"), "{err}");
-    }
-
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[test]
-    fn glibc_accepts_the_settings() {
-        assert_eq!(apply(), AllocatorSetup::Tuned);
     }
 }

@@ -222,6 +222,7 @@ Training: binary cross-entropy, Adam (lr 1e-3), batch 100, the 60,000 training i
 
 Pictures: test images and their reconstructions, the test images in the 2-D latent space coloured by digit (`latent.png`), images decoded from random latent points (`generated.png`), and each digit's mean test image, rounded to 0/1, encoded and decoded (`class_means.png`). Encoder and decoder are separate modules, saved as `encoder.safetensors` and `decoder.safetensors` (not committed); each loads on its own (`seqlab_experiments::mnist_ae::{load_encoder, load_decoder}`)."#;
     const THREADS: ThreadHint = ThreadHint::Single;
+    const HUGE_PAGES: bool = true;
     const FULL_SEEDS: usize = 3;
 
     fn config(quick: bool) -> AeConfig {
@@ -247,6 +248,7 @@ Training is the LSTM autoencoder's (`mnist-lstm-ae`): binary cross-entropy, Adam
 
 Pictures: test images and their reconstructions; vector to sequence, the decoder fed random 100-D vectors in `[0, 1)` (`generated.png`); sequence to sequence, each digit's mean test image, rounded to 0/1, encoded and decoded (`class_means.png`). Encoder and decoder are saved separately, as `encoder.safetensors` and `decoder.safetensors` (not committed), and each loads on its own (`seqlab_experiments::mnist_ae::{load_encoder, load_decoder}`)."#;
     const THREADS: ThreadHint = ThreadHint::Single;
+    const HUGE_PAGES: bool = true;
     const FULL_SEEDS: usize = 3;
     const AFTER: Option<&'static str> = Some(MnistLstmAe::NAME);
 

@@ -16,6 +16,10 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         let sps = v["samples_per_second"].as_f64().unwrap();
         assert!(sps.is_finite() && sps > 0.0, "{w}: {sps}");
         assert_eq!(v["allocator"], "tuned", "{w}");
+        // Huge pages only where the experiment declares them and the kernel
+        // gives them on request (glibc here is 2.35 or later).
+        let huge = seqlab_experiments::bench::huge_pages_hint(w) && kernel_gives_huge_pages();
+        assert_eq!(v["malloc_huge_pages"], huge, "{w}");
         // Each workload's own thread count: one for the small LSTMs.
         assert_eq!(v["threads_source"], "hint", "{w}");
         if seqlab_experiments::bench::thread_hint(w) == ThreadHint::Single {
@@ -75,6 +79,23 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["allocator"], expected, "{env:?}");
     }
+    // SEQLAB_MALLOC=thresholds: tuned, without huge pages.
+    let imdb = [
+        "bench", "imdb-rnn", "--shrink", "50", "--warmup", "0", "--epochs", "1",
+    ];
+    let (ok, out, err) = seqlab_env(&imdb, &[("SEQLAB_MALLOC", "thresholds")]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (&v["allocator"], &v["malloc_huge_pages"]),
+        (&"tuned".into(), &false.into())
+    );
     let (ok, _, err) = seqlab_env(&tiny, &[("SEQLAB_MALLOC", "fast")]);
     assert!(!ok && err.contains("SEQLAB_MALLOC=\"fast\""), "{err}");
+}
+
+/// Transparent huge pages in `always` or `madvise` mode on this machine.
+fn kernel_gives_huge_pages() -> bool {
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|m| m.contains("[always]") || m.contains("[madvise]"))
 }

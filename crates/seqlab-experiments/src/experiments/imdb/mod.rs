@@ -199,6 +199,7 @@ macro_rules! imdb_experiment {
             const DIFFERENCES: &'static [&'static str] = DIFFERENCES;
             const ABOUT: &'static str = ABOUT;
             const THREADS: ThreadHint = ThreadHint::Single;
+            const HUGE_PAGES: bool = true;
             const FULL_SEEDS: usize = 5;
             const AFTER: Option<&'static str> = $after;
 
