@@ -35,6 +35,7 @@
 #include <exception>
 #include <mutex>
 #include <type_traits>
+#include <utility>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -149,6 +150,48 @@ void over_rows(int64_t batch, int64_t work_per_row, const F& fn) {
 }
 
 float* ptr(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+
+// What the weight gradients are made of: `hs`, `TB` rows of h_{t-1} [H];
+// `xt`, `rows` rows of inputs [I]; `dgh`, the TB rows of dG [G] on the
+// recurrent side; `dgi`, the rows of dG on the input side.
+struct WeightGradInputs {
+  const float* hs;
+  const float* xt;
+  const float* dgh;
+  const float* dgi;
+  int64_t TB, rows, H, I, G;
+};
+
+// The weight gradients over all steps at once, as their transposes (the G
+// pre-activations are the long, vectorised side): dW^T = X^T dG; returns
+// {dW_ih, dW_hh}. `shared`: both sides read the same dG (an LSTM or RNN
+// layer over a sequence input).
+std::pair<Tensor, Tensor> weight_grads(const WeightGradInputs& in, bool shared,
+                                       const at::TensorOptions& opts) {
+  const int64_t G = in.G;
+  Tensor dw_hh_t = at::empty({in.H, G}, opts), dw_ih_t = at::empty({in.I, G}, opts);
+  const auto product = [&](const float* inputs, int64_t width, int64_t k0, int64_t k,
+                           const float* dg, float* pd) {
+    over_rows(width, k * G, [&](int64_t r0, int64_t n) {
+      steps().matmul(n, k, G, Strided{inputs + k0 * width + r0, 1, width}, Panel{dg + k0 * G, G},
+                     nullptr, pd + r0 * G, k0 > 0);
+    });
+  };
+  if (shared && at::get_num_threads() < 2) {
+    // Both products read the same dG: span by span, so that each span is
+    // read from memory once (a 128-step layer's dG does not stay in cache).
+    constexpr int64_t kSpan = 256;
+    for (int64_t k0 = 0; k0 < in.TB; k0 += kSpan) {
+      const int64_t k = std::min(kSpan, in.TB - k0);
+      product(in.hs, in.H, k0, k, in.dgh, ptr(dw_hh_t));
+      product(in.xt, in.I, k0, k, in.dgh, ptr(dw_ih_t));
+    }
+  } else {
+    product(in.hs, in.H, 0, in.TB, in.dgh, ptr(dw_hh_t));
+    product(in.xt, in.I, 0, in.rows, in.dgi, ptr(dw_ih_t));
+  }
+  return {dw_ih_t.t().contiguous(), dw_hh_t.t().contiguous()};
+}
 
 struct FusedRnn : public torch::autograd::Function<FusedRnn> {
   static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0,
@@ -303,36 +346,14 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
         if (want_dx && !constant) input_grad(p_dgi, tb + r0, n);
       });
     }
-    // Weight gradients over all steps at once, as their transposes (the G
-    // pre-activations are the long, vectorised side): dW^T = X^T dG.
     const int64_t TB = T * B;
     Tensor db_hh = dgh.view({TB, G}).sum(0);
     Tensor db_ih = mode == kGru ? dgi.view({TB, G}).sum(0) : db_hh.clone();
     // An input constant in time meets the sum over steps of its gradients.
     const Tensor dgi_in = constant ? dgi.sum(0) : dgi.view({TB, G});
-    Tensor dw_hh_t = at::empty({H, G}, opts), dw_ih_t = at::empty({I, G}, opts);
-    const auto weight_grad = [&](const float* inputs, int64_t in, int64_t k0, int64_t k,
-                                 const float* dg, float* pd) {
-      over_rows(in, k * G, [&](int64_t r0, int64_t n) {
-        steps().matmul(n, k, G, Strided{inputs + k0 * in + r0, 1, in}, Panel{dg + k0 * G, G},
-                       nullptr, pd + r0 * G, k0 > 0);
-      });
-    };
-    if (mode != kGru && !constant && at::get_num_threads() < 2) {
-      // Both products read the same dG: span by span, so that each span is
-      // read from memory once (a 128-step layer's dG does not stay in cache).
-      constexpr int64_t kSpan = 256;
-      for (int64_t k0 = 0; k0 < TB; k0 += kSpan) {
-        const int64_t k = std::min(kSpan, TB - k0);
-        weight_grad(p_hs, H, k0, k, p_dgh, ptr(dw_hh_t));
-        weight_grad(ptr(xt), I, k0, k, p_dgh, ptr(dw_ih_t));
-      }
-    } else {
-      weight_grad(p_hs, H, 0, TB, p_dgh, ptr(dw_hh_t));
-      weight_grad(ptr(xt), I, 0, rows, ptr(dgi_in), ptr(dw_ih_t));
-    }
-    Tensor dw_hh = dw_hh_t.t().contiguous();
-    Tensor dw_ih = dw_ih_t.t().contiguous();
+    const auto [dw_ih, dw_hh] =
+        weight_grads(WeightGradInputs{p_hs, ptr(xt), p_dgh, ptr(dgi_in), TB, rows, H, I, G},
+                     mode != kGru && !constant, opts);
     Tensor dx;
     if (want_dx) {
       if (constant) {
