@@ -26,9 +26,9 @@ const ENVIRONMENT_HELP: &str = "Environment:
   SEQLAB_OFFLINE    1: never download a missing data file
   SEQLAB_MALLOC     tuned (default: glibc malloc set up for training loops, same results, fewer
                     page faults; the IMDb and MNIST experiments start once more with
-                    glibc.malloc.hugetlb=1 where the kernel gives huge pages on request), thresholds (the same without
-                    huge pages) or system (glibc's defaults); own GLIBC_TUNABLES/MALLOC_* settings
-                    are always kept
+                    glibc.malloc.hugetlb=1 where the kernel gives huge pages on request),
+                    thresholds (the same without huge pages) or system (glibc's defaults); own
+                    GLIBC_TUNABLES/MALLOC_* settings are always kept
   OMP_NUM_THREADS   libtorch's intra-op threads when --threads is auto (the default); unset, each
                     experiment picks its own (1 for every one of the chapter's); seeded results are
                     reproducible at the same thread count. Like --threads, a whole number from 1
