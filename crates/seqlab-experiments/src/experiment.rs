@@ -207,8 +207,8 @@ pub trait Experiment: 'static {
     /// model's 640,000 embedding weights and their optimiser state, a
     /// 60,000-image epoch), so `seqlab run` starts it with huge pages for
     /// `malloc` (`seqlab_train::runtime::restart_with_huge_pages`; same
-    /// results). Measured on the 2-core benchmark machine: 2-8% faster there,
-    /// while the small models ran up to 10% slower with them.
+    /// results). Measured on the 2-core benchmark machine: 1-10% faster there,
+    /// while the small models ran 6-13% slower with them.
     const HUGE_PAGES: bool = false;
     /// Seeds of its full multi-seed run (`cargo xtask reproduce-all`).
     const FULL_SEEDS: usize;

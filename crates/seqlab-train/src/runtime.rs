@@ -23,8 +23,8 @@ use std::num::NonZeroUsize;
 
 pub mod allocator;
 pub use allocator::{
-    huge_pages, restart_with_huge_pages, tune_allocator, AllocatorSetup, ENV, MMAP_THRESHOLD,
-    TRIM_THRESHOLD,
+    huge_pages, huge_pages_possible, restart_with_huge_pages, tune_allocator, AllocatorSetup, ENV,
+    MMAP_THRESHOLD, TRIM_THRESHOLD,
 };
 
 /// How many intra-op threads suit a model (see the module documentation).

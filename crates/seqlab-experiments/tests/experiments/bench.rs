@@ -16,9 +16,10 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
         let sps = v["samples_per_second"].as_f64().unwrap();
         assert!(sps.is_finite() && sps > 0.0, "{w}: {sps}");
         assert_eq!(v["allocator"], "tuned", "{w}");
-        // Huge pages only where the experiment declares them and the kernel
-        // gives them on request (glibc here is 2.35 or later).
-        let huge = seqlab_experiments::bench::huge_pages_hint(w) && kernel_gives_huge_pages();
+        // Huge pages only where the experiment declares them and the system
+        // can give them.
+        let huge = seqlab_experiments::bench::huge_pages_hint(w)
+            && seqlab_train::runtime::huge_pages_possible();
         assert_eq!(v["malloc_huge_pages"], huge, "{w}");
         // Each workload's own thread count: one for the small LSTMs.
         assert_eq!(v["threads_source"], "hint", "{w}");
@@ -92,10 +93,4 @@ fn bench_harness_runs_every_workload_on_a_tiny_setting() {
     );
     let (ok, _, err) = seqlab_env(&tiny, &[("SEQLAB_MALLOC", "fast")]);
     assert!(!ok && err.contains("SEQLAB_MALLOC=\"fast\""), "{err}");
-}
-
-/// Transparent huge pages in `always` or `madvise` mode on this machine.
-fn kernel_gives_huge_pages() -> bool {
-    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .is_ok_and(|m| m.contains("[always]") || m.contains("[madvise]"))
 }
