@@ -4,7 +4,7 @@
 //! `<results>/<experiment>/seeds/<seed>/`, each a complete single-seed
 //! result (written by [`crate::runner`]). [`aggregate`] reads whatever seed
 //! folders exist, through the experiment's own types
-//! ([`SeedMetrics`]`<E::Details>`), and writes beside `seeds/` the
+//! ([`SeedMetrics`](crate::record::SeedMetrics)`<E::Details>`), and writes beside `seeds/` the
 //! [`Summary`] (`metrics.json`):
 //!
 //! - the run facts the seeds share, the seeds present and missing, the

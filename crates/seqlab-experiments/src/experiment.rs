@@ -10,7 +10,7 @@
 //! [`Experiment::summarise`] adds what the generic summary cannot know
 //! (plots over seeds, paired comparisons), again from the typed details.
 //!
-//! [`register`] turns an implementation into a registry entry
+//! [`register`](crate::registry::register) turns an implementation into a registry entry
 //! ([`crate::Registered`]); [`crate::EXPERIMENTS`] lists them all, and it
 //! is the only place that names them.
 

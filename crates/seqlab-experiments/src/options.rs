@@ -29,7 +29,7 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Data directory for real data sets (`--data-dir`; else `SEQLAB_DATA_DIR`, else `data/`).
     pub data_dir: Option<PathBuf>,
-    /// Intra-op CPU threads; [`Experiment::start`] applies it (`run` alone does not).
+    /// Intra-op CPU threads; [`Registered::start`](crate::Registered::start) applies it (`run` alone does not).
     pub threads: ThreadChoice,
 }
 

@@ -17,7 +17,7 @@
 //! (forget-gate bias 0) or Keras' (bias 1) the LSTM stayed at chance for
 //! 300 epochs: the memory of `t1` decays before training can learn to keep
 //! it across ~90 steps. `hard` therefore starts the LSTM's forget-gate bias
-//! at 3 ([`RecurrentInit::LongMemory`]), clips the gradient norm at 1, and
+//! at 3 ([`RecurrentInit::LongMemory`](seqlab_models::recurrent::RecurrentInit::LongMemory)), clips the gradient norm at 1, and
 //! trains for 100 epochs; the RNN gets the same budget.
 //!
 //! At HARD every LSTM seed reaches 100% and some collapse later. The
