@@ -1,15 +1,19 @@
 fn main() {
     seqlab_build::link_libtorch();
-    compile_fused_rnn();
+    compile_kernels();
 }
 
 /// Compiles `csrc/fused_rnn.cpp` (the fused recurrent layer and dropout mask, see
-/// `src/fused.rs`) against the libtorch that torch-sys links, with the same
+/// `src/fused.rs`) and `csrc/batch_norm.cpp` (batch normalisation in training
+/// mode, see `src/keras.rs`) against the libtorch that torch-sys links, with the same
 /// C++ standard and ABI as torch-sys's own shim. Always optimised: the
 /// element-wise loops are the point of it, also in debug builds.
-fn compile_fused_rnn() {
+fn compile_kernels() {
     println!("cargo:rerun-if-changed=csrc/fused_rnn.cpp");
     println!("cargo:rerun-if-changed=csrc/fused_steps.inc");
+    println!("cargo:rerun-if-changed=csrc/batch_norm.cpp");
+    println!("cargo:rerun-if-changed=csrc/batch_norm_kernels.inc");
+    println!("cargo:rerun-if-changed=csrc/message.h");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let Some(root) = seqlab_build::libtorch_root() else {
         panic!("seqlab-models: cannot find libtorch (neither DEP_TCH_LIBTORCH_LIB nor LIBTORCH is set)");
@@ -18,6 +22,7 @@ fn compile_fused_rnn() {
     cc::Build::new()
         .cpp(true)
         .file("csrc/fused_rnn.cpp")
+        .file("csrc/batch_norm.cpp")
         .include(root.join("include"))
         .include(
             root.join("include")

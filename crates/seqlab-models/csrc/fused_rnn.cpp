@@ -37,6 +37,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "message.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #endif
@@ -369,13 +371,6 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
   }
 };
 
-char* copy_message(const char* what) {
-  const size_t n = std::strlen(what) + 1;
-  char* m = static_cast<char*>(std::malloc(n));
-  if (m != nullptr) std::memcpy(m, what, n);
-  return m;
-}
-
 }  // namespace
 
 // The layer over x [batch, steps, input] from h0 [batch, hidden] (and, LSTM,
@@ -399,9 +394,9 @@ extern "C" char* seqlab_fused_rnn(const Tensor* x, const Tensor* h0, const Tenso
     if (last_c != nullptr) *last_c = new Tensor(r[2]);
     return nullptr;
   } catch (const std::exception& e) {
-    return copy_message(e.what());
+    return seqlab_copy_message(e.what());
   } catch (...) {
-    return copy_message("unknown C++ exception in seqlab_fused_rnn");
+    return seqlab_copy_message("unknown C++ exception in seqlab_fused_rnn");
   }
 }
 
@@ -430,9 +425,9 @@ extern "C" char* seqlab_dropout_mask(const Tensor* like, double p, Tensor** out)
     *out = new Tensor(std::move(mask));
     return nullptr;
   } catch (const std::exception& e) {
-    return copy_message(e.what());
+    return seqlab_copy_message(e.what());
   } catch (...) {
-    return copy_message("unknown C++ exception in seqlab_dropout_mask");
+    return seqlab_copy_message("unknown C++ exception in seqlab_dropout_mask");
   }
 }
 

@@ -15,6 +15,7 @@
 //! variance (`n / (n - 1)` times Keras' biased one), about 1% larger for
 //! batches of 100.
 
+use crate::norm_kernel;
 use crate::summary::{shape_str, SummaryRow};
 use crate::ModelError;
 use std::borrow::Borrow;
@@ -22,6 +23,8 @@ use tch::{nn, Tensor};
 
 /// Keras' `BatchNormalization` momentum (weight of the old moving average).
 pub const KERAS_BN_MOMENTUM: f64 = 0.99;
+/// The same as libtorch's momentum (the weight of the batch).
+const BN_MOMENTUM: f64 = 1.0 - KERAS_BN_MOMENTUM;
 /// Keras' `BatchNormalization` epsilon.
 pub const KERAS_BN_EPSILON: f64 = 1e-3;
 /// Keras' `Embedding` initialiser bound: uniform in `±0.05`.
@@ -129,7 +132,7 @@ pub fn batch_norm<'a, P: Borrow<nn::Path<'a>>>(
         nn::BatchNormConfig {
             cudnn_enabled: true,
             eps: KERAS_BN_EPSILON,
-            momentum: 1.0 - KERAS_BN_MOMENTUM,
+            momentum: BN_MOMENTUM,
             affine: true,
             ws_init: nn::Init::Const(1.0),
             bs_init: nn::Init::Const(0.0),
@@ -220,12 +223,37 @@ impl nn::ModuleT for BatchNorm {
             // input (libtorch's vectorised path; a transposed [N, C, L]
             // view takes its slow strided one).
             let size = xs.size();
-            self.inner
-                .forward_t(&xs.reshape([-1, self.features]), train)
+            self.rows(&xs.reshape([-1, self.features]), train)
                 .reshape(size.as_slice())
         } else {
-            self.inner.forward_t(xs, train)
+            self.rows(xs, train)
         }
+    }
+}
+
+impl BatchNorm {
+    /// `[rows, features]`: in training, this crate's kernel where it gives
+    /// libtorch's result ([`norm_kernel::serves`]), else libtorch's.
+    fn rows(&self, xs: &Tensor, train: bool) -> Tensor {
+        if let (true, Some(weight), Some(bias)) = (train, &self.inner.ws, &self.inner.bs) {
+            if norm_kernel::serves(xs) {
+                let params = norm_kernel::Params {
+                    weight,
+                    bias,
+                    running_mean: &self.inner.running_mean,
+                    running_var: &self.inner.running_var,
+                    momentum: BN_MOMENTUM,
+                    eps: KERAS_BN_EPSILON,
+                };
+                // A failure panics with its message, as libtorch's kernel
+                // does (the fit loop's guard turns it into an error).
+                return match norm_kernel::train(xs, &params) {
+                    Ok(out) => out,
+                    Err(e) => panic!("{e}"),
+                };
+            }
+        }
+        nn::ModuleT::forward_t(&self.inner, xs, train)
     }
 }
 

@@ -44,6 +44,7 @@ pub mod feedforward;
 pub mod fused;
 pub mod keras;
 pub mod next_step;
+pub mod norm_kernel;
 pub mod recurrent;
 pub mod sentiment;
 pub mod seq2seq;
