@@ -5,7 +5,8 @@ fn main() {
 
 /// Compiles `csrc/fused_rnn.cpp` (the fused recurrent layer and dropout mask, see
 /// `src/fused.rs`) and `csrc/batch_norm.cpp` (batch normalisation in training
-/// mode, see `src/keras.rs`) against the libtorch that torch-sys links, with the same
+/// mode, see `src/keras.rs`) and `csrc/adam.cpp` (libtorch's Adam step in
+/// one pass, see `src/optim_kernel.rs`) against the libtorch that torch-sys links, with the same
 /// C++ standard and ABI as torch-sys's own shim. Always optimised: the
 /// element-wise loops are the point of it, also in debug builds.
 fn compile_kernels() {
@@ -13,6 +14,8 @@ fn compile_kernels() {
     println!("cargo:rerun-if-changed=csrc/fused_steps.inc");
     println!("cargo:rerun-if-changed=csrc/batch_norm.cpp");
     println!("cargo:rerun-if-changed=csrc/batch_norm_kernels.inc");
+    println!("cargo:rerun-if-changed=csrc/adam.cpp");
+    println!("cargo:rerun-if-changed=csrc/adam_kernel.inc");
     println!("cargo:rerun-if-changed=csrc/message.h");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let Some(root) = seqlab_build::libtorch_root() else {
@@ -23,6 +26,7 @@ fn compile_kernels() {
         .cpp(true)
         .file("csrc/fused_rnn.cpp")
         .file("csrc/batch_norm.cpp")
+        .file("csrc/adam.cpp")
         .include(root.join("include"))
         .include(
             root.join("include")
@@ -36,6 +40,9 @@ fn compile_kernels() {
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .opt_level(3)
         .flag("-ffp-contract=fast")
+        // No errno from sqrt (Adam's square roots are of non-negative
+        // values), so its loop vectorises to one instruction per vector.
+        .flag("-fno-math-errno")
         // GCC notes that 32-byte vectors change the calling convention; every
         // function taking them is inlined, so no call crosses builds.
         .flag("-Wno-psabi")

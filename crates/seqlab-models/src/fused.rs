@@ -48,8 +48,8 @@ extern "C" {
 /// The environment variable that chooses the CPU kernel of recurrent
 /// layers: `fused` (this module, the default) or `libtorch` (libtorch's own
 /// `rnn_tanh`, `rnn_relu`, `gru` and `lstm`). `libtorch` also turns off
-/// seqlab's batch normalisation kernel ([`crate::norm_kernel`]), whose
-/// results equal libtorch's anyway.
+/// seqlab's batch normalisation and Adam kernels ([`crate::norm_kernel`],
+/// [`crate::optim_kernel`]), whose results equal libtorch's anyway.
 pub const KERNEL_VAR: &str = "SEQLAB_RNN_KERNEL";
 
 /// The CPU kernel that serves recurrent layers in this process.

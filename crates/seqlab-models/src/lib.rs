@@ -45,6 +45,7 @@ pub mod fused;
 pub mod keras;
 pub mod next_step;
 pub mod norm_kernel;
+pub mod optim_kernel;
 pub mod recurrent;
 pub mod sentiment;
 pub mod seq2seq;

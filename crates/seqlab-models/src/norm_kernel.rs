@@ -148,7 +148,14 @@ mod tests {
             )
         };
         (&out * &c.upstream).sum(Kind::Float).backward();
-        vec![out.detach(), mean, var, c.x.grad(), c.weight.grad(), c.bias.grad()]
+        vec![
+            out.detach(),
+            mean,
+            var,
+            c.x.grad(),
+            c.weight.grad(),
+            c.bias.grad(),
+        ]
     }
 
     /// Equal to libtorch's CPU kernel with one thread, to the bit, at the
@@ -160,13 +167,30 @@ mod tests {
         let before = tch::get_num_threads();
         tch::set_num_threads(1);
         tch::manual_seed(3);
-        let names = ["output", "moving mean", "moving variance", "dx", "dweight", "dbias"];
-        for (rows, features) in [(2800, 28), (2800, 56), (100, 28), (2, 3), (37, 8), (513, 17)] {
+        let names = [
+            "output",
+            "moving mean",
+            "moving variance",
+            "dx",
+            "dweight",
+            "dbias",
+        ];
+        for (rows, features) in [
+            (2800, 28),
+            (2800, 56),
+            (100, 28),
+            (2, 3),
+            (37, 8),
+            (513, 17),
+        ] {
             let c = case(rows, features);
             let ours = results(&c, true);
             let theirs = results(&c, false);
             for ((a, b), name) in ours.iter().zip(&theirs).zip(names) {
-                assert!(a.equal(b), "{name} differs from libtorch's at [{rows}, {features}]");
+                assert!(
+                    a.equal(b),
+                    "{name} differs from libtorch's at [{rows}, {features}]"
+                );
             }
         }
         tch::set_num_threads(before);
@@ -203,6 +227,9 @@ mod tests {
             eps: 1e-3,
         };
         let err = train(&x, &p).unwrap_err().to_string();
-        assert!(err.contains("batch norm parameters must be contiguous float32 [3]"), "{err}");
+        assert!(
+            err.contains("batch norm parameters must be contiguous float32 [3]"),
+            "{err}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! loop steps ([`Optimizer`], which also keeps the current learning rate).
 
 use crate::TrainError;
+use seqlab_models::optim_kernel::{self, AdamState};
 use tch::nn;
 use tch::{COptimizer, Tensor};
 
@@ -160,7 +161,10 @@ impl OptimizerConfig {
 /// gradients are moved the same way into one gradient buffer, which autograd
 /// then accumulates into in place. A step is then the same eight operations
 /// once, zeroing the gradients is one `zero_`, and gradient-norm clipping is
-/// one norm and one multiplication.
+/// one norm and one multiplication. Adam (without weight decay, on a CPU
+/// `float32` buffer) goes further: seqlab's kernel does libtorch's
+/// arithmetic in three passes over memory instead of eight
+/// ([`Optimizer::uses_adam_kernel`]).
 ///
 /// The arithmetic per number is libtorch's. The chapter's experiments
 /// reproduced byte for byte with it; in principle a number can differ in its
@@ -189,6 +193,9 @@ enum Mode {
         opt: COptimizer,
         /// The gradient buffer, once the variables' gradients are views of it.
         grads: Option<Tensor>,
+        /// Adam through seqlab's kernel (equal to libtorch's to the bit),
+        /// where it serves this buffer: set up at the first step.
+        adam: Option<AdamState>,
     },
     /// libtorch's optimiser over each variable.
     PerVariable {
@@ -261,6 +268,7 @@ impl Optimizer {
                 params,
                 opt,
                 grads: None,
+                adam: None,
             },
         })
     }
@@ -285,6 +293,12 @@ impl Optimizer {
     /// Whether the variables live in one flat buffer (false: stepped one by one).
     pub fn is_flat(&self) -> bool {
         matches!(self.mode, Mode::Flat { .. })
+    }
+
+    /// Whether seqlab's Adam kernel steps the variables (from the first
+    /// step on; see [`Optimizer::step`]), not libtorch's optimiser.
+    pub fn uses_adam_kernel(&self) -> bool {
+        matches!(self.mode, Mode::Flat { adam: Some(_), .. })
     }
 
     /// The current learning rate.
@@ -419,13 +433,74 @@ impl Optimizer {
         })
     }
 
-    /// Updates the variables from their gradients.
+    /// Updates the variables from their gradients. Adam without weight
+    /// decay over a flat `float32` CPU buffer runs on seqlab's kernel
+    /// (`seqlab_models::optim_kernel`, equal to libtorch's Adam to the bit,
+    /// in three passes over memory instead of eight), unless
+    /// `SEQLAB_RNN_KERNEL=libtorch`; everything else on libtorch's.
     pub fn step(&mut self) -> Result<(), TrainError> {
         self.settle()?;
+        let fused = self.fused_adam()?;
         match &mut self.mode {
+            Mode::Flat {
+                params,
+                grads: Some(grads),
+                adam: Some(state),
+                ..
+            } => {
+                let Some(adam) = fused else {
+                    unreachable!("a fused Adam state exists only for an Adam configuration")
+                };
+                state.step(&adam, params, grads)?;
+            }
             Mode::Flat { opt, .. } | Mode::PerVariable { opt, .. } => opt.step()?,
         }
         Ok(())
+    }
+
+    /// Adam's settings where seqlab's Adam kernel steps the flat buffer
+    /// (`seqlab_models::optim_kernel`: libtorch's arithmetic in three passes
+    /// instead of eight): Adam without weight decay, on a contiguous
+    /// `float32` CPU buffer, with seqlab's kernels on. Sets up its state
+    /// at the first call (the first step; what decides does not change).
+    fn fused_adam(&mut self) -> Result<Option<optim_kernel::Adam>, TrainError> {
+        let OptimizerKind::Adam {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = self.config.kind
+        else {
+            return Ok(None);
+        };
+        let adam = optim_kernel::Adam {
+            lr: self.lr,
+            beta1,
+            beta2,
+            eps,
+        };
+        let Mode::Flat {
+            params,
+            grads: Some(_),
+            adam: state,
+            ..
+        } = &mut self.mode
+        else {
+            return Ok(None);
+        };
+        if state.is_some() {
+            return Ok(Some(adam));
+        }
+        let serves = weight_decay == 0.0
+            && seqlab_models::fused::enabled()
+            && params.device() == tch::Device::Cpu
+            && params.kind() == tch::Kind::Float
+            && params.is_contiguous();
+        if !serves {
+            return Ok(None);
+        }
+        *state = Some(AdamState::new(params)?);
+        Ok(Some(adam))
     }
 }
 

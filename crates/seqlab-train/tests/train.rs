@@ -325,6 +325,10 @@ fn the_flat_optimiser_steps_like_libtorchs_adam_per_variable() {
         flat.clip_grad_norm(0.5).unwrap();
         flat.step().unwrap();
         assert!(flat.is_flat(), "step {step}: fell back to per-variable");
+        assert!(
+            flat.uses_adam_kernel(),
+            "step {step}: libtorch's Adam stepped"
+        );
     }
     let ours = vs.variables();
     let theirs = vs_ref.variables();

@@ -34,7 +34,7 @@ const ENVIRONMENT_HELP: &str = "Environment:
                     reproducible at the same thread count. Like --threads, a whole number from 1
                     to 4 per core: any other value is an error naming the variable
   SEQLAB_RNN_KERNEL fused (default: seqlab's whole-sequence CPU kernel for RNN, GRU and LSTM
-                    layers, and its batch normalisation, equal to libtorch's to the bit) or
+                    layers; its batch normalisation and Adam, equal to libtorch's to the bit) or
                     libtorch (libtorch's own); the two agree to float tolerance, not bit for
                     bit, and every run records which it used";
 
