@@ -16,7 +16,7 @@ fn compile_kernels() {
     println!("cargo:rerun-if-changed=csrc/batch_norm_kernels.inc");
     println!("cargo:rerun-if-changed=csrc/adam.cpp");
     println!("cargo:rerun-if-changed=csrc/adam_kernel.inc");
-    println!("cargo:rerun-if-changed=csrc/message.h");
+    println!("cargo:rerun-if-changed=csrc/common.h");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let Some(root) = seqlab_build::libtorch_root() else {
         panic!("seqlab-models: cannot find libtorch (neither DEP_TCH_LIBTORCH_LIB nor LIBTORCH is set)");

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <exception>
 
-#include "message.h"
+#include "common.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ struct Passes {
 const Passes& passes() {
   static const Passes chosen = [] {
 #ifdef SEQLAB_HAVE_AVX2_BUILD
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (seqlab::cpu_has_avx2_fma()) {
       return Passes{&avx2::adam_moments, &avx2::adam_apply};
     }
 #endif
@@ -95,23 +95,23 @@ extern "C" char* seqlab_adam_step(const Tensor* params, const Tensor* grads,
     }
     TORCH_CHECK(step >= 1, "Adam's step count starts at 1, got ", step);
     const AdamScalars s = scalars(lr, beta1, beta2, eps, step);
-    float* p = params->data_ptr<float>();
-    const float* g = grads->data_ptr<float>();
-    float* m = exp_avg->data_ptr<float>();
-    float* v = exp_avg_sq->data_ptr<float>();
+    float* p = seqlab::ptr(*params);
+    const float* g = seqlab::ptr(*grads);
+    float* m = seqlab::ptr(*exp_avg);
+    float* v = seqlab::ptr(*exp_avg_sq);
     const Passes& run = passes();
     at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
       run.moments(end - begin, s, g + begin, m + begin, v + begin);
     });
     const Tensor sqrt_v = exp_avg_sq->sqrt();
-    const float* r = sqrt_v.data_ptr<float>();
+    const float* r = seqlab::ptr(sqrt_v);
     at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
       run.apply(end - begin, s, r + begin, m + begin, p + begin);
     });
     return nullptr;
   } catch (const std::exception& e) {
-    return seqlab_copy_message(e.what());
+    return seqlab::copy_message(e.what());
   } catch (...) {
-    return seqlab_copy_message("unknown C++ exception in seqlab_adam_step");
+    return seqlab::copy_message("unknown C++ exception in seqlab_adam_step");
   }
 }

@@ -31,7 +31,7 @@
 #include <cstdint>
 #include <exception>
 
-#include "message.h"
+#include "common.h"
 
 namespace {
 
@@ -68,7 +68,7 @@ struct Kernels {
 const Kernels& kernels() {
   static const Kernels chosen = [] {
 #ifdef SEQLAB_HAVE_AVX2_BUILD
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (seqlab::cpu_has_avx2_fma()) {
       return Kernels{&avx2::column_sums, &avx2::squared_deviations, &avx2::normalise,
                      &avx2::backward};
     }
@@ -79,7 +79,7 @@ const Kernels& kernels() {
   return chosen;
 }
 
-float* ptr(const Tensor& t) { return t.data_ptr<float>(); }
+using seqlab::ptr;
 
 // Mean, inverse deviation and the moving averages' update from the column
 // sums (compiled without FMA, like libtorch's Normalization.cpp).
@@ -160,8 +160,8 @@ extern "C" char* seqlab_batch_norm_train(const Tensor* x, const Tensor* w, const
     *out = new Tensor(r[0]);
     return nullptr;
   } catch (const std::exception& e) {
-    return seqlab_copy_message(e.what());
+    return seqlab::copy_message(e.what());
   } catch (...) {
-    return seqlab_copy_message("unknown C++ exception in seqlab_batch_norm_train");
+    return seqlab::copy_message("unknown C++ exception in seqlab_batch_norm_train");
   }
 }

@@ -37,7 +37,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "message.h"
+#include "common.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -128,7 +128,7 @@ struct Steps {
 const Steps& steps() {
   static const Steps chosen = [] {
 #ifdef SEQLAB_HAVE_AVX2_BUILD
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (seqlab::cpu_has_avx2_fma()) {
       return Steps{&avx2::step_forward, &avx2::step_backward, &avx2::matmul,
                    &avx2::dropout_mask};
     }
@@ -151,7 +151,7 @@ void over_rows(int64_t batch, int64_t work_per_row, const F& fn) {
   at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { fn(begin, end - begin); });
 }
 
-float* ptr(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+using seqlab::ptr;
 
 // What the weight gradients are made of: `hs`, `TB` rows of h_{t-1} [H];
 // `xt`, `rows` rows of inputs [I]; `dgh`, the TB rows of dG [G] on the
@@ -394,9 +394,9 @@ extern "C" char* seqlab_fused_rnn(const Tensor* x, const Tensor* h0, const Tenso
     if (last_c != nullptr) *last_c = new Tensor(r[2]);
     return nullptr;
   } catch (const std::exception& e) {
-    return seqlab_copy_message(e.what());
+    return seqlab::copy_message(e.what());
   } catch (...) {
-    return seqlab_copy_message("unknown C++ exception in seqlab_fused_rnn");
+    return seqlab::copy_message("unknown C++ exception in seqlab_fused_rnn");
   }
 }
 
@@ -425,9 +425,9 @@ extern "C" char* seqlab_dropout_mask(const Tensor* like, double p, Tensor** out)
     *out = new Tensor(std::move(mask));
     return nullptr;
   } catch (const std::exception& e) {
-    return seqlab_copy_message(e.what());
+    return seqlab::copy_message(e.what());
   } catch (...) {
-    return seqlab_copy_message("unknown C++ exception in seqlab_dropout_mask");
+    return seqlab::copy_message("unknown C++ exception in seqlab_dropout_mask");
   }
 }
 

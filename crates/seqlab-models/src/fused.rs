@@ -190,12 +190,7 @@ pub fn layer(
             },
         )
     };
-    if let Some(text) = take_message(message) {
-        return Err(ModelError::Input {
-            what: format!("fused {} layer", kind.name()),
-            problem: crate::shape::torch_message(&text),
-        });
-    }
+    check(message, || format!("fused {} layer", kind.name()))?;
     // SAFETY: set to new tensors (the cell only for an LSTM), owned from here on.
     Ok(unsafe {
         (
@@ -210,6 +205,18 @@ pub fn layer(
 /// 0): the same values at every step.
 fn constant_in_time(x: &Tensor) -> bool {
     x.dim() == 3 && x.size()[1] > 1 && x.stride()[1] == 0
+}
+
+/// Success for a null `message` from the C++ side, else its text (freed
+/// here) as an input error about `what`.
+pub(crate) fn check(message: *mut c_char, what: impl FnOnce() -> String) -> Result<(), ModelError> {
+    match take_message(message) {
+        None => Ok(()),
+        Some(text) => Err(ModelError::Input {
+            what: what(),
+            problem: crate::shape::torch_message(&text),
+        }),
+    }
 }
 
 /// The text of an error message from the C++ side (and frees it), or `None`

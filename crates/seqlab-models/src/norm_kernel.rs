@@ -78,12 +78,7 @@ pub fn train(x: &Tensor, p: &Params<'_>) -> Result<Tensor, ModelError> {
             &mut out,
         )
     };
-    if let Some(text) = crate::fused::take_message(message) {
-        return Err(ModelError::Input {
-            what: "batch normalisation".into(),
-            problem: crate::shape::torch_message(&text),
-        });
-    }
+    crate::fused::check(message, || "batch normalisation".into())?;
     // SAFETY: set to a new tensor, owned from here on.
     Ok(unsafe { Tensor::from_ptr(out) })
 }

@@ -23,11 +23,10 @@ extern "C" {
     ) -> *mut c_char;
 }
 
-/// Adam's settings, as libtorch's `AdamOptions` takes them.
+/// Adam's fixed settings, as libtorch's `AdamOptions` takes them (the
+/// learning rate is given at each step: schedules change it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Adam {
-    /// Learning rate.
-    pub lr: f64,
     /// Decay of the first moment.
     pub beta1: f64,
     /// Decay of the second moment.
@@ -36,9 +35,11 @@ pub struct Adam {
     pub eps: f64,
 }
 
-/// Adam's moments of one flat parameter buffer, and the steps taken.
+/// Adam over one flat parameter buffer: its settings, moments and the
+/// steps taken.
 #[derive(Debug)]
 pub struct AdamState {
+    adam: Adam,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
     steps: i64,
@@ -46,11 +47,12 @@ pub struct AdamState {
 
 impl AdamState {
     /// Zero moments for `params`, no step taken (libtorch's initial state).
-    pub fn new(params: &Tensor) -> Result<Self, ModelError> {
+    pub fn new(params: &Tensor, adam: Adam) -> Result<Self, ModelError> {
         let zeros = || tch::no_grad(|| params.f_zeros_like());
         Ok(Self {
-            exp_avg: zeros().map_err(|e| io_error(&e.to_string()))?,
-            exp_avg_sq: zeros().map_err(|e| io_error(&e.to_string()))?,
+            adam,
+            exp_avg: zeros()?,
+            exp_avg_sq: zeros()?,
             steps: 0,
         })
     }
@@ -60,10 +62,11 @@ impl AdamState {
         self.steps
     }
 
-    /// One step of `adam` on `params` (updated in place) with `grads`: both
-    /// contiguous `float32` CPU tensors of the moments' size.
-    pub fn step(&mut self, adam: &Adam, params: &Tensor, grads: &Tensor) -> Result<(), ModelError> {
+    /// One step at learning rate `lr` on `params` (updated in place) with
+    /// `grads`: both contiguous `float32` CPU tensors of the moments' size.
+    pub fn step(&mut self, lr: f64, params: &Tensor, grads: &Tensor) -> Result<(), ModelError> {
         let step = self.steps + 1;
+        let a = self.adam;
         // SAFETY: every pointer is a live tch tensor (a `torch::Tensor*`)
         // for the duration of the call; the C++ side checks their type,
         // device, layout and size before writing into params and the
@@ -74,25 +77,16 @@ impl AdamState {
                 grads.as_ptr(),
                 self.exp_avg.as_ptr(),
                 self.exp_avg_sq.as_ptr(),
-                adam.lr,
-                adam.beta1,
-                adam.beta2,
-                adam.eps,
+                lr,
+                a.beta1,
+                a.beta2,
+                a.eps,
                 step,
             )
         };
-        if let Some(text) = crate::fused::take_message(message) {
-            return Err(io_error(&text));
-        }
+        crate::fused::check(message, || "Adam step".into())?;
         self.steps = step;
         Ok(())
-    }
-}
-
-fn io_error(text: &str) -> ModelError {
-    ModelError::Input {
-        what: "Adam step".into(),
-        problem: crate::shape::torch_message(text),
     }
 }
 
@@ -107,28 +101,29 @@ mod tests {
     fn equals_libtorch_adam_to_the_bit() {
         let _rng = crate::rng_lock();
         tch::manual_seed(5);
-        let adam = Adam {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-        };
+        let (lr, adam) = (
+            1e-3,
+            Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-7,
+            },
+        );
         for n in [1, 7, 8, 33, 1000, 65_541] {
             let start = Tensor::randn([n], (Kind::Float, Device::Cpu));
             let theirs = start.copy().set_requires_grad(true);
             let ours = start.copy();
             let mut opt =
-                tch::COptimizer::adam(adam.lr, adam.beta1, adam.beta2, 0.0, adam.eps, false)
-                    .unwrap();
+                tch::COptimizer::adam(lr, adam.beta1, adam.beta2, 0.0, adam.eps, false).unwrap();
             opt.add_parameters(&theirs, 0).unwrap();
-            let mut state = AdamState::new(&ours).unwrap();
+            let mut state = AdamState::new(&ours, adam).unwrap();
             for step in 0..6 {
                 let g = Tensor::randn([n], (Kind::Float, Device::Cpu)) * (0.1 + step as f64);
                 // The gradient of sum(theirs * g) is g, exactly.
                 opt.zero_grad().unwrap();
                 (&theirs * &g).sum(Kind::Float).backward();
                 opt.step().unwrap();
-                state.step(&adam, &ours, &g).unwrap();
+                state.step(lr, &ours, &g).unwrap();
                 assert!(
                     ours.equal(&theirs.detach()),
                     "size {n}, step {}: parameters differ from libtorch's Adam",
@@ -141,15 +136,14 @@ mod tests {
     #[test]
     fn a_buffer_of_another_size_is_an_error_naming_the_step() {
         let p = Tensor::zeros([4], (Kind::Float, Device::Cpu));
-        let mut state = AdamState::new(&p).unwrap();
-        let g = Tensor::zeros([3], (Kind::Float, Device::Cpu));
         let adam = Adam {
-            lr: 1e-3,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-7,
         };
-        let err = state.step(&adam, &p, &g).unwrap_err().to_string();
+        let mut state = AdamState::new(&p, adam).unwrap();
+        let g = Tensor::zeros([3], (Kind::Float, Device::Cpu));
+        let err = state.step(1e-3, &p, &g).unwrap_err().to_string();
         assert!(
             err.contains("Adam step") && err.contains("of 4 values"),
             "{err}"

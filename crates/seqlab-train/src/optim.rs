@@ -440,30 +440,26 @@ impl Optimizer {
     /// `SEQLAB_RNN_KERNEL=libtorch`; everything else on libtorch's.
     pub fn step(&mut self) -> Result<(), TrainError> {
         self.settle()?;
-        let fused = self.fused_adam()?;
+        self.set_up_adam_kernel()?;
+        let lr = self.lr;
         match &mut self.mode {
             Mode::Flat {
                 params,
                 grads: Some(grads),
                 adam: Some(state),
                 ..
-            } => {
-                let Some(adam) = fused else {
-                    unreachable!("a fused Adam state exists only for an Adam configuration")
-                };
-                state.step(&adam, params, grads)?;
-            }
+            } => state.step(lr, params, grads)?,
             Mode::Flat { opt, .. } | Mode::PerVariable { opt, .. } => opt.step()?,
         }
         Ok(())
     }
 
-    /// Adam's settings where seqlab's Adam kernel steps the flat buffer
+    /// Before the first step: gives the flat buffer seqlab's Adam kernel
     /// (`seqlab_models::optim_kernel`: libtorch's arithmetic in three passes
-    /// instead of eight): Adam without weight decay, on a contiguous
-    /// `float32` CPU buffer, with seqlab's kernels on. Sets up its state
-    /// at the first call (the first step; what decides does not change).
-    fn fused_adam(&mut self) -> Result<Option<optim_kernel::Adam>, TrainError> {
+    /// instead of eight) where it serves: Adam without weight decay, on a
+    /// contiguous `float32` CPU buffer, with seqlab's kernels on. What
+    /// decides does not change, so later steps keep the first's choice.
+    fn set_up_adam_kernel(&mut self) -> Result<(), TrainError> {
         let OptimizerKind::Adam {
             beta1,
             beta2,
@@ -471,36 +467,27 @@ impl Optimizer {
             weight_decay,
         } = self.config.kind
         else {
-            return Ok(None);
-        };
-        let adam = optim_kernel::Adam {
-            lr: self.lr,
-            beta1,
-            beta2,
-            eps,
+            return Ok(());
         };
         let Mode::Flat {
             params,
             grads: Some(_),
-            adam: state,
+            adam: state @ None,
             ..
         } = &mut self.mode
         else {
-            return Ok(None);
+            return Ok(());
         };
-        if state.is_some() {
-            return Ok(Some(adam));
-        }
         let serves = weight_decay == 0.0
             && seqlab_models::fused::enabled()
             && params.device() == tch::Device::Cpu
             && params.kind() == tch::Kind::Float
             && params.is_contiguous();
-        if !serves {
-            return Ok(None);
+        if serves {
+            let adam = optim_kernel::Adam { beta1, beta2, eps };
+            *state = Some(AdamState::new(params, adam)?);
         }
-        *state = Some(AdamState::new(params)?);
-        Ok(Some(adam))
+        Ok(())
     }
 }
 
