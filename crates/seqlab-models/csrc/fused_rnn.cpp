@@ -7,8 +7,11 @@
 // several ATen ops and autograd nodes per step, and even one ATen call per
 // step (dispatch, shape checks, BLAS set-up) costs more than the step's
 // arithmetic. So here:
-// - the input projection of every step is one matrix product (ATen), and so
-//   are the weight gradients over all steps;
+// - the input projection and the weight gradients are seqlab's own matrix
+//   products over all steps (the projection step by step, next to its use);
+// - the sequence is read in either direction and the outputs written in its
+//   time order, one copy each, or not at all when only the final state is
+//   wanted; an input repeated at every step is projected once;
 // - each step is plain loops over raw memory: a small register-blocked matrix
 //   product (h W_hh^T forward, dgates W_hh backward) and the element-wise
 //   gate work with vectorisable exp/tanh/sigmoid, compiled twice (AVX2+FMA and
@@ -28,6 +31,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -195,53 +199,107 @@ std::pair<Tensor, Tensor> weight_grads(const WeightGradInputs& in, bool shared,
   return {dw_ih_t.t().contiguous(), dw_hh_t.t().contiguous()};
 }
 
+// What a layer call asks for besides its inputs (the `flags` bits).
+constexpr int64_t kReverse = 1;  // read the sequence from its last step
+constexpr int64_t kOutputs = 2;  // return the output of every step
+
+// Step t of a direction reads (and writes) the sequence's time index
+// time_index(t): t, or T - 1 - t for the reverse direction.
+int64_t time_index(int64_t t, int64_t T, bool reverse) { return reverse ? T - 1 - t : t; }
+
+// A time-major contiguous copy [T, B, W] of x [B, T, W] (any strides), rows
+// in the order the direction's steps read them: one copy, where reversing
+// and transposing with libtorch's ops would take two.
+Tensor to_time_major(const Tensor& x, bool reverse) {
+  const Tensor xc = x.stride(2) == 1 ? x : x.contiguous();
+  const int64_t B = x.size(0), T = x.size(1), W = x.size(2);
+  Tensor out = at::empty({T, B, W}, x.options());
+  const float* src = ptr(xc);
+  float* dst = ptr(out);
+  const int64_t sb = xc.stride(0), st = xc.stride(1);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* from = src + time_index(t, T, reverse) * st;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(dst + (t * B + b) * W, from + b * sb, W * sizeof(float));
+    }
+  }
+  return out;
+}
+
+// The reverse: rows [T * B] of W floats at src, time-major in step order,
+// as a contiguous [B, T, W] in the sequence's own time order.
+Tensor to_batch_first(const float* src, int64_t T, int64_t B, int64_t W, bool reverse,
+                      const at::TensorOptions& opts) {
+  Tensor out = at::empty({B, T, W}, opts);
+  float* dst = ptr(out);
+  for (int64_t t = 0; t < T; ++t) {
+    float* to = dst + time_index(t, T, reverse) * W;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(to + b * T * W, src + (t * B + b) * W, W * sizeof(float));
+    }
+  }
+  return out;
+}
+
+// The checks of a layer's arguments; returns {B, T, I}.
+std::array<int64_t, 3> layer_sizes(const Tensor& x, const Tensor& h0, const Tensor& c0,
+                                   const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                                   const Tensor& b_hh, int64_t mode, int64_t steps) {
+  const bool repeated = x.dim() == 2;
+  TORCH_CHECK((x.dim() == 3 || repeated) && x.scalar_type() == at::kFloat && x.device().is_cpu(),
+              "the fused layer takes float32 CPU input [batch, steps, features], or "
+              "[batch, features] repeated at every step");
+  TORCH_CHECK(!repeated || steps >= 0, "a repeated input needs a number of steps, got ", steps);
+  for (const Tensor* w : {&w_ih, &w_hh, &b_ih, &b_hh}) {
+    TORCH_CHECK(w->scalar_type() == at::kFloat && w->device().is_cpu(),
+                "the fused layer's weights must be float32 on the CPU");
+  }
+  const int64_t B = x.size(0), T = repeated ? steps : x.size(1), I = x.size(-1);
+  const int64_t H = w_hh.size(1), G = w_hh.size(0);
+  const int64_t per_unit = mode == kGru ? 3 : (mode == kLstm ? 4 : 1);
+  TORCH_CHECK(w_hh.dim() == 2 && G == per_unit * H, "weight_hh must be [", per_unit,
+              " * hidden, hidden], got ", w_hh.sizes());
+  TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == G && w_ih.size(1) == I, "weight_ih must be [", G,
+              ", ", I, "] for ", I, " input features, got ", w_ih.sizes());
+  TORCH_CHECK(b_ih.numel() == G && b_hh.numel() == G, "biases must have ", G, " values, got ",
+              b_ih.numel(), " and ", b_hh.numel());
+  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == B && h0.size(1) == H, "the initial state must be [",
+              B, ", ", H, "], got ", h0.sizes());
+  TORCH_CHECK(mode != kLstm || (c0.dim() == 2 && c0.size(0) == B && c0.size(1) == H),
+              "the initial cell state must be [", B, ", ", H, "]");
+  return {B, T, I};
+}
+
 struct FusedRnn : public torch::autograd::Function<FusedRnn> {
+  // x: [B, T, I], or [B, I] repeated at each of `num_steps` steps (its
+  // projection computed once). `flags`: kReverse, kOutputs (without it the
+  // first result is empty, for callers that only want the final state).
   static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0,
                                const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
-                               const Tensor& b_ih, const Tensor& b_hh, int64_t mode) {
-    TORCH_CHECK(x.dim() == 3 && x.scalar_type() == at::kFloat && x.device().is_cpu(),
-                "the fused layer takes float32 CPU input [batch, steps, features]");
-    for (const Tensor* w : {&w_ih, &w_hh, &b_ih, &b_hh}) {
-      TORCH_CHECK(w->scalar_type() == at::kFloat && w->device().is_cpu(),
-                  "the fused layer's weights must be float32 on the CPU");
-    }
-    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1);
-    const int64_t G = w_hh.size(0);
-    const int64_t per_unit = mode == kGru ? 3 : (mode == kLstm ? 4 : 1);
-    TORCH_CHECK(w_hh.dim() == 2 && G == per_unit * H, "weight_hh must be [", per_unit,
-                " * hidden, hidden], got ", w_hh.sizes());
-    TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == G && w_ih.size(1) == I, "weight_ih must be [",
-                G, ", ", I, "] for ", I, " input features, got ", w_ih.sizes());
-    TORCH_CHECK(b_ih.numel() == G && b_hh.numel() == G, "biases must have ", G,
-                " values, got ", b_ih.numel(), " and ", b_hh.numel());
-    TORCH_CHECK(h0.dim() == 2 && h0.size(0) == B && h0.size(1) == H, "the initial state must be [",
-                B, ", ", H, "], got ", h0.sizes());
-    TORCH_CHECK(mode != kLstm || (c0.dim() == 2 && c0.size(0) == B && c0.size(1) == H),
-                "the initial cell state must be [", B, ", ", H, "]");
+                               const Tensor& b_ih, const Tensor& b_hh, int64_t mode,
+                               int64_t flags, int64_t num_steps) {
+    const auto [B, T, I] = layer_sizes(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, num_steps);
+    const bool repeated = x.dim() == 2, reverse = (flags & kReverse) != 0;
+    const int64_t H = w_hh.size(1), G = w_hh.size(0);
     const Dims d{H, G, round8(G), round8(H)};
     const auto opts = x.options();
-    // The input projection of every step at once, [T, B, G]: from the
-    // time-major input, or, for an input that is the same at every step (an
-    // expanded one, as a RepeatVector makes), from its first step, copied.
-    const bool constant = T > 1 && x.stride(1) == 0;
-    const Tensor xt = constant ? x.select(1, 0).contiguous() : x.transpose(0, 1).contiguous();
+    // The input, time-major in step order ([T * B] rows; [B] repeated).
+    const Tensor xt = repeated ? x.contiguous() : to_time_major(x, reverse);
     const Tensor bias = padded(mode == kGru ? b_ih : b_ih + b_hh);
     const Tensor w_ih_t = padded(w_ih.t());  // [I, G], rows padded
-    Tensor pre = at::empty({T, B, G}, opts);
+    // The projection x W_ih^T + biases: step by step into `pre` [T, B, G]
+    // inside the loop below, or once into `proj` [B, G] for a repeated input.
+    const Tensor proj = repeated ? at::empty({B, G}, opts) : Tensor();
+    Tensor pre = repeated && mode == kGru ? Tensor() : at::empty({T, B, G}, opts);
     const float* const p_x = ptr(xt);
     const float* const p_wi = ptr(w_ih_t);
     const float* const p_bias = ptr(bias);
-    float* const p_proj = ptr(pre);
-    // Rows [r, r + n) of the projection, from row r of xt (its rows are
-    // [T * B] time-major, or [B] for a constant input).
-    const auto project = [&](int64_t r, int64_t n) {
+    // Rows [r, r + n) of the projection, from row r of xt, into `into`.
+    const auto project = [&](float* into, int64_t r, int64_t n) {
       steps().matmul(n, I, G, Strided{p_x + r * I, I, 1}, Panel{p_wi, d.ldt}, p_bias,
-                     p_proj + r * G, false);
+                     into + r * G, false);
     };
-    if (constant) {
-      over_rows(B, I * G, project);
-      pre.narrow(0, 1, T - 1).copy_(pre[0].unsqueeze(0).expand({T - 1, B, G}));
-    }
+    if (repeated) over_rows(B, I * G, [&](int64_t r, int64_t n) { project(ptr(proj), r, n); });
     Tensor hs = at::empty({T + 1, B, H}, opts);  // hs[0] = h0, hs[t + 1] = h after step t
     hs[0].copy_(h0);
     Tensor gates, hn, gh, cs, tcs;
@@ -250,13 +308,14 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
       hn = at::empty({T, B, H}, opts);
       gh = at::empty({B, G}, opts);
     } else if (mode == kLstm) {
-      gates = pre;  // overwritten in place with i, f, g, o
+      gates = pre;  // written with i, f, g, o
       cs = at::empty({T + 1, B, H}, opts);
       cs[0].copy_(c0);
       tcs = at::empty({T, B, H}, opts);
     }
     const Tensor w_hh_t = padded(w_hh.t());  // [H, G], rows padded
     const Tensor b_hh_c = padded(b_hh);
+    const float* const p_proj = ptr(proj);
     float* const p_pre = ptr(pre);
     float* const p_hs = ptr(hs);
     float* const p_gates = mode == kGru ? ptr(gates) : nullptr;  // LSTM: gates is pre
@@ -272,18 +331,24 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
         // The step's projection just before it, while its rows stay in
         // cache (a long sequence's whole projection does not fit); every
         // element is the same sum as in one product over all steps.
-        if (!constant) project(tb + r0, n);
-        steps().forward(mode, n, d, p_pre + tb * G + gr, p_hs + tb * H + hr, p_w, p_b,
-                     p_hs + (tb + B) * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
-                     p_hn ? p_hn + tb * H + hr : nullptr, p_gh ? p_gh + gr : nullptr,
-                     p_cs ? p_cs + tb * H + hr : nullptr, p_cs ? p_cs + (tb + B) * H + hr : nullptr,
-                     p_tc ? p_tc + tb * H + hr : nullptr);
+        if (!repeated) project(p_pre, tb + r0, n);
+        steps().forward(mode, n, d, p_pre ? p_pre + tb * G + gr : nullptr,
+                        p_proj ? p_proj + gr : nullptr, p_hs + tb * H + hr, p_w, p_b,
+                        p_hs + (tb + B) * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
+                        p_hn ? p_hn + tb * H + hr : nullptr, p_gh ? p_gh + gr : nullptr,
+                        p_cs ? p_cs + tb * H + hr : nullptr,
+                        p_cs ? p_cs + (tb + B) * H + hr : nullptr,
+                        p_tc ? p_tc + tb * H + hr : nullptr);
       });
     }
     ctx->save_for_backward({xt, hs, w_ih, w_hh, gates, hn, cs, tcs});
     ctx->saved_data["mode"] = mode;
-    ctx->saved_data["constant"] = constant;
-    Tensor out = hs.narrow(0, 1, T).transpose(0, 1).contiguous();
+    ctx->saved_data["repeated"] = repeated;
+    ctx->saved_data["reverse"] = reverse;
+    // One step's outputs are hs[1] itself, seen as [B, 1, H]: no copy.
+    Tensor out = (flags & kOutputs) == 0 ? at::empty({0}, opts)
+                 : T == 1              ? hs.narrow(0, 1, 1).transpose(0, 1)
+                                       : to_batch_first(p_hs + B * H, T, B, H, reverse, opts);
     Tensor last = hs[T].clone();
     // Autograd wants every output defined: an empty one stands for the cell
     // state of the layers that have none.
@@ -298,13 +363,17 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     const Tensor& w_ih = saved[2];
     const Tensor& w_hh = saved[3];
     const int64_t mode = ctx->saved_data["mode"].toInt();
-    const bool constant = ctx->saved_data["constant"].toBool();
+    const bool repeated = ctx->saved_data["repeated"].toBool();
+    const bool reverse = ctx->saved_data["reverse"].toBool();
     const int64_t T = hs.size(0) - 1, B = hs.size(1), I = w_ih.size(1), H = w_hh.size(1);
     const int64_t G = w_hh.size(0);
     const Dims d{H, G, round8(G), round8(H)};
     const auto opts = xt.options();
-    const Tensor gout = grads[0].defined() ? grads[0].transpose(0, 1).contiguous()
-                                           : at::zeros({T, B, H}, opts);
+    // The outputs' gradient in step order, or (outputs unused) one block of
+    // zeros that every step reads.
+    const bool go_each_step = grads[0].defined() && grads[0].numel() > 0;
+    const Tensor gout = go_each_step ? to_time_major(grads[0], reverse) : at::zeros({B, H}, opts);
+    const int64_t go_step = go_each_step ? B * H : 0;
     Tensor dh = grads[1].defined() ? grads[1].contiguous().clone() : at::zeros({B, H}, opts);
     Tensor dc;
     if (mode == kLstm) {
@@ -328,7 +397,7 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     // a sequence input step by step inside the loop below, while the step's
     // dG is in cache (the same sums as one product over all steps).
     const bool want_dx = ctx->needs_input_grad(0);
-    const int64_t rows = constant ? B : T * B;
+    const int64_t rows = repeated ? B : T * B;
     const Tensor w_ih_c = w_ih.contiguous();  // [G, I]
     Tensor d_in = want_dx ? at::empty({rows, I}, opts) : Tensor();
     float* const p_din = ptr(d_in);
@@ -340,55 +409,59 @@ struct FusedRnn : public torch::autograd::Function<FusedRnn> {
     for (int64_t t = T - 1; t >= 0; --t) {
       over_rows(B, H * G, [&](int64_t r0, int64_t n) {
         const int64_t hr = r0 * H, gr = r0 * G, tb = t * B;
-        steps().backward(mode, n, d, p_go + tb * H + hr, p_dh + hr, p_dc ? p_dc + hr : nullptr,
-                      p_dgh + tb * G + gr, p_dgi + tb * G + gr, p_w, p_hs + (tb + B) * H + hr,
-                      p_hs + tb * H + hr, p_gates ? p_gates + tb * G + gr : nullptr,
-                      p_hn ? p_hn + tb * H + hr : nullptr, p_cs ? p_cs + tb * H + hr : nullptr,
-                      p_tc ? p_tc + tb * H + hr : nullptr);
-        if (want_dx && !constant) input_grad(p_dgi, tb + r0, n);
+        steps().backward(mode, n, d, p_go + t * go_step + hr, p_dh + hr,
+                         p_dc ? p_dc + hr : nullptr, p_dgh + tb * G + gr, p_dgi + tb * G + gr,
+                         p_w, p_hs + (tb + B) * H + hr, p_hs + tb * H + hr,
+                         p_gates ? p_gates + tb * G + gr : nullptr,
+                         p_hn ? p_hn + tb * H + hr : nullptr, p_cs ? p_cs + tb * H + hr : nullptr,
+                         p_tc ? p_tc + tb * H + hr : nullptr);
+        if (want_dx && !repeated) input_grad(p_dgi, tb + r0, n);
       });
     }
     const int64_t TB = T * B;
     Tensor db_hh = dgh.view({TB, G}).sum(0);
     Tensor db_ih = mode == kGru ? dgi.view({TB, G}).sum(0) : db_hh.clone();
-    // An input constant in time meets the sum over steps of its gradients.
-    const Tensor dgi_in = constant ? dgi.sum(0) : dgi.view({TB, G});
+    // A repeated input meets the sum over steps of its gradients.
+    const Tensor dgi_in = repeated ? dgi.sum(0) : dgi.view({TB, G});
     const auto [dw_ih, dw_hh] =
         weight_grads(WeightGradInputs{p_hs, ptr(xt), p_dgh, ptr(dgi_in), TB, rows, H, I, G},
-                     mode != kGru && !constant, opts);
+                     mode != kGru && !repeated, opts);
     Tensor dx;
     if (want_dx) {
-      if (constant) {
-        // All of it at the first step: the expansion's backward sums over steps.
+      if (repeated) {
         over_rows(B, G * I, [&](int64_t r0, int64_t n) { input_grad(ptr(dgi_in), r0, n); });
-        dx = at::zeros({B, T, I}, opts);
-        dx.select(1, 0).copy_(d_in);
+        dx = d_in;
       } else {
-        dx = d_in.view({T, B, I}).transpose(0, 1).contiguous();
+        dx = to_batch_first(p_din, T, B, I, reverse, opts);
       }
     }
-    return {dx, dh, mode == kLstm ? dc : Tensor(), dw_ih, dw_hh, db_ih, db_hh, Tensor()};
+    return {dx,    dh,    mode == kLstm ? dc : Tensor(), dw_ih, dw_hh, db_ih, db_hh, Tensor(),
+            Tensor(), Tensor()};
   }
 };
 
 }  // namespace
 
-// The layer over x [batch, steps, input] from h0 [batch, hidden] (and, LSTM,
-// c0 [batch, hidden]; NULL otherwise); mode 0 tanh, 1 relu, 2 GRU, 3 LSTM.
-// Writes new tensors to *out ([batch, steps, hidden]), *last ([batch,
-// hidden]) and, LSTM, *last_c; returns NULL, or a message to free with
+// The layer over x [batch, steps, input] (or [batch, input] repeated at each
+// of `steps` steps) from h0 [batch, hidden] (and, LSTM, c0 [batch, hidden];
+// NULL otherwise); mode 0 tanh, 1 relu, 2 GRU, 3 LSTM; flags: 1 reads the
+// sequence from its end (the reverse direction; outputs stay in the
+// sequence's time order), 2 returns the outputs. Writes new tensors to *out
+// ([batch, steps, hidden], or empty without flag 2), *last ([batch, hidden])
+// and, LSTM, *last_c; returns NULL, or a message to free with
 // seqlab_fused_rnn_free_message. Tensors are `torch::Tensor*`, as tch's are.
 extern "C" char* seqlab_fused_rnn(const Tensor* x, const Tensor* h0, const Tensor* c0,
                                   const Tensor* w_ih, const Tensor* w_hh, const Tensor* b_ih,
-                                  const Tensor* b_hh, int64_t mode, Tensor** out, Tensor** last,
-                                  Tensor** last_c) {
+                                  const Tensor* b_hh, int64_t mode, int64_t flags, int64_t steps,
+                                  Tensor** out, Tensor** last, Tensor** last_c) {
   try {
     TORCH_CHECK(mode >= kTanh && mode <= kLstm, "unknown fused layer mode ", mode);
+    TORCH_CHECK((flags & ~(kReverse | kOutputs)) == 0, "unknown fused layer flags ", flags);
     TORCH_CHECK((mode == kLstm) == (c0 != nullptr && last_c != nullptr),
                 "an LSTM needs a cell state, and only an LSTM takes one");
     // An empty tensor stands for the cell state of the layers that have none.
     const Tensor cell = c0 != nullptr ? *c0 : at::empty({0}, x->options());
-    auto r = FusedRnn::apply(*x, *h0, cell, *w_ih, *w_hh, *b_ih, *b_hh, mode);
+    auto r = FusedRnn::apply(*x, *h0, cell, *w_ih, *w_hh, *b_ih, *b_hh, mode, flags, steps);
     *out = new Tensor(r[0]);
     *last = new Tensor(r[1]);
     if (last_c != nullptr) *last_c = new Tensor(r[2]);

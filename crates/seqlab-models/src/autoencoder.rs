@@ -210,7 +210,7 @@ impl ModuleT for SeqEncoder {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         crate::shape::or_panic(Model::check_input(self, xs));
         let x = dropout(xs, self.config.input_dropout, train);
-        let (_, state) = self.rnn.forward(&x, None, train);
+        let state = self.rnn.final_state(&x, None, train);
         let h = self.rnn.last_hidden(&state);
         let h = dropout(
             &self.norm.forward_t(&h, train),
@@ -303,12 +303,10 @@ impl ModuleT for SeqDecoder {
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
         crate::shape::or_panic(Model::check_input(self, z));
         let z = dropout(z, self.config.input_dropout, train);
-        let size = z.size();
-        // Expanded, not copied: the recurrent kernel projects it once.
-        let repeated = z
-            .unsqueeze(1)
-            .expand([size[0], self.config.steps, size[1]], false);
-        let (out, _) = self.rnn.forward(&repeated, None, train);
+        // Keras' RepeatVector, never materialised: the kernel projects z once.
+        let (out, _) = self
+            .rnn
+            .forward_repeated(&z, self.config.steps, None, train);
         let out = self.norm.forward_t(&out, train);
         self.dense.forward(&out)
     }

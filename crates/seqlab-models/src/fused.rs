@@ -11,7 +11,12 @@
 //! is plain loops over memory (a small register-blocked matrix product and
 //! the gates' element-wise work, vectorised, with an AVX2 build chosen at
 //! load time where the CPU has it), and the weight gradients are one matrix
-//! product each. [`rnn_stack`] stacks layers and directions exactly as
+//! product each. Nothing is copied around a call: the kernel reads the
+//! sequence batch-first in either direction and writes the outputs in the
+//! sequence's time order, leaves them out when only the final state is
+//! wanted ([`LayerOptions::outputs`]), and takes an input repeated at every
+//! step as one vector per sequence ([`LayerInput::Repeated`]), projected
+//! once. [`rnn_stack`] stacks layers and directions exactly as
 //! libtorch's functions do (PyTorch's weight names, gate order and
 //! equations; dropout between layers), so it is a drop-in replacement on
 //! CPU for `float32` inputs; on other devices or types the callers keep
@@ -38,6 +43,8 @@ extern "C" {
         b_ih: *const C_tensor,
         b_hh: *const C_tensor,
         mode: i64,
+        flags: i64,
+        steps: i64,
         out: *mut *mut C_tensor,
         last: *mut *mut C_tensor,
         last_c: *mut *mut C_tensor,
@@ -125,20 +132,67 @@ fn mode(kind: RecurrentKind) -> i64 {
     }
 }
 
-/// One layer's result: outputs `[batch, steps, hidden]`, the final hidden
-/// state `[batch, hidden]` and, for an LSTM, the final cell state.
-pub type LayerOutput = (Tensor, Tensor, Option<Tensor>);
+/// A layer's input.
+#[derive(Debug, Clone, Copy)]
+pub enum LayerInput<'a> {
+    /// A sequence `[batch, steps, features]`.
+    Sequence(&'a Tensor),
+    /// One vector per sequence, `[batch, features]`, the input at each of
+    /// `steps` steps (what a Keras `RepeatVector` feeds a layer): its
+    /// projection is computed once, and its gradient is the sum over the
+    /// steps, with no `[batch, steps, features]` tensor made either way.
+    Repeated {
+        /// `[batch, features]`.
+        x: &'a Tensor,
+        /// The number of steps.
+        steps: i64,
+    },
+}
 
-/// One layer, one direction: `x` `[batch, steps, input]` from `h0`
-/// `[batch, hidden]` (and for an LSTM `c0`, same shape), with PyTorch's
-/// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`. Every result is tracked
-/// by autograd.
+impl<'a> LayerInput<'a> {
+    /// The input tensor (`[batch, steps, features]` or `[batch, features]`).
+    pub fn tensor(&self) -> &'a Tensor {
+        match *self {
+            LayerInput::Sequence(x) | LayerInput::Repeated { x, .. } => x,
+        }
+    }
+}
+
+/// How a layer runs over its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerOptions {
+    /// Read the sequence from its last step to its first (the reverse
+    /// direction of a bidirectional layer); the outputs stay in the
+    /// sequence's own time order, as libtorch's reverse direction gives them.
+    pub reverse: bool,
+    /// Return the output of every step; without, [`LayerOutput::outputs`]
+    /// is `None` (for callers that only use the final states).
+    pub outputs: bool,
+}
+
+/// A layer's (or a stack's) results, every one tracked by autograd.
+#[derive(Debug)]
+pub struct LayerOutput {
+    /// The output of every step, `[batch, steps, hidden]` (a stack: its last
+    /// layer's, both directions concatenated), when asked for.
+    pub outputs: Option<Tensor>,
+    /// The final hidden state, `[batch, hidden]` (a stack: every layer's and
+    /// direction's, `[layers * directions, batch, hidden]`).
+    pub h: Tensor,
+    /// An LSTM's final cell state, shaped like `h`.
+    pub c: Option<Tensor>,
+}
+
+/// One layer, one direction, over `input` from `h0` `[batch, hidden]` (and
+/// for an LSTM `c0`, same shape), with PyTorch's `weight_ih`, `weight_hh`,
+/// `bias_ih`, `bias_hh`.
 pub fn layer(
     kind: RecurrentKind,
-    x: &Tensor,
+    input: LayerInput,
     h0: &Tensor,
     c0: Option<&Tensor>,
     w: &[Tensor],
+    options: LayerOptions,
 ) -> Result<LayerOutput, ModelError> {
     let [w_ih, w_hh, b_ih, b_hh] = w else {
         return Err(ModelError::InvalidConfig(format!(
@@ -154,13 +208,11 @@ pub fn layer(
             if lstm { "needs" } else { "takes no" }
         )));
     }
-    // An input that is the same at every step (expanded in time, as a
-    // RepeatVector makes) stays expanded: the kernel projects it once.
-    let x = if constant_in_time(x) {
-        x.shallow_clone()
-    } else {
-        x.contiguous()
+    let (x, steps) = match input {
+        LayerInput::Sequence(x) => (x, -1),
+        LayerInput::Repeated { x, steps } => (x, steps),
     };
+    let flags = i64::from(options.reverse) | (i64::from(options.outputs) << 1);
     let h0 = h0.contiguous();
     let c0 = c0.map(Tensor::contiguous);
     let mut out: *mut C_tensor = std::ptr::null_mut();
@@ -181,6 +233,8 @@ pub fn layer(
             b_ih.as_ptr(),
             b_hh.as_ptr(),
             mode(kind),
+            flags,
+            steps,
             &mut out,
             &mut last,
             if lstm {
@@ -192,12 +246,17 @@ pub fn layer(
     };
     check(message, || format!("fused {} layer", kind.name()))?;
     // SAFETY: set to new tensors (the cell only for an LSTM), owned from here on.
-    Ok(unsafe {
+    let (out, h, c) = unsafe {
         (
             Tensor::from_ptr(out),
             Tensor::from_ptr(last),
             lstm.then(|| Tensor::from_ptr(last_c)),
         )
+    };
+    Ok(LayerOutput {
+        outputs: options.outputs.then_some(out),
+        h,
+        c,
     })
 }
 
@@ -242,8 +301,15 @@ pub fn rnn_layer(
     h0: &Tensor,
     w: &[Tensor],
 ) -> Result<(Tensor, Tensor), ModelError> {
-    let (out, last, _) = layer(kind, x, h0, None, w)?;
-    Ok((out, last))
+    let options = LayerOptions {
+        reverse: false,
+        outputs: true,
+    };
+    let r = layer(kind, LayerInput::Sequence(x), h0, None, w, options)?;
+    let outputs = r
+        .outputs
+        .ok_or_else(|| ModelError::InvalidConfig("the fused layer returned no outputs".into()))?;
+    Ok((outputs, r.h))
 }
 
 /// Settings of a stack of fused layers, as libtorch's `rnn_tanh`/`gru`/`lstm` take them.
@@ -259,18 +325,22 @@ pub struct StackConfig {
     pub dropout: f64,
     /// Training mode (dropout on).
     pub train: bool,
+    /// Return the last layer's outputs at every step; without, the stack's
+    /// [`LayerOutput::outputs`] is `None` and no time is spent on them.
+    pub outputs: bool,
 }
 
-/// Layers and directions over `xs` `[batch, steps, input]` from `h0`
-/// `[layers * directions, batch, hidden]` (and for an LSTM `c0`, same
-/// shape), with the weights in libtorch's flat order (per layer, per
-/// direction: `w_ih, w_hh, b_ih, b_hh`). Returns the last layer's outputs
-/// `[batch, steps, hidden * directions]`, every final hidden state
-/// `[layers * directions, batch, hidden]` and, for an LSTM, every final cell
-/// state, as libtorch's functions with `batch_first` do.
+/// Layers and directions over `input` from `h0` `[layers * directions,
+/// batch, hidden]` (and for an LSTM `c0`, same shape), with the weights in
+/// libtorch's flat order (per layer, per direction: `w_ih, w_hh, b_ih,
+/// b_hh`). Returns the last layer's outputs `[batch, steps, hidden *
+/// directions]` (when `c.outputs`), every final hidden state `[layers *
+/// directions, batch, hidden]` and, for an LSTM, every final cell state, as
+/// libtorch's functions with `batch_first` do. A sequence expanded along its
+/// steps (stride 0) is taken as [`LayerInput::Repeated`].
 pub fn rnn_stack(
     c: StackConfig,
-    xs: &Tensor,
+    input: LayerInput,
     h0: &Tensor,
     c0: Option<&Tensor>,
     weights: &[Tensor],
@@ -284,39 +354,56 @@ pub fn rnn_stack(
             weights.len()
         )));
     }
-    let mut input = xs.shallow_clone();
+    let first = match input {
+        LayerInput::Sequence(x) if constant_in_time(x) => Some(x.select(1, 0)),
+        _ => None,
+    };
+    let input = match (&first, input) {
+        (Some(x), LayerInput::Sequence(seq)) => LayerInput::Repeated {
+            x,
+            steps: seq.size()[1],
+        },
+        (_, input) => input,
+    };
+    // The previous layer's outputs, the next one's input.
+    let mut carried: Option<Tensor> = None;
     let mut finals = Vec::with_capacity((c.num_layers * dirs) as usize);
     let mut cells = Vec::with_capacity((c.num_layers * dirs) as usize);
     for layer_index in 0..c.num_layers {
+        let last_layer = layer_index + 1 == c.num_layers;
+        let layer_input = carried.as_ref().map_or(input, LayerInput::Sequence);
         let mut outs = Vec::with_capacity(dirs as usize);
         for d in 0..dirs {
             let idx = layer_index * dirs + d;
             let w = &weights[(idx * 4) as usize..(idx * 4 + 4) as usize];
-            let h = h0.get(idx);
-            let cell = c0.map(|c0| c0.get(idx));
-            // The reverse direction reads the sequence from its end.
-            let x = if d == 0 || constant_in_time(&input) {
-                input.shallow_clone()
-            } else {
-                input.flip([1])
+            let options = LayerOptions {
+                reverse: d == 1,
+                outputs: !last_layer || c.outputs,
             };
-            let (o, last, last_c) = layer(c.kind, &x, &h, cell.as_ref(), w)?;
-            outs.push(if d == 0 { o } else { o.flip([1]) });
-            finals.push(last);
-            cells.extend(last_c);
+            let cell = c0.map(|c0| c0.get(idx));
+            let r = layer(c.kind, layer_input, &h0.get(idx), cell.as_ref(), w, options)?;
+            outs.extend(r.outputs);
+            finals.push(r.h);
+            cells.extend(r.c);
         }
-        let mut out = if outs.len() == 1 {
-            outs.remove(0)
-        } else {
-            Tensor::cat(&outs, 2)
+        let out = match outs.len() {
+            0 => None,
+            1 => outs.pop(),
+            _ => Some(Tensor::cat(&outs, 2)),
         };
-        if layer_index + 1 < c.num_layers && c.dropout > 0.0 && c.train {
-            out = crate::dropout::dropout(&out, c.dropout, c.train);
-        }
-        input = out;
+        carried = match out {
+            Some(out) if !last_layer && c.dropout > 0.0 && c.train => {
+                Some(crate::dropout::dropout(&out, c.dropout, c.train))
+            }
+            out => out,
+        };
     }
     let cells = (!cells.is_empty()).then(|| Tensor::stack(&cells, 0));
-    Ok((input, Tensor::stack(&finals, 0), cells))
+    Ok(LayerOutput {
+        outputs: carried,
+        h: Tensor::stack(&finals, 0),
+        c: cells,
+    })
 }
 
 #[cfg(test)]
@@ -364,6 +451,26 @@ mod tests {
         }
     }
 
+    /// A training-mode stack without dropout.
+    fn no_dropout(
+        kind: RecurrentKind,
+        num_layers: i64,
+        bidirectional: bool,
+        outputs: bool,
+    ) -> StackConfig {
+        StackConfig {
+            kind,
+            num_layers,
+            bidirectional,
+            dropout: 0.0,
+            train: true,
+            outputs,
+        }
+    }
+
+    /// A stack's outputs, final hidden states and final cell states.
+    type Results = (Tensor, Tensor, Option<Tensor>);
+
     /// A stack without dropout on the fused kernel or libtorch's own
     /// (`c0` for an LSTM only), as `rnn_stack` returns it.
     #[allow(clippy::too_many_arguments)]
@@ -376,16 +483,11 @@ mod tests {
         w: &[Tensor],
         layers: i64,
         bidirectional: bool,
-    ) -> LayerOutput {
+    ) -> Results {
         if fused {
-            let c = StackConfig {
-                kind,
-                num_layers: layers,
-                bidirectional,
-                dropout: 0.0,
-                train: true,
-            };
-            return rnn_stack(c, x, h0, c0, w).expect("fused stack");
+            let c = no_dropout(kind, layers, bidirectional, true);
+            let r = rnn_stack(c, LayerInput::Sequence(x), h0, c0, w).expect("fused stack");
+            return (r.outputs.expect("outputs asked for"), r.h, r.c);
         }
         match c0 {
             Some(c0) => {
@@ -572,6 +674,90 @@ mod tests {
                         kind.name()
                     );
                 }
+            }
+        }
+    }
+
+    /// The gradients of `loss` with respect to `inputs`, and the loss.
+    fn grads_of(loss: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
+        let inputs: Vec<Tensor> = inputs.iter().map(|t| t.shallow_clone()).collect();
+        Tensor::run_backward(&[loss], &inputs, false, false)
+    }
+
+    /// A stack asked for its final states only gives them, and every
+    /// gradient through them, bit for bit as when it also returns outputs.
+    #[test]
+    fn final_states_alone_equal_the_full_run_bit_for_bit() {
+        let _rng = crate::rng_lock();
+        for (kind, layers, bidirectional) in [
+            (RecurrentKind::Lstm, 2, true),
+            (RecurrentKind::Gru, 1, false),
+            (RecurrentKind::RnnTanh, 1, true),
+        ] {
+            tch::manual_seed(11);
+            let dirs = if bidirectional { 2 } else { 1 };
+            let w = weights(kind, 5, 8, layers, dirs);
+            let x = Tensor::randn([6, 9, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+            let h0 = Tensor::randn([layers * dirs, 6, 8], (Kind::Float, Device::Cpu))
+                .set_requires_grad(true);
+            let c0 = (kind == RecurrentKind::Lstm).then(|| h0.detach().cos());
+            let run = |outputs: bool| {
+                let c = no_dropout(kind, layers, bidirectional, outputs);
+                let r = rnn_stack(c, LayerInput::Sequence(&x), &h0, c0.as_ref(), &w).unwrap();
+                assert_eq!(r.outputs.is_some(), outputs);
+                let mut loss = r.h.sin().sum(Kind::Float);
+                if let Some(cell) = &r.c {
+                    loss += cell.square().sum(Kind::Float);
+                }
+                let mut inputs = vec![&x, &h0];
+                inputs.extend(w.iter());
+                let mut all = grads_of(&loss, &inputs);
+                all.push(r.h.detach());
+                all
+            };
+            let (full, alone) = (run(true), run(false));
+            for (i, (a, b)) in full.iter().zip(&alone).enumerate() {
+                assert!(a.equal(b), "{}: result {i} differs", kind.name());
+            }
+        }
+    }
+
+    /// A repeated input ([`LayerInput::Repeated`]) gives the outputs,
+    /// states and gradients of its expansion along the steps (a view, which
+    /// `rnn_stack` takes as repeated), bit for bit, in both directions: the
+    /// expansion's zeros and sums change nothing. (Both equal libtorch's
+    /// kernel on the copied sequence to float tolerance:
+    /// `an_input_constant_in_time_matches_libtorch`.)
+    #[test]
+    fn a_repeated_input_equals_its_expansion_bit_for_bit() {
+        let _rng = crate::rng_lock();
+        for kind in [
+            RecurrentKind::Lstm,
+            RecurrentKind::Gru,
+            RecurrentKind::RnnRelu,
+        ] {
+            tch::manual_seed(13);
+            let w = weights(kind, 6, 9, 1, 2);
+            let z = Tensor::randn([5, 6], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+            let h0 = Tensor::zeros([2, 5, 9], (Kind::Float, Device::Cpu));
+            let c0 = (kind == RecurrentKind::Lstm).then(|| h0.shallow_clone());
+            let expanded = z.unsqueeze(1).expand([5, 7, 6], false);
+            let run = |input: LayerInput| {
+                let c = no_dropout(kind, 1, true, true);
+                let r = rnn_stack(c, input, &h0, c0.as_ref(), &w).unwrap();
+                let out = r.outputs.unwrap();
+                let loss = (out.sin() * out.ones_like().cumsum(1, Kind::Float)).sum(Kind::Float)
+                    + r.h.square().sum(Kind::Float);
+                let mut inputs = vec![&z];
+                inputs.extend(w.iter());
+                let mut all = grads_of(&loss, &inputs);
+                all.extend([out.detach(), r.h.detach()]);
+                all
+            };
+            let repeated = run(LayerInput::Repeated { x: &z, steps: 7 });
+            let sequence = run(LayerInput::Sequence(&expanded));
+            for (i, (a, b)) in repeated.iter().zip(&sequence).enumerate() {
+                assert!(a.equal(b), "{}: result {i} differs", kind.name());
             }
         }
     }

@@ -21,6 +21,7 @@
 //! - GRU: `r,z = σ(W_i x + b_i + W_h h + b_h)`,
 //!   `n = tanh(W_in x + b_in + r (W_hn h + b_hn))`, `h' = (1 - z) n + z h`.
 
+use crate::fused::LayerInput;
 use crate::shape::Dim;
 use crate::ModelError;
 use std::borrow::Borrow;
@@ -400,47 +401,147 @@ impl Recurrent {
         self.forward_unchecked(xs, state, train)
     }
 
+    /// Only the final state of [`forward`](Self::forward) (same checks and
+    /// panics): the fused kernel then spends no time on the outputs, which
+    /// an encoder or a classifier does not read.
+    pub fn final_state(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+        train: bool,
+    ) -> RecurrentState {
+        crate::shape::or_panic(self.check_input(xs, state));
+        self.run(LayerInput::Sequence(xs), state, train, false).1
+    }
+
+    /// [`forward`](Self::forward) over `z` `[batch, input_size]` fed at
+    /// each of `steps` steps (what a Keras `RepeatVector` makes), without
+    /// materialising the repeated sequence: the fused kernel projects `z`
+    /// once, and its gradient is the sum over the steps. Panics, as
+    /// `forward` does, on a `z`, `steps` (at least 1) or state of the wrong shape.
+    pub fn forward_repeated(
+        &self,
+        z: &Tensor,
+        steps: i64,
+        state: Option<&RecurrentState>,
+        train: bool,
+    ) -> (Tensor, RecurrentState) {
+        let c = &self.config;
+        let what = format!("{} layer's repeated input", c.kind.name());
+        let dims = [Dim::Any("batch"), Dim::Is(c.input_size)];
+        let like = &self.flat_weights[0];
+        crate::shape::or_panic(crate::shape::expect(&what, z, &dims, like, false));
+        let batch = z.size()[0];
+        let repeated = z
+            .unsqueeze(1)
+            .expand([batch, steps.max(0), c.input_size], false);
+        crate::shape::or_panic(self.check_input(&repeated, state));
+        let (out, state) = self.run(LayerInput::Repeated { x: z, steps }, state, train, true);
+        (
+            out.unwrap_or_else(|| unreachable!("outputs were asked for")),
+            state,
+        )
+    }
+
     fn forward_unchecked(
         &self,
         xs: &Tensor,
         state: Option<&RecurrentState>,
         train: bool,
     ) -> (Tensor, RecurrentState) {
+        let (out, state) = self.run(LayerInput::Sequence(xs), state, train, true);
+        (
+            out.unwrap_or_else(|| unreachable!("outputs were asked for")),
+            state,
+        )
+    }
+
+    /// The outputs (when `outputs`) and the final state over a checked input.
+    fn run(
+        &self,
+        input: LayerInput,
+        state: Option<&RecurrentState>,
+        train: bool,
+        outputs: bool,
+    ) -> (Option<Tensor>, RecurrentState) {
+        let x = input.tensor();
+        let batch = x.size()[0];
         let zero;
         let state = match state {
             Some(s) => s,
             None => {
-                zero = self.zero_state(xs.size()[0]);
+                zero = self.zero_state(batch);
                 &zero
             }
         };
-        let c = &self.config;
-        let dropout = if c.num_layers > 1 { c.dropout } else { 0.0 };
-        let w = &self.flat_weights;
-        if crate::fused::enabled() && crate::fused::supports(xs) {
-            let stack = crate::fused::StackConfig {
-                kind: c.kind,
-                num_layers: c.num_layers,
-                bidirectional: c.bidirectional,
-                dropout,
-                train,
-            };
-            let (h0, c0) = match state {
-                RecurrentState::HC(h, cell) => (h.shallow_clone(), Some(cell.shallow_clone())),
-                // An LSTM given only h starts from a zero cell state.
-                RecurrentState::H(h) if c.kind == RecurrentKind::Lstm => {
-                    (h.shallow_clone(), Some(h.zeros_like()))
-                }
-                RecurrentState::H(h) => (h.shallow_clone(), None),
-            };
-            // The input was checked; a failure here panics with its message, as
-            // libtorch's kernels do (try_forward and the fit loop's guard turn it into an error).
-            return match crate::fused::rnn_stack(stack, xs, &h0, c0.as_ref(), w) {
-                Ok((out, h, Some(cell))) => (out, RecurrentState::HC(h, cell)),
-                Ok((out, h, None)) => (out, RecurrentState::H(h)),
-                Err(e) => panic!("{e}"),
-            };
+        if crate::fused::enabled() && crate::fused::supports(x) {
+            return self.run_fused(input, state, train, outputs);
         }
+        let expanded;
+        let xs = match input {
+            LayerInput::Sequence(x) => x,
+            LayerInput::Repeated { x, steps } => {
+                expanded = x.unsqueeze(1).expand([batch, steps, x.size()[1]], false);
+                &expanded
+            }
+        };
+        let (out, state) = self.run_libtorch(xs, state, train);
+        (outputs.then_some(out), state)
+    }
+
+    fn run_fused(
+        &self,
+        input: LayerInput,
+        state: &RecurrentState,
+        train: bool,
+        outputs: bool,
+    ) -> (Option<Tensor>, RecurrentState) {
+        let c = &self.config;
+        let stack = crate::fused::StackConfig {
+            kind: c.kind,
+            num_layers: c.num_layers,
+            bidirectional: c.bidirectional,
+            dropout: self.dropout(),
+            train,
+            outputs,
+        };
+        let (h0, c0) = match state {
+            RecurrentState::HC(h, cell) => (h.shallow_clone(), Some(cell.shallow_clone())),
+            // An LSTM given only h starts from a zero cell state.
+            RecurrentState::H(h) if c.kind == RecurrentKind::Lstm => {
+                (h.shallow_clone(), Some(h.zeros_like()))
+            }
+            RecurrentState::H(h) => (h.shallow_clone(), None),
+        };
+        // The input was checked; a failure here panics with its message, as
+        // libtorch's kernels do (try_forward and the fit loop's guard turn it into an error).
+        match crate::fused::rnn_stack(stack, input, &h0, c0.as_ref(), &self.flat_weights) {
+            Ok(r) => match r.c {
+                Some(cell) => (r.outputs, RecurrentState::HC(r.h, cell)),
+                None => (r.outputs, RecurrentState::H(r.h)),
+            },
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Dropout between layers (none for a single layer).
+    fn dropout(&self) -> f64 {
+        if self.config.num_layers > 1 {
+            self.config.dropout
+        } else {
+            0.0
+        }
+    }
+
+    fn run_libtorch(
+        &self,
+        xs: &Tensor,
+        state: &RecurrentState,
+        train: bool,
+    ) -> (Tensor, RecurrentState) {
+        let c = &self.config;
+        let dropout = self.dropout();
+        let w = &self.flat_weights;
         if c.kind == RecurrentKind::Lstm {
             // An LSTM given only h starts from a zero cell state.
             let hx = match state {

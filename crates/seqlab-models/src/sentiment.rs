@@ -133,7 +133,7 @@ impl ModuleT for SentimentClassifier {
             self.config.embedding_dropout,
             train,
         );
-        let (_, state) = self.rnn.forward(&x, None, train);
+        let state = self.rnn.final_state(&x, None, train);
         let h = self.rnn.last_hidden(&state);
         let h = dropout(
             &self.norm.forward_t(&h, train),

@@ -111,7 +111,7 @@ impl EncoderDecoder {
     /// the given `dec_in` `[batch, steps_out, out]` in one call;
     /// returns `[batch, steps_out, out]`.
     pub fn teacher_forced(&self, enc_in: &Tensor, dec_in: &Tensor, train: bool) -> Tensor {
-        let (_, state) = self.encoder.forward(enc_in, None, train);
+        let state = self.encoder.final_state(enc_in, None, train);
         let (out, _) = self.decoder.forward(dec_in, Some(&state), train);
         self.dense.forward(&out)
     }
@@ -128,7 +128,7 @@ impl EncoderDecoder {
         steps: i64,
         train: bool,
     ) -> Tensor {
-        let (_, mut state) = self.encoder.forward(enc_in, None, train);
+        let mut state = self.encoder.final_state(enc_in, None, train);
         let mut y = first.unsqueeze(1);
         let mut outs = Vec::with_capacity(steps.max(0) as usize);
         for _ in 0..steps {
@@ -151,7 +151,7 @@ impl EncoderDecoder {
     /// gradients.
     pub fn zero_fed(&self, enc_in: &Tensor, steps: i64) -> Tensor {
         tch::no_grad(|| {
-            let (_, mut state) = self.encoder.forward(enc_in, None, false);
+            let mut state = self.encoder.final_state(enc_in, None, false);
             let zero = Tensor::zeros(
                 [enc_in.size()[0], 1, self.config.output_features],
                 (enc_in.kind(), enc_in.device()),

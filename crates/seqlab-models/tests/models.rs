@@ -224,6 +224,35 @@ fn bidirectional_lstm_concatenates_forward_and_backward_final_states() {
 }
 
 #[test]
+fn final_state_and_repeated_input_give_what_forward_gives() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = RecurrentConfig {
+        bidirectional: true,
+        num_layers: 2,
+        ..RecurrentConfig::new(RecurrentKind::Lstm, 3, 4)
+    };
+    let layer = recurrent(vs.root() / "bi", &cfg).unwrap();
+    let xs = input(2, 5, 3);
+    let (out, state) = layer.forward(&xs, None, false);
+    let alone = layer.final_state(&xs, None, false);
+    assert!(
+        alone.h().equal(state.h()),
+        "final_state's h differs from forward's"
+    );
+    assert!(alone.c().unwrap().equal(state.c().unwrap()));
+    // A vector fed at every step, as a RepeatVector does: the same as its expansion.
+    let z = input(2, 1, 3).squeeze_dim(1);
+    let (rep_out, rep_state) = layer.forward_repeated(&z, 5, None, false);
+    let (exp_out, exp_state) = layer.forward(&z.unsqueeze(1).expand([2, 5, 3], false), None, false);
+    assert_eq!(rep_out.size(), [2, 5, 8]);
+    assert!(rep_out.equal(&exp_out) && rep_state.h().equal(exp_state.h()));
+    assert!(
+        !rep_out.equal(&out.narrow(0, 0, 2)),
+        "a repeated input is not the sequence"
+    );
+}
+
+#[test]
 fn initial_state_is_used() {
     let vs = nn::VarStore::new(Device::Cpu);
     let layer = recurrent(vs.root(), &RecurrentConfig::new(RecurrentKind::Gru, 2, 3)).unwrap();
