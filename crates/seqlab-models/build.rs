@@ -10,13 +10,8 @@ fn main() {
 /// C++ standard and ABI as torch-sys's own shim. Always optimised: the
 /// element-wise loops are the point of it, also in debug builds.
 fn compile_kernels() {
-    println!("cargo:rerun-if-changed=csrc/fused_rnn.cpp");
-    println!("cargo:rerun-if-changed=csrc/fused_steps.inc");
-    println!("cargo:rerun-if-changed=csrc/batch_norm.cpp");
-    println!("cargo:rerun-if-changed=csrc/batch_norm_kernels.inc");
-    println!("cargo:rerun-if-changed=csrc/adam.cpp");
-    println!("cargo:rerun-if-changed=csrc/adam_kernel.inc");
-    println!("cargo:rerun-if-changed=csrc/common.h");
+    // Every source, header and included kernel file of the folder.
+    println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let Some(root) = seqlab_build::libtorch_root() else {
         panic!("seqlab-models: cannot find libtorch (neither DEP_TCH_LIBTORCH_LIB nor LIBTORCH is set)");

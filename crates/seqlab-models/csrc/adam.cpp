@@ -26,23 +26,9 @@ struct AdamScalars {
   float beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_correction2, eps, neg_step;
 };
 
-namespace base {
-#define MULADD(a, b, c) ((a) * (b) + (c))
-#include "adam_kernel.inc"
-#undef MULADD
-}  // namespace base
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SEQLAB_HAVE_AVX2_BUILD 1
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#define MULADD(a, b, c) __builtin_fmaf((a), (b), (c))
-#include "adam_kernel.inc"
-#undef MULADD
-}  // namespace avx2
-#pragma GCC pop_options
-#endif
+#define SEQLAB_KERNELS "adam_kernel.inc"
+#include "kernel_builds.h"
+#undef SEQLAB_KERNELS
 
 struct Passes {
   decltype(&base::adam_moments) moments;

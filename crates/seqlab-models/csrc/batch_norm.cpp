@@ -39,23 +39,9 @@ using at::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-namespace base {
-#define MULADD(a, b, c) ((a) * (b) + (c))
-#include "batch_norm_kernels.inc"
-#undef MULADD
-}  // namespace base
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SEQLAB_HAVE_AVX2_BUILD 1
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#define MULADD(a, b, c) __builtin_fmaf((a), (b), (c))
-#include "batch_norm_kernels.inc"
-#undef MULADD
-}  // namespace avx2
-#pragma GCC pop_options
-#endif
+#define SEQLAB_KERNELS "batch_norm_kernels.inc"
+#include "kernel_builds.h"
+#undef SEQLAB_KERNELS
 
 struct Kernels {
   decltype(&base::column_sums) column_sums;

@@ -156,6 +156,20 @@ impl<'a> LayerInput<'a> {
             LayerInput::Sequence(x) | LayerInput::Repeated { x, .. } => x,
         }
     }
+
+    /// The input as a sequence `[batch, steps, features]`: a repeated one
+    /// expanded along its steps (a view, nothing copied; a negative step
+    /// count gives none).
+    pub fn as_sequence(&self) -> Tensor {
+        match *self {
+            LayerInput::Sequence(x) => x.shallow_clone(),
+            LayerInput::Repeated { x, steps } => {
+                let size = x.size();
+                x.unsqueeze(1)
+                    .expand([size[0], steps.max(0), size[size.len() - 1]], false)
+            }
+        }
+    }
 }
 
 /// How a layer runs over its input.
@@ -354,16 +368,16 @@ pub fn rnn_stack(
             weights.len()
         )));
     }
-    let first = match input {
-        LayerInput::Sequence(x) if constant_in_time(x) => Some(x.select(1, 0)),
-        _ => None,
-    };
-    let input = match (&first, input) {
-        (Some(x), LayerInput::Sequence(seq)) => LayerInput::Repeated {
-            x,
-            steps: seq.size()[1],
-        },
-        (_, input) => input,
+    let first; // the first step of a sequence expanded along its steps
+    let input = match input {
+        LayerInput::Sequence(x) if constant_in_time(x) => {
+            first = x.select(1, 0);
+            LayerInput::Repeated {
+                x: &first,
+                steps: x.size()[1],
+            }
+        }
+        input => input,
     };
     // The previous layer's outputs, the next one's input.
     let mut carried: Option<Tensor> = None;
@@ -678,7 +692,7 @@ mod tests {
         }
     }
 
-    /// The gradients of `loss` with respect to `inputs`, and the loss.
+    /// The gradients of `loss` with respect to `inputs`.
     fn grads_of(loss: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
         let inputs: Vec<Tensor> = inputs.iter().map(|t| t.shallow_clone()).collect();
         Tensor::run_backward(&[loss], &inputs, false, false)

@@ -431,12 +431,9 @@ impl Recurrent {
         let dims = [Dim::Any("batch"), Dim::Is(c.input_size)];
         let like = &self.flat_weights[0];
         crate::shape::or_panic(crate::shape::expect(&what, z, &dims, like, false));
-        let batch = z.size()[0];
-        let repeated = z
-            .unsqueeze(1)
-            .expand([batch, steps.max(0), c.input_size], false);
-        crate::shape::or_panic(self.check_input(&repeated, state));
-        let (out, state) = self.run(LayerInput::Repeated { x: z, steps }, state, train, true);
+        let input = LayerInput::Repeated { x: z, steps };
+        crate::shape::or_panic(self.check_input(&input.as_sequence(), state));
+        let (out, state) = self.run(input, state, train, true);
         (
             out.unwrap_or_else(|| unreachable!("outputs were asked for")),
             state,
@@ -465,27 +462,18 @@ impl Recurrent {
         outputs: bool,
     ) -> (Option<Tensor>, RecurrentState) {
         let x = input.tensor();
-        let batch = x.size()[0];
         let zero;
         let state = match state {
             Some(s) => s,
             None => {
-                zero = self.zero_state(batch);
+                zero = self.zero_state(x.size()[0]);
                 &zero
             }
         };
         if crate::fused::enabled() && crate::fused::supports(x) {
             return self.run_fused(input, state, train, outputs);
         }
-        let expanded;
-        let xs = match input {
-            LayerInput::Sequence(x) => x,
-            LayerInput::Repeated { x, steps } => {
-                expanded = x.unsqueeze(1).expand([batch, steps, x.size()[1]], false);
-                &expanded
-            }
-        };
-        let (out, state) = self.run_libtorch(xs, state, train);
+        let (out, state) = self.run_libtorch(&input.as_sequence(), state, train);
         (outputs.then_some(out), state)
     }
 
